@@ -1,0 +1,172 @@
+/**
+ * The only place that touches wall-clock time. Everything that waits or
+ * ticks takes a Clock, so unit tests drive time with FakeClock instead of
+ * sleeping (after Knative's clock.RealClock / fake.Clock split).
+ */
+export interface TimerHandle {
+  readonly id: number;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
+  setInterval(fn: () => void, ms: number): TimerHandle;
+  clearInterval(handle: TimerHandle | undefined): void;
+  /** Resolves after ms; rejects with the signal's reason when aborted. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+let nextRealId = 1;
+
+class RealClock implements Clock {
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  now(): number {
+    return Date.now();
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = nextRealId++;
+    const t = setTimeout(() => {
+      this.timers.delete(id);
+      fn();
+    }, ms);
+    this.timers.set(id, t);
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (!handle) return;
+    const t = this.timers.get(handle.id);
+    if (t) clearTimeout(t);
+    this.timers.delete(handle.id);
+  }
+
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    const id = nextRealId++;
+    const t = setInterval(fn, ms);
+    t.unref?.();
+    this.timers.set(id, t);
+    return { id };
+  }
+
+  clearInterval(handle: TimerHandle | undefined): void {
+    if (!handle) return;
+    const t = this.timers.get(handle.id);
+    if (t) clearInterval(t);
+    this.timers.delete(handle.id);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const h = this.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        this.clearTimeout(h);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+export const realClock: Clock = new RealClock();
+
+interface FakeTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+  every?: number;
+}
+
+/**
+ * A manually driven clock for unit tests: nothing fires until advance().
+ * Timers fire in due order, and a timer scheduled by a firing timer fires in
+ * the same advance() if it falls inside the window.
+ */
+export class FakeClock implements Clock {
+  private current: number;
+  private seq = 1;
+  private timers: FakeTimer[] = [];
+
+  constructor(startMs = Date.UTC(2026, 0, 1)) {
+    this.current = startMs;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const t: FakeTimer = { id: this.seq++, at: this.current + Math.max(0, ms), fn };
+    this.timers.push(t);
+    return { id: t.id };
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (!handle) return;
+    this.timers = this.timers.filter((t) => t.id !== handle.id);
+  }
+
+  setInterval(fn: () => void, ms: number): TimerHandle {
+    const every = Math.max(1, ms);
+    const t: FakeTimer = { id: this.seq++, at: this.current + every, fn, every };
+    this.timers.push(t);
+    return { id: t.id };
+  }
+
+  clearInterval(handle: TimerHandle | undefined): void {
+    this.clearTimeout(handle);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const h = this.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        this.clearTimeout(h);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Number of pending timers (for assertions about leaks). */
+  pending(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by ms, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const end = this.current + ms;
+    for (;;) {
+      let next: FakeTimer | undefined;
+      for (const t of this.timers) if (t.at <= end && (!next || t.at < next.at)) next = t;
+      if (!next) break;
+      this.current = Math.max(this.current, next.at);
+      if (next.every) next.at += next.every;
+      else this.timers = this.timers.filter((t) => t !== next);
+      next.fn();
+    }
+    this.current = end;
+  }
+
+  /** advance(), then let promise continuations run, for async code under test. */
+  async advanceAsync(ms: number, stepMs = ms): Promise<void> {
+    let left = ms;
+    while (left > 0) {
+      const step = Math.min(stepMs, left);
+      this.advance(step);
+      left -= step;
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+  }
+}

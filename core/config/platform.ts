@@ -1,0 +1,48 @@
+/**
+ * Zeno's own settings (not Knative ConfigMap keys): the single source of
+ * defaults for ports, limits and timings of the embedded platform.
+ * Knative's keys live beside this file (autoscaler.ts, defaults.ts, domain.ts).
+ */
+export const PLATFORM_DEFAULTS = Object.freeze({
+  /** Gateway (data plane) port: Knative's ingress, OpenFaaS's gateway. */
+  gatewayPort: 8080,
+  /** Admin API port. */
+  adminPort: 8081,
+  /** Loopback unless told otherwise (secure by default). */
+  host: '127.0.0.1',
+  dataDir: '.zeno',
+  /** Largest request body the gateway forwards (10 MiB). */
+  maxBodyBytes: 10 * 1024 * 1024,
+  /** Per-revision pending-request queue in the activator (Knative: 10000). */
+  activatorQueueDepth: 10_000,
+  /** Retry-After seconds sent with 503 when a queue is full. */
+  retryAfterSeconds: 1,
+  /** Default readiness check period when no probe is given (queue-proxy: 50 ms TCP). */
+  defaultProbePeriodMs: 50,
+  /** Per-attempt timeout of the default TCP probe (queue-proxy: 100 ms). */
+  defaultProbeTimeoutMs: 100,
+  /** A pod that is not ready this long after start fails the revision (Knative progress-deadline: 600s). */
+  progressDeadlineMs: 600_000,
+  /** Crash-restart backoff: base and cap, doubling (kubelet: 10 s base, 5 min cap; we start faster). */
+  restartBackoffBaseMs: 100,
+  restartBackoffMaxMs: 30_000,
+  /** A pod that ran this long without crashing resets its backoff. */
+  restartBackoffResetMs: 60_000,
+  /** Lines of logs kept per revision for `zeno logs`. */
+  logLinesPerRevision: 2_000,
+  /** Autoscaler decision tick (Knative tickInterval) and stats collection period. */
+  autoscalerTickMs: 2_000,
+  statsPeriodMs: 1_000,
+  /** Time `zeno apply` waits for Ready before giving up. */
+  applyWaitMs: 120_000,
+});
+
+export type PlatformDefaults = typeof PLATFORM_DEFAULTS;
+
+export const CONFIG_FILE_NAMES = {
+  adminUrl: 'admin-url',
+  token: 'token',
+  gatewayUrl: 'gateway-url',
+  database: 'zeno.db',
+  pid: 'zeno.pid',
+} as const;

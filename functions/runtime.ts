@@ -1,0 +1,97 @@
+import type { Probe, RevisionId } from '../core/types.js';
+
+/**
+ * What a runtime needs to run pods of one revision. Paths are absolute:
+ * the controller resolves them against the manifest's folder.
+ */
+export interface PodTemplate {
+  id: RevisionId;
+  namespace: string;
+  service: string;
+  configuration: string;
+  revision: string;
+  image?: string;
+  command: string[];
+  args: string[];
+  /** Absolute working directory of the process. */
+  workingDir: string;
+  /** The container's env, already resolved to plain values. */
+  env: Record<string, string>;
+  /** ports[0].containerPort (default 8080); the local runtime picks a free port instead and sets PORT. */
+  containerPort: number;
+  readinessProbe?: Probe;
+  /** The revision's timeoutSeconds: also the drain grace period (terminationGracePeriodSeconds). */
+  timeoutSeconds: number;
+}
+
+export type PodState = 'starting' | 'ready' | 'terminating' | 'exited';
+
+export interface PodInfo {
+  /** Unique for the life of the runtime, e.g. `hello-00001-7f3a`. */
+  id: string;
+  revision: RevisionId;
+  /** Base URL the gateway forwards to, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  state: PodState;
+  pid?: number;
+  restarts: number;
+  startedAt: number;
+  readyAt?: number;
+}
+
+/** Why a revision cannot run, in Knative's condition vocabulary. */
+export interface RevisionFailure {
+  /** e.g. `ExitCode1`, `ProgressDeadlineExceeded`, `CommandNotFound`, `ProbeFailed`. */
+  reason: string;
+  message: string;
+}
+
+export interface RevisionRuntimeStatus {
+  desired: number;
+  ready: number;
+  pods: PodInfo[];
+  failure?: RevisionFailure;
+}
+
+export type RuntimeEvent =
+  | { type: 'pod-ready'; revision: RevisionId; pod: PodInfo }
+  /** The pod left routing (scale-down, crash or failed probe). */
+  | { type: 'pod-unready'; revision: RevisionId; pod: PodInfo }
+  | { type: 'pod-exited'; revision: RevisionId; pod: PodInfo; code: number | null; signal: string | null }
+  | { type: 'revision-failed'; revision: RevisionId; failure: RevisionFailure }
+  | { type: 'revision-recovered'; revision: RevisionId };
+
+export interface LogLine {
+  time: number;
+  pod: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+/**
+ * The one seam between the platform and where functions run. Everything above
+ * it (gateway, activator, autoscaler, reconcilers) is shared by all backends.
+ */
+export interface FunctionRuntime {
+  /** Registers a revision's template. Revisions are immutable: deploying the same id twice is a no-op. */
+  deploy(template: PodTemplate): void;
+  /** Asks for `replicas` pods; the runtime converges in the background. */
+  scale(revision: RevisionId, replicas: number): void;
+  /** Stops every pod of the revision (draining them) and forgets it. */
+  remove(revision: RevisionId): Promise<void>;
+  status(revision: RevisionId): RevisionRuntimeStatus | undefined;
+  /** Pods that passed their readiness probe and are not terminating. */
+  readyPods(revision: RevisionId): PodInfo[];
+  subscribe(listener: (e: RuntimeEvent) => void): () => void;
+  /** Recent log lines of the revision's pods, oldest first. */
+  logs(revision: RevisionId, opts?: { tail?: number }): LogLine[];
+  followLogs(revision: RevisionId, listener: (l: LogLine) => void): () => void;
+  /** Stops every pod (drain, SIGTERM, SIGKILL after grace). */
+  close(): Promise<void>;
+}
+
+/**
+ * Supplied by the data plane: resolves once the pod has no request in flight
+ * (it is already out of routing when this is called), or when the signal aborts.
+ */
+export type DrainWaiter = (podId: string, signal: AbortSignal) => Promise<void>;
