@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../core/clock.js';
+import { ZenoError } from '../core/errors.js';
+import { RevisionThrottler, type Lease } from './throttler.js';
+
+function make(cc: number, queueDepth = 10, random?: () => number) {
+  const clock = new FakeClock();
+  let pokes = 0;
+  const t = new RevisionThrottler({ clock, containerConcurrency: cc, queueDepth, retryAfterSeconds: 1, onQueued: () => pokes++, ...(random ? { random } : {}) });
+  return { clock, t, pokes: () => pokes };
+}
+
+const pod = (id: string) => ({ id, url: `http://127.0.0.1/${id}` });
+
+describe('RevisionThrottler', () => {
+  it('queues while no pod is ready, pokes, and dispatches in order once one is', async () => {
+    const { t, pokes } = make(1);
+    const order: string[] = [];
+    const a = (t.acquire(1000) as Promise<Lease>).then((l) => (order.push('a'), l));
+    const b = (t.acquire(1000) as Promise<Lease>).then((l) => (order.push('b'), l));
+    expect(t.queued()).toBe(2);
+    expect(pokes()).toBe(2);
+    t.updateBackends([pod('p1')]);
+    const la = await a;
+    expect(order).toEqual(['a']);
+    expect(t.queued()).toBe(1);
+    la.release();
+    const lb = await b;
+    expect(order).toEqual(['a', 'b']);
+    expect(lb.backend.id).toBe('p1');
+  });
+
+  it('containerConcurrency is a hard per-pod limit', () => {
+    const { t } = make(2);
+    t.updateBackends([pod('p1')]);
+    const l1 = t.acquire(1000) as Lease;
+    const l2 = t.acquire(1000) as Lease;
+    expect(l1.backend.id).toBe('p1');
+    expect(l2.backend.id).toBe('p1');
+    const third = t.acquire(1000);
+    expect(third).toBeInstanceOf(Promise);
+    expect(t.podInFlight('p1')).toBe(2);
+    l1.release();
+    l1.release(); // double release is ignored
+    expect(t.podInFlight('p1')).toBe(1 + 1); // the queued one took the slot
+  });
+
+  it('CC=0 admits without limit and balances by in-flight count', () => {
+    const seq = [0, 0, 0.9, 0.9];
+    let i = 0;
+    const { t } = make(0, 10, () => seq[i++ % seq.length]!);
+    t.updateBackends([pod('p1'), pod('p2')]);
+    const a = t.acquire(1000) as Lease; // picks p1 vs p2 (both 0) → p1
+    const b = t.acquire(1000) as Lease; // p1 has 1 in flight → p2 wins
+    expect(a.backend.id).toBe('p1');
+    expect(b.backend.id).toBe('p2');
+  });
+
+  it('rejects with 503 QUEUE_FULL past the queue depth, with Retry-After', () => {
+    const { t } = make(1, 2);
+    void (t.acquire(1000) as Promise<Lease>).catch(() => undefined);
+    void (t.acquire(1000) as Promise<Lease>).catch(() => undefined);
+    try {
+      t.acquire(1000);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ZenoError).code).toBe('ZENO_ERR_QUEUE_FULL');
+      expect((e as ZenoError).retryAfter).toBe(1);
+    }
+  });
+
+  it('a request still queued at its timeout gets 504, and leaves the queue', async () => {
+    const { t, clock } = make(1);
+    const p = t.acquire(500) as Promise<Lease>;
+    clock.advance(499);
+    expect(t.queued()).toBe(1);
+    clock.advance(1);
+    await expect(p).rejects.toMatchObject({ code: 'ZENO_ERR_REQUEST_TIMEOUT' });
+    expect(t.queued()).toBe(0);
+  });
+
+  it('a removed pod finishes its requests; waitForDrain resolves when it has none', async () => {
+    const { t } = make(0);
+    t.updateBackends([pod('p1')]);
+    const l = t.acquire(1000) as Lease;
+    t.updateBackends([]);
+    let drained = false;
+    const w = t.waitForDrain('p1').then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    expect(t.acquire(1000)).toBeInstanceOf(Promise); // not routable any more
+    l.release();
+    await w;
+    expect(drained).toBe(true);
+  });
+
+  it('failAll rejects queued requests with the given error', async () => {
+    const { t } = make(1);
+    const p = t.acquire(1000) as Promise<Lease>;
+    t.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN'));
+    await expect(p).rejects.toMatchObject({ code: 'ZENO_ERR_SHUTTING_DOWN' });
+  });
+});

@@ -1,0 +1,259 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
+import type { KObject, RevisionId } from '../core/types.js';
+import { revisionId } from '../core/types.js';
+import type { FunctionRuntime, LogLine } from '../functions/runtime.js';
+import { isDns1123Label } from './validation/names.js';
+import { defaultService, validateObject } from './validation/index.js';
+import type { EventRecorder } from './events.js';
+import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
+import type { ResourceKind, ResourceStore } from './store.js';
+
+export interface AdminApiDeps {
+  store: ResourceStore;
+  runtime: FunctionRuntime;
+  events: EventRecorder;
+  token: string;
+  config: () => KnativeConfig;
+  info: () => Record<string, unknown>;
+  maxBodyBytes: number;
+}
+
+const SERVING = 'serving.knative.dev';
+const SERVING_KINDS: Record<string, { kind: string; listKind: string; writable: boolean }> = {
+  services: { kind: 'Service', listKind: 'ServiceList', writable: true },
+  configurations: { kind: 'Configuration', listKind: 'ConfigurationList', writable: false },
+  revisions: { kind: 'Revision', listKind: 'RevisionList', writable: false },
+  routes: { kind: 'Route', listKind: 'RouteList', writable: false },
+};
+
+interface ApplyResult {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged';
+}
+
+function kindOf(obj: KObject): ResourceKind | undefined {
+  if (obj.apiVersion === `${SERVING}/v1` && obj.kind === 'Service') return 'services';
+  if (obj.apiVersion === 'v1' && obj.kind === 'ConfigMap') return 'configmaps';
+  return undefined;
+}
+
+function checkName(value: string, what: string): void {
+  const problems = isDns1123Label(value);
+  if (problems.length) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `invalid ${what} ${JSON.stringify(value)}: ${problems.join('; ')}`);
+}
+
+/**
+ * Kubernetes-style REST on the admin port (docs/admin-api.md). Every route
+ * but /healthz needs the bearer token; apply is all-or-nothing.
+ */
+export function createAdminApi(d: AdminApiDeps): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: d.maxBodyBytes, return503OnClosing: true });
+  const tokenBuf = Buffer.from(d.token);
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.url === '/healthz') return;
+    const h = req.headers.authorization ?? '';
+    const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
+    if (given.length !== tokenBuf.length || !timingSafeEqual(given, tokenBuf)) throw new ZenoError('ZENO_ERR_UNAUTHORIZED');
+  });
+
+  app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
+    let z: ZenoError;
+    if (isZenoError(err)) z = err;
+    else {
+      const fe = err as { statusCode?: number; code?: string; message?: string };
+      if (fe.statusCode === 413) z = new ZenoError('ZENO_ERR_BODY_TOO_LARGE');
+      else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) z = new ZenoError('ZENO_ERR_BAD_REQUEST', fe.message);
+      else z = new ZenoError('ZENO_ERR_INTERNAL', fe.message);
+    }
+    void reply.status(z.statusCode).send(errorBody(z));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const z = new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `no admin endpoint at ${req.method} ${req.url}`);
+    void reply.status(404).send(errorBody(z));
+  });
+
+  app.get('/healthz', async () => 'ok');
+  app.get('/apis/zeno.dev/v1/info', async () => d.info());
+
+  // ---- apply / delete batches ----
+  const validateBatch = (items: unknown[]): { objects: { kind: ResourceKind; obj: KObject }[]; issues: FieldIssue[] } => {
+    const issues: FieldIssue[] = [];
+    // Services validate against the config this same batch establishes.
+    const batchCms = items.filter((o): o is KObject => !!o && (o as KObject).kind === 'ConfigMap' && (o as KObject).apiVersion === 'v1');
+    const storedCms = d.store.list('configmaps').filter((c) => !batchCms.some((b) => b.metadata?.name === c.metadata.name));
+    const cfg = batchCms.length ? configFromConfigMaps([...storedCms, ...batchCms]) : d.config();
+    const objects: { kind: ResourceKind; obj: KObject }[] = [];
+    const seen = new Set<string>();
+    items.forEach((raw, index) => {
+      const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' });
+      for (const i of found) issues.push({ ...i, index } as FieldIssue);
+      if (found.length) return;
+      const obj = raw as KObject;
+      const kind = kindOf(obj);
+      if (!kind) {
+        issues.push({ path: 'kind', message: `${obj.apiVersion}/${obj.kind} cannot be applied here`, index } as FieldIssue);
+        return;
+      }
+      const ns = obj.metadata.namespace ?? (kind === 'configmaps' ? CONFIG_NAMESPACE : 'default');
+      const key = `${kind}/${ns}/${obj.metadata.name}`;
+      if (seen.has(key)) issues.push({ path: 'metadata.name', message: `${obj.kind} ${ns}/${obj.metadata.name} appears twice in this apply`, index } as FieldIssue);
+      seen.add(key);
+      const normalized: KObject = kind === 'services'
+        ? (defaultService(obj, cfg.defaults) as KObject)
+        : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
+      normalized.metadata.namespace = ns;
+      delete normalized.status;
+      objects.push({ kind, obj: normalized });
+    });
+    return { objects, issues };
+  };
+
+  const applyBatch = (items: unknown[], dryRun: boolean) => {
+    const { objects, issues } = validateBatch(items);
+    if (issues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `${issues.length} problem(s) found; nothing was applied`, { issues });
+    if (dryRun) return { results: [] as ApplyResult[], items: objects.map((o) => o.obj) };
+    const results: ApplyResult[] = [];
+    const stored: KObject[] = [];
+    // ConfigMaps first, so Services in the same batch see their settings.
+    const ordered = [...objects.filter((o) => o.kind === 'configmaps'), ...objects.filter((o) => o.kind !== 'configmaps')];
+    d.store.transaction(() => {
+      for (const { kind, obj } of ordered) {
+        const r = d.store.put(kind, obj);
+        stored.push(r.object);
+        results.push({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, action: r.action });
+      }
+    });
+    return { results, items: stored };
+  };
+
+  app.post('/apis/zeno.dev/v1/apply', async (req) => {
+    const body = req.body as { items?: unknown; dryRun?: boolean } | undefined;
+    if (!body || !Array.isArray(body.items)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'body must be {items: [...]}');
+    return applyBatch(body.items, body.dryRun === true);
+  });
+
+  app.post('/apis/zeno.dev/v1/delete', async (req) => {
+    const body = req.body as { items?: unknown } | undefined;
+    if (!body || !Array.isArray(body.items)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'body must be {items: [...]}');
+    const targets = body.items.map((raw, index) => {
+      const o = raw as KObject;
+      const kind = o && typeof o === 'object' ? kindOf(o) : undefined;
+      if (!kind || typeof o.metadata?.name !== 'string') {
+        throw new ZenoError('ZENO_ERR_UNKNOWN_KIND', `item ${index}: only Services and ConfigMaps can be deleted`);
+      }
+      const ns = o.metadata.namespace ?? (kind === 'configmaps' ? CONFIG_NAMESPACE : 'default');
+      checkName(ns, 'namespace');
+      return { kind, o, ns };
+    });
+    const results = d.store.transaction(() =>
+      targets.map(({ kind, o, ns }) => ({
+        kind: o.kind,
+        namespace: ns,
+        name: o.metadata.name,
+        action: d.store.delete(kind, ns, o.metadata.name) ? 'deleted' : 'not found',
+      })),
+    );
+    return { results };
+  });
+
+  // ---- serving.knative.dev ----
+  const listOf = (apiVersion: string, listKind: string, items: KObject[]) => ({ apiVersion, kind: listKind, metadata: {}, items });
+
+  app.get<{ Params: { plural: string } }>('/apis/serving.knative.dev/v1/:plural', async (req) => {
+    const k = SERVING_KINDS[req.params.plural];
+    if (!k) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `unknown resource ${req.params.plural}`);
+    return listOf(`${SERVING}/v1`, k.listKind, d.store.list(req.params.plural as ResourceKind));
+  });
+  app.get<{ Params: { ns: string; plural: string } }>('/apis/serving.knative.dev/v1/namespaces/:ns/:plural', async (req) => {
+    const k = SERVING_KINDS[req.params.plural];
+    if (!k) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `unknown resource ${req.params.plural}`);
+    checkName(req.params.ns, 'namespace');
+    return listOf(`${SERVING}/v1`, k.listKind, d.store.list(req.params.plural as ResourceKind, req.params.ns));
+  });
+  const getOne = (plural: string, ns: string, name: string): KObject => {
+    const k = SERVING_KINDS[plural] ?? (plural === 'configmaps' ? { kind: 'ConfigMap' } : undefined);
+    if (!k) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `unknown resource ${plural}`);
+    checkName(ns, 'namespace');
+    const o = d.store.get(plural as ResourceKind, ns, name);
+    if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `${k.kind.toLowerCase()}s "${name}" not found in namespace ${ns}`);
+    return o;
+  };
+  app.get<{ Params: { ns: string; plural: string; name: string } }>('/apis/serving.knative.dev/v1/namespaces/:ns/:plural/:name', async (req) =>
+    getOne(req.params.plural, req.params.ns, req.params.name));
+
+  app.put<{ Params: { ns: string; plural: string; name: string } }>('/apis/serving.knative.dev/v1/namespaces/:ns/:plural/:name', async (req, reply) => {
+    if (req.params.plural !== 'services') throw new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', `${req.params.plural} are written by the controller; apply a Service instead`);
+    const obj = req.body as KObject;
+    checkName(req.params.ns, 'namespace');
+    if (!obj || typeof obj !== 'object' || obj.metadata?.name !== req.params.name || (obj.metadata.namespace ?? req.params.ns) !== req.params.ns) {
+      throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a Service whose metadata.name and namespace match the path');
+    }
+    const out = applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false);
+    void reply.status(out.results[0]?.action === 'created' ? 201 : 200);
+    return out.items[0];
+  });
+
+  app.delete<{ Params: { ns: string; plural: string; name: string } }>('/apis/serving.knative.dev/v1/namespaces/:ns/:plural/:name', async (req) => {
+    if (req.params.plural !== 'services') throw new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', `delete the owning Service instead of its ${req.params.plural}`);
+    const o = getOne('services', req.params.ns, req.params.name);
+    d.store.delete('services', req.params.ns, req.params.name);
+    return { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: o.metadata.name, kind: 'services', uid: o.metadata.uid } };
+  });
+
+  // ---- logs ----
+  app.get<{ Params: { ns: string; name: string }; Querystring: { tail?: string; follow?: string } }>(
+    '/apis/serving.knative.dev/v1/namespaces/:ns/services/:name/logs',
+    async (req, reply) => {
+      getOne('services', req.params.ns, req.params.name);
+      const revs: RevisionId[] = d.store
+        .list('revisions', req.params.ns)
+        .filter((r) => r.metadata.labels?.['serving.knative.dev/service'] === req.params.name)
+        .map((r) => revisionId(req.params.ns, r.metadata.name));
+      const tail = req.query.tail !== undefined ? Math.max(0, Number(req.query.tail) || 0) : undefined;
+      const lines: LogLine[] = revs.flatMap((r) => d.runtime.logs(r)).sort((a, b) => a.time - b.time);
+      const initial = tail !== undefined ? lines.slice(Math.max(0, lines.length - tail)) : lines;
+      const follow = req.query.follow === 'true' || req.query.follow === '1';
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      for (const l of initial) res.write(`${JSON.stringify(l)}\n`);
+      if (!follow) {
+        res.end();
+        return;
+      }
+      const stops = revs.map((r) => d.runtime.followLogs(r, (l) => res.write(`${JSON.stringify(l)}\n`)));
+      req.raw.on('close', () => stops.forEach((s) => s()));
+    },
+  );
+
+  // ---- core/v1: configmaps and events ----
+  app.get<{ Params: { ns: string } }>('/api/v1/namespaces/:ns/configmaps', async (req) => {
+    checkName(req.params.ns, 'namespace');
+    return listOf('v1', 'ConfigMapList', d.store.list('configmaps', req.params.ns));
+  });
+  app.get<{ Params: { ns: string; name: string } }>('/api/v1/namespaces/:ns/configmaps/:name', async (req) => getOne('configmaps', req.params.ns, req.params.name));
+  app.put<{ Params: { ns: string; name: string } }>('/api/v1/namespaces/:ns/configmaps/:name', async (req) => {
+    const obj = req.body as KObject;
+    checkName(req.params.ns, 'namespace');
+    if (!obj || obj.metadata?.name !== req.params.name) throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a ConfigMap whose metadata.name matches the path');
+    return applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false).items[0];
+  });
+  app.delete<{ Params: { ns: string; name: string } }>('/api/v1/namespaces/:ns/configmaps/:name', async (req) => {
+    getOne('configmaps', req.params.ns, req.params.name);
+    d.store.delete('configmaps', req.params.ns, req.params.name);
+    return { kind: 'Status', apiVersion: 'v1', status: 'Success' };
+  });
+  app.get<{ Params: { ns: string }; Querystring: { involvedObject?: string } }>('/api/v1/namespaces/:ns/events', async (req) => {
+    checkName(req.params.ns, 'namespace');
+    const [kind, name] = (req.query.involvedObject ?? '').split('/');
+    return { apiVersion: 'v1', kind: 'EventList', items: d.events.list(req.params.ns, kind || undefined, name || undefined) };
+  });
+
+  return app;
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RevisionThrottler } from '../activator/throttler.js';
+import { createMultiscaler } from '../autoscaler/multiscaler.js';
+import { realClock, type Clock } from '../core/clock.js';
+import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
+import { ZenoError } from '../core/errors.js';
+import type { RevisionId } from '../core/types.js';
+import { createLocalRuntime } from '../functions/local/index.js';
+import type { FunctionRuntime } from '../functions/runtime.js';
+import { RouteTable } from '../gateway/routes.js';
+import { createGateway, type RevisionHandle } from '../gateway/server.js';
+import { createAdminApi } from './admin-api.js';
+import { EventRecorder } from './events.js';
+import { loadManifests, validateManifests } from './manifest.js';
+import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
+import { Reconciler } from './reconciler.js';
+import { openSqliteStore } from './store.js';
+
+export interface PlatformOptions {
+  port: number;
+  adminPort: number;
+  host: string;
+  dataDir: string;
+  /** YAML files of Knative ConfigMaps applied at start (`zeno up --config`). */
+  configFiles: string[];
+  log?: (line: string) => void;
+  clock?: Clock;
+  maxBodyBytes?: number;
+}
+
+export interface Platform {
+  gatewayUrl: string;
+  adminUrl: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+function writePrivate(file: string, content: string): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims the data dir for this process, refusing a second live platform on it. */
+function lockDataDir(dir: string): () => void {
+  const pidFile = path.join(dir, CONFIG_FILE_NAMES.pid);
+  try {
+    const other = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    if (other && other !== process.pid && pidAlive(other)) {
+      throw new ZenoError('ZENO_ERR_DATA_DIR', `another zeno (pid ${other}) is already running with data dir ${dir}; stop it or use another --data-dir`);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.writeFileSync(pidFile, String(process.pid));
+  return () => {
+    try {
+      if (fs.readFileSync(pidFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(pidFile);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/**
+ * Wires the embedded platform: SQLite store, reconciler, local runtime,
+ * autoscaler, activator/throttlers, gateway and admin API, in one process.
+ */
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const log = opts.log ?? (() => undefined);
+  const clock = opts.clock ?? realClock;
+  const dataDir = path.resolve(opts.dataDir);
+  try {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (e) {
+    throw new ZenoError('ZENO_ERR_DATA_DIR', `cannot use data dir ${dataDir}: ${(e as Error).message}`);
+  }
+
+  // --config files are validated before anything starts: an invalid one starts nothing.
+  const loaded = loadManifests(opts.configFiles);
+  if (loaded.issues.length) throw new ZenoError('ZENO_ERR_INVALID_YAML', 'invalid --config file', { issues: loaded.issues });
+  const cfgIssues = validateManifests(loaded.docs, { defaults: configFromConfigMaps([]).defaults, autoscaler: configFromConfigMaps([]).autoscaler });
+  const notCm = loaded.docs.filter((doc) => doc.object.kind !== 'ConfigMap');
+  for (const doc of notCm) cfgIssues.push({ path: 'kind', message: '--config files hold ConfigMaps only; use "zeno apply" for other resources', file: doc.file });
+  if (cfgIssues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', 'invalid --config file', { issues: cfgIssues });
+
+  const unlock = lockDataDir(dataDir);
+  const store = openSqliteStore(path.join(dataDir, CONFIG_FILE_NAMES.database));
+  store.transaction(() => {
+    for (const doc of loaded.docs) {
+      const cm = doc.object;
+      store.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...cm.metadata, namespace: cm.metadata.namespace ?? CONFIG_NAMESPACE }, data: cm.data ?? {} });
+    }
+  });
+
+  let knative: KnativeConfig = configFromConfigMaps(store.list('configmaps'));
+  const events = new EventRecorder(clock);
+  const routes = new RouteTable();
+  const handles = new Map<RevisionId, RevisionHandle>();
+
+  // Reconciler is created below; the runtime's drain hook and the scaler need the handles.
+  const runtime: FunctionRuntime = createLocalRuntime({
+    clock,
+    drain: async (podId, signal) => {
+      await Promise.all([...handles.values()].map((h) => h.throttler.waitForDrain(podId, signal)));
+    },
+  });
+  let reconciler: Reconciler | undefined;
+  const scaler = createMultiscaler({
+    clock,
+    config: () => knative.autoscaler,
+    scale: (rev, n) => {
+      runtime.scale(rev, n);
+      reconciler?.markRevision(rev);
+    },
+    readyPods: (rev) => runtime.readyPods(rev).length,
+  });
+  const syncBackends = (rev: RevisionId) => {
+    handles.get(rev)?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })));
+  };
+  runtime.subscribe((e) => {
+    if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') syncBackends(e.revision);
+  });
+
+  const maxBodyBytes = opts.maxBodyBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
+  const gateway = createGateway({
+    clock,
+    routes,
+    revision: (id) => handles.get(id),
+    maxBodyBytes,
+  });
+  const gwPort = await gateway.listen(opts.port, opts.host);
+  const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
+
+  reconciler = new Reconciler({
+    store,
+    runtime,
+    scaler,
+    events,
+    clock,
+    defaultBaseDir: process.cwd(),
+    config: () => ({ domain: knative.domain.domain, urlPortSuffix: gwPort === 80 ? '' : `:${gwPort}` }),
+    dataPlane: {
+      addRevision(id, o) {
+        if (handles.has(id)) return;
+        handles.set(id, {
+          throttler: new RevisionThrottler({
+            clock,
+            containerConcurrency: o.containerConcurrency,
+            queueDepth: PLATFORM_DEFAULTS.activatorQueueDepth,
+            retryAfterSeconds: PLATFORM_DEFAULTS.retryAfterSeconds,
+            onQueued: () => scaler.poke(id),
+          }),
+          stats: scaler.statsFor(id),
+          timeoutMs: o.timeoutMs,
+        });
+        syncBackends(id);
+      },
+      removeRevision(id) {
+        handles.get(id)?.throttler.failAll(new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `revision ${id} was deleted`));
+        handles.delete(id);
+      },
+      setRoute: (entry, domain, tags) => routes.set(entry, domain, tags),
+      deleteRoute: (ns, name) => routes.delete(ns, name),
+    },
+  });
+
+  store.watch((e) => {
+    if (e.kind !== 'configmaps') return;
+    const next = configFromConfigMaps(store.list('configmaps'));
+    const domainChanged = next.domain.domain !== knative.domain.domain;
+    knative = next;
+    if (domainChanged) reconciler?.resyncAll();
+  });
+  reconciler.start();
+
+  const token = randomBytes(32).toString('hex');
+  const admin = createAdminApi({
+    store,
+    runtime,
+    events,
+    token,
+    maxBodyBytes,
+    config: () => knative,
+    info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain }),
+  });
+  let adminUrl: string;
+  try {
+    await admin.listen({ port: opts.adminPort, host: opts.host });
+    const addr = admin.server.address();
+    const adminPort = typeof addr === 'object' && addr ? addr.port : opts.adminPort;
+    adminUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${adminPort}`;
+  } catch (e) {
+    await gateway.close(0);
+    await runtime.close();
+    store.close();
+    unlock();
+    throw new ZenoError('ZENO_ERR_DATA_DIR', `cannot listen on admin port ${opts.adminPort}: ${(e as Error).message}`);
+  }
+
+  writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.token), `${token}\n`);
+  writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.adminUrl), `${adminUrl}\n`);
+  writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.gatewayUrl), `${gatewayUrl}\n`);
+  log(`zeno: gateway ${gatewayUrl}, admin ${adminUrl}, data dir ${dataDir}`);
+
+  let closed: Promise<void> | undefined;
+  return {
+    gatewayUrl,
+    adminUrl,
+    token,
+    close() {
+      closed ??= (async () => {
+        await admin.close();
+        await gateway.close(10_000);
+        scaler.close();
+        reconciler?.stop();
+        for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+        await runtime.close();
+        store.close();
+        unlock();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1, plus the de-facto ones Go's
+ * httputil.ReverseProxy drops): they describe one connection, never the
+ * request, so a proxy must not forward them.
+ */
+const HOP_BY_HOP = new Set([
+  'connection', 'proxy-connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const v = Array.isArray(value) ? value.join(',') : value;
+  const out = new Set<string>();
+  for (const t of v.split(',')) {
+    const s = t.trim().toLowerCase();
+    if (s) out.add(s);
+  }
+  return out.size ? out : undefined;
+}
+
+export interface ForwardInfo {
+  remoteAddress: string | undefined;
+  proto: 'http' | 'https';
+}
+
+/**
+ * Headers to send upstream: the client's, minus hop-by-hop ones, plus
+ * Forwarded / X-Forwarded-* (Knative's runtime contract says the request
+ * carries them). Host is kept as the client sent it.
+ */
+export function upstreamHeaders(h: IncomingHttpHeaders, info: ForwardInfo): Record<string, string | string[]> {
+  const drop = connectionTokens(h.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || drop?.has(k)) continue;
+    out[k] = v;
+  }
+  const addr = info.remoteAddress ?? 'unknown';
+  const prior = h['x-forwarded-for'];
+  out['x-forwarded-for'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${addr}` : addr;
+  if (!h['x-forwarded-proto']) out['x-forwarded-proto'] = info.proto;
+  if (h.host && !h['x-forwarded-host']) out['x-forwarded-host'] = h.host;
+  const forNode = addr.includes(':') ? `"[${addr}]"` : addr;
+  const elem = `for=${forNode};proto=${info.proto}${h.host ? `;host=${quoteIfNeeded(h.host)}` : ''}`;
+  const fwd = h.forwarded;
+  out.forwarded = fwd ? `${fwd}, ${elem}` : elem;
+  return out;
+}
+
+function quoteIfNeeded(v: string): string {
+  return /^[A-Za-z0-9.\-_~!#$%&'*+^`|]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** Response headers to send back to the client: the function's, minus hop-by-hop ones. */
+export function downstreamHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const drop = connectionTokens(h.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || drop?.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}

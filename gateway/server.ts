@@ -1,0 +1,281 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+import { Agent } from 'undici';
+import type { Clock } from '../core/clock.js';
+import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
+import type { RevisionId } from '../core/types.js';
+import type { Lease, RevisionThrottler } from '../activator/throttler.js';
+import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
+import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
+
+/** Per-request concurrency accounting that feeds the autoscaler. */
+export interface StatsSink {
+  begin(nowMs: number): void;
+  end(nowMs: number): void;
+}
+
+/** What the gateway needs to know about a routable revision. */
+export interface RevisionHandle {
+  throttler: RevisionThrottler;
+  stats: StatsSink;
+  /** The revision's timeoutSeconds, in ms: bounds queueing plus the whole response. */
+  timeoutMs: number;
+}
+
+export interface GatewayDeps {
+  clock: Clock;
+  routes: RouteTable;
+  revision(id: RevisionId): RevisionHandle | undefined;
+  maxBodyBytes: number;
+  /** Extra platform endpoints (e.g. /metrics) answered before routing; return true when handled. */
+  platformHandler?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  random?: () => number;
+}
+
+export interface Gateway {
+  server: http.Server;
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, waits for in-flight requests (up to graceMs), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function sendError(res: ServerResponse, err: ZenoError): void {
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  const body = JSON.stringify(errorBody(err));
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
+  res.writeHead(err.statusCode, headers);
+  res.end(body);
+}
+
+/** Counts request-body bytes and fails the stream past the limit (chunked uploads). */
+function limitBody(src: IncomingMessage, max: number, onExceeded: () => void): Readable {
+  let seen = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) {
+        onExceeded();
+        cb(new ZenoError('ZENO_ERR_BODY_TOO_LARGE'));
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
+  src.on('error', (e) => t.destroy(e));
+  return src.pipe(t);
+}
+
+/**
+ * The data-plane entry: Host or /function/ routing, traffic split, admission
+ * through the revision's throttler (which is the activator when no pod has
+ * room) and a streaming proxy on undici.
+ */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { clock, routes } = deps;
+  const random = deps.random ?? Math.random;
+  // One keep-alive pool per pod origin; pods come and go, idle pools are reaped.
+  const agent = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+
+  const resolve = (req: IncomingMessage): { rev: RevisionId; path: string } | ZenoError => {
+    const url = req.url ?? '/';
+    let resolved: Resolved | undefined;
+    let path = url;
+    if (url.startsWith('/function/')) {
+      const fp = parseFunctionPath(url);
+      const entry = fp && routes.lookupName(fp.namespace, fp.name);
+      if (!fp || !entry) return new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `function ${fp ? `${fp.name}.${fp.namespace}` : url} not found`);
+      resolved = { entry };
+      path = fp.path;
+    } else {
+      resolved = routes.lookupHost(req.headers.host);
+      if (!resolved) return new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `no function is routed at host ${JSON.stringify(req.headers.host ?? '')}`);
+    }
+    const tag = req.headers['knative-serving-tag'];
+    const rev =
+      resolved.revision ??
+      RouteTable.tagged(resolved.entry, typeof tag === 'string' ? tag : undefined) ??
+      pickTarget(resolved.entry.targets, random());
+    if (!rev) return new ZenoError('ZENO_ERR_NO_READY_REVISION', `service ${resolved.entry.service} has no ready revision yet`);
+    return { rev, path };
+  };
+
+  let inFlight = 0;
+  let closing = false;
+  let idleWaiter: (() => void) | undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    if (url === '/healthz' && !req.headers['knative-serving-tag']) {
+      res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain' });
+      res.end(closing ? 'shutting down' : 'ok');
+      return;
+    }
+    if (deps.platformHandler?.(req, res)) return;
+    if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+
+    const target = resolve(req);
+    if (target instanceof ZenoError) {
+      req.resume();
+      return sendError(res, target);
+    }
+    const handleRev = deps.revision(target.rev);
+    if (!handleRev) {
+      req.resume();
+      return sendError(res, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
+    }
+
+    const cl = req.headers['content-length'];
+    if (cl !== undefined && Number(cl) > deps.maxBodyBytes) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      return sendError(res, new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body of ${cl} bytes is over the ${deps.maxBodyBytes}-byte limit`));
+    }
+
+    const ac = new AbortController();
+    let timedOut = false;
+    let tooLarge = false;
+    let lease: Lease | undefined;
+    const startedAt = clock.now();
+    handleRev.stats.begin(startedAt);
+    const timer = clock.setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, handleRev.timeoutMs);
+    // The client going away cancels the upstream call and frees the slot.
+    const onClose = () => {
+      if (!res.writableFinished) ac.abort();
+    };
+    res.once('close', onClose);
+    try {
+      const got = handleRev.throttler.acquire(handleRev.timeoutMs);
+      lease = got instanceof Promise ? await raceAbort(got, ac.signal) : got;
+      if (ac.signal.aborted) throw timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT') : new Error('client closed');
+
+      const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
+      const body = !hasBody
+        ? null
+        : cl !== undefined
+          ? req
+          : limitBody(req, deps.maxBodyBytes, () => {
+              tooLarge = true;
+            });
+      const up = await agent.request({
+        origin: lease.backend.url,
+        path: target.path,
+        method: req.method as 'GET',
+        headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
+        body,
+        signal: ac.signal,
+      });
+      res.writeHead(up.statusCode, downstreamHeaders(up.headers));
+      for await (const chunk of up.body) {
+        if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', r).once('close', r));
+        if (res.destroyed) break;
+      }
+      res.end();
+    } catch (err) {
+      if (tooLarge) {
+        res.setHeader('connection', 'close');
+        sendError(res, new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body is over the ${deps.maxBodyBytes}-byte limit`));
+      } else if (timedOut) {
+        sendError(res, new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout after ${handleRev.timeoutMs / 1000}s`));
+      } else if (isZenoError(err)) {
+        sendError(res, err);
+      } else if (!res.destroyed && !ac.signal.aborted) {
+        const msg = err instanceof Error ? err.message : String(err);
+        sendError(res, new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
+      } else {
+        res.destroy();
+      }
+    } finally {
+      clock.clearTimeout(timer);
+      res.off('close', onClose);
+      lease?.release();
+      handleRev.stats.end(clock.now());
+    }
+  };
+
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idleWaiter?.();
+    });
+    handle(req, res).catch((err: unknown) => {
+      sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const code = status === 431 ? 'ZENO_ERR_HEADERS_TOO_LARGE' : 'ZENO_ERR_BAD_REQUEST';
+    const body = JSON.stringify(errorBody(new ZenoError(code, status === 431 ? undefined : `malformed HTTP request: ${err.code ?? err.message}`)));
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolveListen, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address();
+          resolveListen(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      });
+    },
+    async close(graceMs = 10_000) {
+      closing = true;
+      server.close();
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((r) => {
+          idleWaiter = r;
+          const t = setTimeout(r, graceMs);
+          t.unref();
+        });
+      }
+      server.closeAllConnections();
+      await agent.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Awaits p, but gives up when the signal aborts (the caller's timer or client decides why). */
+function raceAbort<T extends { release(): void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.then((v) => v.release(), () => undefined);
+    return Promise.reject(new Error('aborted'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      // A lease that arrives after we gave up goes straight back.
+      p.then((v) => v.release(), () => undefined);
+      reject(new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
