@@ -179,7 +179,7 @@ metadata:
   namespace: knative-serving
 data:
   stable-window: "6s"
-  scale-to-zero-grace-period: "6s"
+  scale-to-zero-grace-period: "1s"
   allow-zero-initial-scale: "true"
 `;
 
