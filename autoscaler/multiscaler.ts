@@ -1,0 +1,247 @@
+/**
+ * The autoscaler's I/O loop (knative/serving pkg/autoscaler/scaling/
+ * multiscaler.go plus the parts of the KPA reconciler that apply a scale).
+ * Every stats period it moves each revision's RequestStats into its stable
+ * and panic windows; every tick (2 s) it runs the pure decider and calls
+ * scale() when the count changes. All timing comes from the injected Clock.
+ */
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { RevisionId } from '../core/types.js';
+import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
+import { resolveRevisionScaling, type AutoscalerConfig, type RevisionScaling } from '../core/config/autoscaler.js';
+import { decide, initialDeciderState, type DeciderState } from './decider.js';
+import { RequestStats } from './request-stats.js';
+import { BucketWindow } from './window.js';
+
+export interface DecisionReport {
+  desired: number;
+  inPanic: boolean;
+  stableAverage: number;
+  panicAverage: number;
+  excessBurstCapacity: number;
+}
+
+export interface MultiscalerDeps {
+  clock: Clock;
+  /** Read at every tick, so a new config-autoscaler takes effect at the next tick. */
+  config: () => AutoscalerConfig;
+  /** Asks the runtime for this many pods. Called only when the count changes. */
+  scale: (rev: RevisionId, replicas: number) => void;
+  readyPods: (rev: RevisionId) => number;
+  /** @default PLATFORM_DEFAULTS.autoscalerTickMs (2000, Knative's tickInterval) */
+  tickMs?: number;
+  /** @default PLATFORM_DEFAULTS.statsPeriodMs (1000, queue-proxy's report period) */
+  statsPeriodMs?: number;
+  /** Every valid decision, for status, metrics and logs. */
+  onDecision?: (rev: RevisionId, d: DecisionReport) => void;
+}
+
+export interface RevisionScalingOptions {
+  annotations?: Record<string, string>;
+  containerConcurrency: number;
+  /** Referenced by a route: min-scale applies only then. */
+  routed: boolean;
+}
+
+export interface Multiscaler {
+  /** Starts scaling a revision (applying its initial scale at once), or updates its settings. */
+  upsert(rev: RevisionId, opts: RevisionScalingOptions): void;
+  remove(rev: RevisionId): void;
+  /** The revision's request counters; the gateway and activator call begin/end on them. */
+  statsFor(rev: RevisionId): RequestStats;
+  /** A request is waiting for a revision with no ready pod: scale from zero now, not at the next tick. */
+  poke(rev: RevisionId): void;
+  /** The last count passed to scale() for this revision. */
+  desired(rev: RevisionId): number | undefined;
+  close(): void;
+}
+
+interface Entry {
+  opts: RevisionScalingOptions;
+  spec: RevisionScaling;
+  stable: BucketWindow;
+  panic: BucketWindow;
+  hasData: boolean;
+  lastReportMs: number;
+  state: DeciderState;
+  /** Last count passed to scale(). */
+  applied: number | undefined;
+  /** When the revision last went from 0 (or nothing) to some pods: Knative's PA turning Active. */
+  activeSinceMs: number | undefined;
+  /** When a 0 was first decided after the active period: Knative's PA turning Inactive. */
+  inactiveSinceMs: number | undefined;
+}
+
+export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
+  const { clock } = deps;
+  const tickMs = deps.tickMs ?? PLATFORM_DEFAULTS.autoscalerTickMs;
+  const statsPeriodMs = deps.statsPeriodMs ?? PLATFORM_DEFAULTS.statsPeriodMs;
+  const entries = new Map<RevisionId, Entry>();
+  // Stats may be asked for before upsert (a request can race the reconciler); upsert adopts them.
+  const stats = new Map<RevisionId, RequestStats>();
+  let closed = false;
+
+  const statsFor = (rev: RevisionId): RequestStats => {
+    let s = stats.get(rev);
+    if (!s) {
+      s = new RequestStats(clock.now());
+      stats.set(rev, s);
+    }
+    return s;
+  };
+
+  const setScale = (rev: RevisionId, e: Entry, n: number, nowMs: number): void => {
+    if (n > 0 && !(e.applied !== undefined && e.applied > 0)) e.activeSinceMs = nowMs;
+    if (n > 0) e.inactiveSinceMs = undefined;
+    if (e.applied === n) return;
+    e.applied = n;
+    deps.scale(rev, n);
+  };
+
+  /**
+   * Applies a bounded decision. A 0 is where Knative's KPA reconciler runs
+   * its Active → Inactive dance (kpa/scaler.go handleScaleToZero, reference
+   * §1.5). Simplified here, since the activator is always in Zeno's path
+   * when a revision has no pods and there is no SKS to reprogram:
+   * - while the revision has been active for less than the stable window,
+   *   a 0 is applied as 1 (Knative scales "down to at most 1" then);
+   * - after that, the 0 must hold continuously for
+   *   max(scale-to-zero-grace-period, scale-to-zero-pod-retention-period)
+   *   before it is applied (Knative: Inactive for that long). Meanwhile
+   *   the current count is kept. Knative's fast path (SKS already in proxy
+   *   mode for the grace period) and the activator probe are not modelled.
+   */
+  const apply = (rev: RevisionId, e: Entry, want: number, nowMs: number): void => {
+    if (want > 0) return setScale(rev, e, want, nowMs);
+    if (e.applied === undefined || e.applied === 0) return setScale(rev, e, 0, nowMs);
+    const activeFor = nowMs - (e.activeSinceMs ?? nowMs);
+    if (activeFor < e.spec.stableWindowMs) {
+      e.inactiveSinceMs = undefined;
+      if (e.applied > 1) setScale(rev, e, 1, nowMs);
+      return;
+    }
+    e.inactiveSinceMs ??= nowMs;
+    const holdMs = Math.max(e.spec.scaleToZeroGracePeriodMs, e.spec.scaleToZeroPodRetentionPeriodMs);
+    if (nowMs - e.inactiveSinceMs >= holdMs) setScale(rev, e, 0, nowMs);
+  };
+
+  const resolve = (e: Entry): void => {
+    e.spec = resolveRevisionScaling(deps.config(), e.opts.annotations, e.opts.containerConcurrency);
+    e.stable.resize(e.spec.stableWindowMs);
+    e.panic.resize(e.spec.panicWindowMs);
+  };
+
+  const runDecision = (rev: RevisionId, e: Entry, nowMs: number): number | undefined => {
+    const stableAverage = e.stable.average(nowMs);
+    const panicAverage = e.panic.average(nowMs);
+    const d = decide(
+      e.spec,
+      { nowMs, readyPods: deps.readyPods(rev), stableAverage, panicAverage, routed: e.opts.routed, hasData: e.hasData },
+      e.state,
+    );
+    e.state = d.state;
+    if (!d.valid) return undefined;
+    deps.onDecision?.(rev, { desired: d.desired, inPanic: d.inPanic, stableAverage, panicAverage, excessBurstCapacity: d.excessBurstCapacity });
+    return d.desired;
+  };
+
+  const collect = (): void => {
+    const now = clock.now();
+    for (const [rev, e] of entries) {
+      const r = statsFor(rev).report(now);
+      // At zero with no requests Knative records nothing: there is no pod to
+      // scrape and the activator reports only revisions with traffic. So after
+      // a window of silence the first stat of a cold start starts the windows
+      // afresh and counts in full (140 waiting → 140/1 → 2 pods, not 140/60).
+      if ((e.applied ?? 0) === 0 && r.requestCount === 0 && r.averageConcurrency === 0) {
+        e.lastReportMs = now;
+        continue;
+      }
+      // RPS is the count over the period actually covered (normally 1 s).
+      const periodS = Math.max(now - e.lastReportMs, 1) / 1000;
+      const value = e.spec.metric === 'rps' ? r.requestCount / periodS : r.averageConcurrency;
+      e.lastReportMs = now;
+      e.stable.record(now, value);
+      e.panic.record(now, value);
+      e.hasData = true;
+    }
+  };
+
+  const tick = (): void => {
+    const now = clock.now();
+    for (const [rev, e] of entries) {
+      resolve(e);
+      const want = runDecision(rev, e, now);
+      if (want !== undefined) apply(rev, e, want, now);
+    }
+  };
+
+  const statsTimer: TimerHandle = clock.setInterval(collect, statsPeriodMs);
+  const tickTimer: TimerHandle = clock.setInterval(tick, tickMs);
+
+  return {
+    upsert(rev, opts) {
+      if (closed) return;
+      const existing = entries.get(rev);
+      if (existing) {
+        existing.opts = { ...opts };
+        return;
+      }
+      const now = clock.now();
+      const spec = resolveRevisionScaling(deps.config(), opts.annotations, opts.containerConcurrency);
+      const e: Entry = {
+        opts: { ...opts },
+        spec,
+        stable: new BucketWindow(spec.stableWindowMs),
+        panic: new BucketWindow(spec.panicWindowMs),
+        hasData: false,
+        lastReportMs: now,
+        state: initialDeciderState(now, deps.readyPods(rev)),
+        applied: undefined,
+        activeSinceMs: undefined,
+        inactiveSinceMs: undefined,
+      };
+      entries.set(rev, e);
+      statsFor(rev);
+      // Knative creates the Deployment at the initial scale; min-scale counts only when routed.
+      setScale(rev, e, Math.max(opts.routed ? spec.minScale : 0, spec.initialScale), now);
+    },
+
+    remove(rev) {
+      entries.delete(rev);
+      stats.delete(rev);
+    },
+
+    statsFor,
+
+    poke(rev) {
+      const e = entries.get(rev);
+      if (!e || closed) return;
+      const s = statsFor(rev);
+      // Knative pokes only when the last desired scale was 0 and there is load.
+      if ((e.applied ?? 0) !== 0 || s.inFlight() === 0) return;
+      const now = clock.now();
+      resolve(e);
+      // Like the activator's immediate first stat ({concurrency: n, count: n}),
+      // recorded into the same buckets the periodic reports go to.
+      e.stable.record(now, s.inFlight());
+      e.panic.record(now, s.inFlight());
+      e.hasData = true;
+      const want = runDecision(rev, e, now);
+      // At least one pod whatever the windows say: a request is waiting.
+      setScale(rev, e, Math.max(want ?? 0, 1), now);
+    },
+
+    desired(rev) {
+      return entries.get(rev)?.applied;
+    },
+
+    close() {
+      closed = true;
+      clock.clearInterval(statsTimer);
+      clock.clearInterval(tickTimer);
+      entries.clear();
+      stats.clear();
+    },
+  };
+}
