@@ -1,0 +1,186 @@
+/**
+ * Every command's flags and help text, in one place so `zeno --help`,
+ * `zeno COMMAND --help` and docs/cli.md stay in step.
+ */
+import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
+import { COMMON_OPTIONS, type CommandSpec, type OptionSpec } from './args.js';
+import { kindNames } from './kinds.js';
+
+const namespace: OptionSpec = { type: 'string', short: 'n', arg: 'NS', default: 'default (knative-serving for configmaps)', help: 'namespace' };
+const noWait: OptionSpec = { type: 'boolean', help: 'return at once instead of waiting' };
+const timeout: OptionSpec = { type: 'string', arg: 'DURATION', default: `${PLATFORM_DEFAULTS.applyWaitMs / 1000}s`, help: 'how long to wait (Go duration: 90s, 2m)' };
+const filename: OptionSpec = { type: 'string', short: 'f', multiple: true, arg: 'FILE|DIR', help: 'manifest file, or folder searched recursively for *.yaml/*.yml (repeatable)' };
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'up',
+    summary: 'Start the platform in the foreground',
+    usage: 'up [flags]',
+    minArgs: 0,
+    maxArgs: 0,
+    description:
+      'Starts the gateway, the admin API, the autoscaler and the activator in this process and\n' +
+      'writes the admin URL, token and gateway URL into the data dir. Ctrl-C or SIGTERM stops it\n' +
+      'gracefully (requests in flight finish, function processes get SIGTERM).',
+    options: {
+      port: { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.gatewayPort), help: 'gateway port (0: any free port)' },
+      'admin-port': { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.adminPort), help: 'admin API port (0: any free port)' },
+      host: { type: 'string', arg: 'HOST', default: PLATFORM_DEFAULTS.host, help: 'address to listen on' },
+      config: { type: 'string', multiple: true, arg: 'FILE', help: 'YAML file of ConfigMaps (config-autoscaler, config-defaults, ...) to apply at start (repeatable)' },
+      examples: { type: 'boolean', help: 'deploy functions/examples/*/service.yaml once started and print how to call them' },
+      runtime: { type: 'string', arg: 'RUNTIME', default: 'local', help: 'where functions run; only "local" is supported yet' },
+      nats: { type: 'string', arg: 'URL', help: 'NATS JetStream for events (not supported yet)' },
+    },
+    examples: ['zeno up', 'zeno up --port 9080 --admin-port 9081 --data-dir /tmp/zeno', 'zeno up --config deploy/config-autoscaler.yaml'],
+  },
+  {
+    name: 'apply',
+    summary: 'Create or update resources from YAML files',
+    usage: 'apply -f FILE|DIR [-f ...] [flags]',
+    minArgs: 0,
+    maxArgs: 0,
+    description:
+      'Validates every document locally first (nothing is sent if one is invalid), then applies\n' +
+      'all of them in one transaction and waits until each Service is Ready.',
+    options: {
+      filename,
+      namespace: { ...namespace, help: 'namespace for objects whose manifest names none' },
+      'no-wait': noWait,
+      timeout,
+      'dry-run': { type: 'boolean', help: 'let the platform validate without storing anything' },
+    },
+    examples: ['zeno apply -f hello/service.yaml', 'zeno apply -f functions/examples --no-wait'],
+  },
+  {
+    name: 'delete',
+    summary: 'Delete resources by file or by kind and name',
+    usage: 'delete (-f FILE|DIR | KIND NAME) [flags]',
+    minArgs: 0,
+    maxArgs: 2,
+    options: {
+      filename,
+      namespace,
+      'no-wait': noWait,
+      timeout,
+      'ignore-not-found': { type: 'boolean', help: 'do not fail when a resource does not exist' },
+    },
+    examples: ['zeno delete -f hello/service.yaml', 'zeno delete service hello', 'zeno delete ksvc hello -n team-a --no-wait'],
+  },
+  {
+    name: 'get',
+    summary: 'List resources, or show one',
+    usage: 'get KIND [NAME] [flags]',
+    minArgs: 1,
+    maxArgs: 2,
+    description: `KIND is one of: ${kindNames()}.`,
+    options: {
+      namespace,
+      'all-namespaces': { type: 'boolean', short: 'A', help: 'list across all namespaces' },
+      output: { type: 'string', short: 'o', arg: 'FORMAT', help: 'json, yaml or wide (default: a table)' },
+    },
+    examples: ['zeno get ksvc', 'zeno get revisions -A', 'zeno get service hello -o yaml'],
+  },
+  {
+    name: 'describe',
+    summary: 'Show a resource in detail, with conditions and events',
+    usage: 'describe KIND NAME [flags]',
+    minArgs: 2,
+    maxArgs: 2,
+    description: `KIND is one of: ${kindNames()}.`,
+    options: { namespace },
+    examples: ['zeno describe service hello', 'zeno describe rev hello-00001'],
+  },
+  {
+    name: 'invoke',
+    summary: 'Call a function through the gateway',
+    usage: 'invoke NAME [flags]',
+    minArgs: 1,
+    maxArgs: 1,
+    description:
+      'Sends the request to /function/NAME.NS/PATH on the gateway (POST when there is data,\n' +
+      'GET otherwise) and prints the response body. Exits 1 when the status is 400 or above.',
+    options: {
+      namespace,
+      data: { type: 'string', short: 'd', arg: 'DATA', help: 'request body; @FILE reads it from a file' },
+      method: { type: 'string', short: 'X', arg: 'METHOD', help: 'HTTP method (default: POST with --data, else GET)' },
+      path: { type: 'string', arg: 'PATH', default: '/', help: 'path (and query) inside the function' },
+      header: { type: 'string', short: 'H', multiple: true, arg: "'NAME: VALUE'", help: 'request header (repeatable)' },
+    },
+    examples: ['zeno invoke hello', `zeno invoke echo --data '{"a":1}' -H 'Content-Type: application/json'`, 'zeno invoke hello --path /greet?name=ada'],
+  },
+  {
+    name: 'logs',
+    summary: "Print a service's function logs",
+    usage: 'logs NAME [flags]',
+    minArgs: 1,
+    maxArgs: 1,
+    options: {
+      namespace,
+      follow: { type: 'boolean', short: 'f', help: 'keep streaming new lines' },
+      tail: { type: 'string', arg: 'N', help: 'only the last N lines' },
+    },
+    examples: ['zeno logs hello', 'zeno logs hello -f --tail 20'],
+  },
+  {
+    name: 'version',
+    summary: 'Print the CLI version',
+    usage: 'version',
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+  },
+  {
+    name: 'help',
+    summary: 'Show help for a command',
+    usage: 'help [COMMAND]',
+    minArgs: 0,
+    maxArgs: 1,
+    options: {},
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function renderMainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'zeno: Knative-style scale-to-zero functions on one machine',
+    '',
+    'Usage: zeno COMMAND [flags]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}`),
+    '',
+    'Flags for every command:',
+    ...renderOptions(COMMON_OPTIONS),
+    '',
+    'The CLI finds a running platform through --data-dir or ZENO_DATA_DIR (default: .zeno).',
+    'Run "zeno COMMAND --help" for the flags of a command.',
+    '',
+  ].join('\n');
+}
+
+export function renderCommandHelp(spec: CommandSpec): string {
+  const lines = [`${spec.summary}.`, '', `Usage: zeno ${spec.usage}`];
+  if (spec.description) lines.push('', spec.description);
+  if (Object.keys(spec.options).length) lines.push('', 'Flags:', ...renderOptions(spec.options));
+  lines.push('', 'Common flags:', ...renderOptions(COMMON_OPTIONS));
+  if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
+  lines.push('');
+  return lines.join('\n');
+}
+
+function renderOptions(options: Record<string, OptionSpec>): string[] {
+  const left = Object.entries(options).map(([name, o]) => {
+    const short = o.short ? `-${o.short}, ` : '    ';
+    const arg = o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : '';
+    return `  ${short}--${name}${arg}`;
+  });
+  const width = Math.max(...left.map((l) => l.length));
+  return Object.values(options).map((o, i) => {
+    const notes = [o.multiple && !o.help.includes('repeatable') ? 'repeatable' : '', o.default !== undefined ? `default ${o.default}` : ''].filter(Boolean);
+    return `${left[i]!.padEnd(width)}   ${o.help}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+  });
+}

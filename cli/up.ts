@@ -1,0 +1,147 @@
+/** `zeno up`: the platform in the foreground, until SIGINT or SIGTERM. */
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
+import { ZenoError, type FieldIssue } from '../core/errors.js';
+import type { KObject } from '../core/types.js';
+import { bool, parsePort, str, strs, UsageError, type ParsedValues } from './args.js';
+import { applyFiles } from './apply.js';
+import { AdminClient } from './client.js';
+import { dataDirOf, packageRoot, reportError, type CliContext } from './context.js';
+import { formatIssues, loadAndValidate } from './manifests.js';
+
+const SUPPORTED_RUNTIMES = ['local'];
+const PLANNED_RUNTIMES = ['kubernetes'];
+
+export async function runUp(ctx: CliContext, values: ParsedValues): Promise<number> {
+  const runtime = str(values, 'runtime') ?? 'local';
+  if (!SUPPORTED_RUNTIMES.includes(runtime)) {
+    if (PLANNED_RUNTIMES.includes(runtime)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `--runtime ${runtime} is not supported yet; use --runtime local (the default)`);
+    throw new UsageError(`flag --runtime: "${runtime}" is not a runtime; use local`);
+  }
+  if (str(values, 'nats') !== undefined) {
+    throw new ZenoError('ZENO_ERR_BAD_REQUEST', '--nats is not supported yet; events use the embedded SQLite log (leave out --nats)');
+  }
+  const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
+  const adminPort = parsePort(str(values, 'admin-port') ?? String(PLATFORM_DEFAULTS.adminPort), '--admin-port');
+  const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
+  const dataDir = dataDirOf(ctx, values);
+  const configFiles = strs(values, 'config').map((f) => resolve(ctx.cwd, f));
+  await checkConfigFiles(ctx, configFiles);
+
+  // Lazy: the platform (fastify, SQLite, the reconcilers) is only loaded by `up`.
+  const { startPlatform } = await import('../controller/platform.js');
+  let platform;
+  try {
+    platform = await startPlatform({ port, adminPort, host, dataDir, configFiles, log: (line) => ctx.err(`${line}\n`) });
+  } catch (e) {
+    throw explainStartFailure(e, { port, adminPort });
+  }
+  ctx.out(
+    [
+      'Zeno is up.',
+      `  gateway:   ${platform.gatewayUrl}`,
+      `  admin API: ${platform.adminUrl}`,
+      `  data dir:  ${dataDir}`,
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
+  const stopped = ctx.untilSignal();
+  let stopping = false;
+  // Deploying the examples runs beside the wait for a signal, so Ctrl-C during
+  // a slow start still stops at once. An example that fails is reported and
+  // the platform keeps running.
+  const examples = bool(values, 'examples')
+    ? deployExamples(ctx, platform).catch((e: unknown) => {
+        if (!stopping) reportError(ctx, e);
+      })
+    : Promise.resolve();
+  const signal = await stopped;
+  stopping = true;
+  ctx.err(`${signal}: stopping (again to force)\n`);
+  await platform.close();
+  await examples;
+  ctx.err('stopped\n');
+  return 0;
+}
+
+/** --config files hold ConfigMaps only; an invalid one stops `up` before anything starts. */
+async function checkConfigFiles(ctx: CliContext, files: string[]): Promise<void> {
+  if (!files.length) return;
+  for (const f of files) {
+    const st = await stat(f).catch(() => undefined);
+    if (!st?.isFile()) throw new UsageError(`flag --config: cannot read ${f}`);
+  }
+  const { docs, issues } = await loadAndValidate(files, { validate: true });
+  const wrongKind: FieldIssue[] = docs
+    .filter((d) => !(d.object.apiVersion === 'v1' && d.object.kind === 'ConfigMap'))
+    .map((d) => ({ file: d.file, path: 'kind', message: `${d.object.kind} does not belong in --config (only ConfigMaps); use "zeno apply -f" for it` }));
+  const all = [...issues, ...wrongKind];
+  if (all.length) {
+    ctx.err(formatIssues(all));
+    throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `invalid --config file; nothing was started`);
+  }
+}
+
+function explainStartFailure(e: unknown, ports: { port: number; adminPort: number }): unknown {
+  const err = e as { code?: string; port?: number; message?: string };
+  if (err.code === 'EADDRINUSE') {
+    const which = err.port === ports.adminPort ? `admin port ${ports.adminPort}` : err.port === ports.port ? `port ${ports.port}` : `port ${ports.port} or ${ports.adminPort}`;
+    return new ZenoError('ZENO_ERR_BAD_REQUEST', `${which} is already in use (another "zeno up"? choose others with --port and --admin-port)`, { cause: e });
+  }
+  return e;
+}
+
+/** functions/examples/<name>/service.yaml in the package, sorted by folder. */
+export async function exampleManifests(root: string | undefined): Promise<string[]> {
+  if (!root) return [];
+  const dir = join(root, 'functions', 'examples');
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const file = join(dir, e.name, 'service.yaml');
+    if (await stat(file).then((s) => s.isFile(), () => false)) out.push(file);
+  }
+  return out;
+}
+
+/**
+ * The lines printed for one ready function: its URL, then curl commands
+ * for Host routing and for `/function/NAME` path routing on the gateway.
+ * E.g. hello in default on http://127.0.0.1:8080:
+ *   curl -H 'Host: hello.default.localhost' http://127.0.0.1:8080/
+ *   curl http://127.0.0.1:8080/function/hello
+ */
+export function exampleLines(service: KObject, gatewayUrl: string): string[] {
+  const name = service.metadata.name;
+  const ns = service.metadata.namespace ?? 'default';
+  const url = (service.status as { url?: string } | undefined)?.url;
+  const gw = gatewayUrl.replace(/\/+$/, '');
+  const lines = [`${name}${url ? `  ${url}` : ''}`];
+  if (url) {
+    let host: string | undefined;
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      host = undefined;
+    }
+    if (host) lines.push(`  curl -H 'Host: ${host}' ${gw}/`);
+  }
+  lines.push(`  curl ${gw}/function/${name}${ns === 'default' ? '' : `.${ns}`}`);
+  return lines;
+}
+
+async function deployExamples(ctx: CliContext, platform: { gatewayUrl: string; adminUrl: string; token: string }): Promise<void> {
+  const root = packageRoot();
+  const files = await exampleManifests(root);
+  if (!files.length) {
+    ctx.err(`no examples found in ${root ? join(root, 'functions', 'examples') : 'the package'}\n`);
+    return;
+  }
+  const client = new AdminClient({ baseUrl: platform.adminUrl, token: platform.token, ...(ctx.fetch ? { fetch: ctx.fetch } : {}) });
+  const { ready } = await applyFiles(ctx, async () => client, files, { wait: true, timeoutMs: PLATFORM_DEFAULTS.applyWaitMs });
+  if (!ready.length) return;
+  ctx.out('\nExamples are ready:\n');
+  for (const o of ready) if (o.object) ctx.out(`${exampleLines(o.object, platform.gatewayUrl).join('\n')}\n`);
+}

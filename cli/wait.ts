@@ -1,0 +1,123 @@
+/**
+ * Waiting for Services to become Ready (after apply) or for objects to be
+ * gone (after delete), by polling the admin API on an injected Clock.
+ */
+import { formatDuration } from '../core/duration.js';
+import { ZenoError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { KObject } from '../core/types.js';
+import type { KindInfo } from './kinds.js';
+import { readyCondition } from './output.js';
+
+export interface WaitTarget {
+  kind: KindInfo;
+  namespace: string;
+  name: string;
+  /** metadata.generation the apply stored; status of older generations does not count. */
+  generation?: number;
+}
+
+export type Readiness =
+  | { state: 'ready'; url: string | undefined }
+  | { state: 'failed'; reason: string; message: string }
+  | { state: 'waiting'; reason: string; message: string };
+
+/**
+ * Where an object stands. Knative's rule (kn's wait): the Ready condition
+ * counts only once the controller has seen this generation, i.e.
+ * status.observedGeneration ≥ metadata.generation; before that a Ready=True
+ * left from the previous spec would end the wait too early.
+ */
+export function readiness(obj: KObject | undefined, generation: number | undefined): Readiness {
+  if (!obj) return { state: 'waiting', reason: 'NotFound', message: 'not created yet' };
+  const st = (obj.status ?? {}) as { observedGeneration?: number; url?: string };
+  const want = generation ?? obj.metadata.generation;
+  if (want !== undefined && st.observedGeneration !== undefined && st.observedGeneration < want) {
+    return { state: 'waiting', reason: 'Reconciling', message: `generation ${want} not observed yet` };
+  }
+  const ready = readyCondition(obj);
+  if (!ready) return { state: 'waiting', reason: 'Unknown', message: 'no Ready condition yet' };
+  if (ready.status === 'True') return { state: 'ready', url: st.url };
+  const reason = ready.reason ?? 'Unknown';
+  const message = ready.message ?? '';
+  return ready.status === 'False' ? { state: 'failed', reason, message } : { state: 'waiting', reason, message };
+}
+
+export function shortRef(t: { kind: KindInfo; name: string }): string {
+  return `${t.kind.singular}/${t.name}`;
+}
+
+export interface WaitOptions {
+  get: (t: WaitTarget) => Promise<KObject | undefined>;
+  clock: Clock;
+  timeoutMs: number;
+  /** Knative's kn polls through a watch; we poll every 250 ms. */
+  pollMs?: number;
+  /** A line of progress (for stderr). */
+  progress: (line: string) => void;
+}
+
+export interface WaitOutcome {
+  target: WaitTarget;
+  object?: KObject;
+  /** Set when the wait failed: Ready=False (ZENO_ERR_REVISION_FAILED) or the timeout (ZENO_ERR_NOT_READY). */
+  error?: ZenoError;
+}
+
+const DEFAULT_POLL_MS = 250;
+
+/** Waits for each target's Ready condition; all targets at once, each with its own outcome. */
+export function waitForReady(targets: WaitTarget[], opts: WaitOptions): Promise<WaitOutcome[]> {
+  return Promise.all(targets.map((t) => waitOne(t, opts)));
+}
+
+async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutcome> {
+  const deadline = opts.clock.now() + opts.timeoutMs;
+  const ref = shortRef(target);
+  let last = '';
+  for (;;) {
+    const obj = await opts.get(target);
+    const r = readiness(obj, target.generation);
+    if (r.state === 'ready') return { target, ...(obj ? { object: obj } : {}) };
+    const why = `${r.reason}${r.message ? `: ${r.message}` : ''}`;
+    if (r.state === 'failed') {
+      return { target, ...(obj ? { object: obj } : {}), error: new ZenoError('ZENO_ERR_REVISION_FAILED', `${ref} is not ready: ${why}`) };
+    }
+    if (why !== last) {
+      opts.progress(`${ref}: waiting (${why})`);
+      last = why;
+    }
+    const left = deadline - opts.clock.now();
+    if (left <= 0) {
+      return {
+        target,
+        ...(obj ? { object: obj } : {}),
+        error: new ZenoError('ZENO_ERR_NOT_READY', `${ref} not ready after ${formatDuration(opts.timeoutMs)} (last: ${why}); see "zeno describe ${target.kind.singular} ${target.name}"`),
+      };
+    }
+    await opts.clock.sleep(Math.min(opts.pollMs ?? DEFAULT_POLL_MS, left));
+  }
+}
+
+/** Waits until each target answers 404; the error says which ones are still there. */
+export function waitForDeletion(targets: WaitTarget[], opts: WaitOptions): Promise<WaitOutcome[]> {
+  return Promise.all(
+    targets.map(async (target): Promise<WaitOutcome> => {
+      const deadline = opts.clock.now() + opts.timeoutMs;
+      let told = false;
+      for (;;) {
+        const obj = await opts.get(target);
+        if (!obj) return { target };
+        if (!told) {
+          opts.progress(`${shortRef(target)}: waiting until it is gone`);
+          told = true;
+        }
+        const left = deadline - opts.clock.now();
+        if (left <= 0) {
+          return { target, object: obj, error: new ZenoError('ZENO_ERR_NOT_READY', `${shortRef(target)} still exists after ${formatDuration(opts.timeoutMs)}`) };
+        }
+        await opts.clock.sleep(Math.min(opts.pollMs ?? DEFAULT_POLL_MS, left));
+      }
+    }),
+  );
+}
