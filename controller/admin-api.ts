@@ -105,7 +105,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
       if (seen.has(key)) issues.push({ path: 'metadata.name', message: `${obj.kind} ${ns}/${obj.metadata.name} appears twice in this apply`, index } as FieldIssue);
       seen.add(key);
       const normalized: KObject = kind === 'services'
-        ? (defaultService(obj, cfg.defaults) as KObject)
+        ? (defaultService(obj, cfg.defaults) as unknown as KObject)
         : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
       normalized.metadata.namespace = ns;
       delete normalized.status;
