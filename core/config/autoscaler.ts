@@ -12,6 +12,8 @@
 import type { FieldIssue } from '../errors.js';
 import { formatDuration, parseDuration } from '../duration.js';
 
+/** Knative's autoscalerconfig.ConfigName. */
+export const AUTOSCALER_CONFIG_NAME = 'config-autoscaler';
 export const AUTOSCALING_GROUP = 'autoscaling.knative.dev';
 export const KPA_CLASS = 'kpa.autoscaling.knative.dev';
 export const HPA_CLASS = 'hpa.autoscaling.knative.dev';
