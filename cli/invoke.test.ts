@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './args.js';
+import { buildInvokeRequest, failureLine, formatLogLine } from './invoke.js';
+
+const enc = (s: string) => ({ bytes: new TextEncoder().encode(s), fromFile: false });
+const base = { gatewayUrl: 'http://127.0.0.1:8080/', name: 'hello', namespace: 'default', headers: [] as string[] };
+
+describe('buildInvokeRequest', () => {
+  const cases: { label: string; input: Parameters<typeof buildInvokeRequest>[0]; want: { url: string; method: string; headers: Record<string, string> } }[] = [
+    { label: 'GET without data, at the root', input: base, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'GET', headers: {} } },
+    { label: 'a path without a leading slash, and a namespace', input: { ...base, namespace: 'team-a', path: 'greet?name=ada' }, want: { url: 'http://127.0.0.1:8080/function/hello.team-a/greet?name=ada', method: 'GET', headers: {} } },
+    { label: 'POST with JSON data', input: { ...base, body: enc(' {"a":1}') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'application/json' } } },
+    { label: 'POST with text data', input: { ...base, body: enc('{not json') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } } },
+    { label: 'a file that is not JSON', input: { ...base, body: { bytes: new Uint8Array([0xff, 0x00]), fromFile: true } }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'application/octet-stream' } } },
+    { label: '-X and -H win', input: { ...base, method: 'put', headers: ['Content-Type: text/csv', 'X-Id: 7'], body: enc('{}') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'PUT', headers: { 'content-type': 'text/csv', 'x-id': '7' } } },
+  ];
+  it.each(cases)('$label', ({ input, want }) => {
+    const got = buildInvokeRequest(input);
+    expect({ url: got.url, method: got.method, headers: got.headers }).toEqual(want);
+    expect(got.body === undefined).toBe(input.body === undefined);
+  });
+
+  it('rejects a malformed -H', () => {
+    expect(() => buildInvokeRequest({ ...base, headers: ['nocolon'] })).toThrow(UsageError);
+  });
+});
+
+describe('failureLine', () => {
+  const cases: { label: string; input: [number, string, string]; want: ReturnType<typeof failureLine> }[] = [
+    { label: "the platform's error", input: [503, 'Service Unavailable', '{"statusCode":503,"code":"ZENO_ERR_NO_READY_REVISION","error":"Service Unavailable","message":"The route has no ready revision yet"}'], want: { line: 'HTTP 503: ZENO_ERR_NO_READY_REVISION: The route has no ready revision yet', platformError: true } },
+    { label: "the function's own error", input: [400, 'Bad Request', 'name is required'], want: { line: 'HTTP 400 Bad Request', platformError: false } },
+    { label: 'JSON without code', input: [500, '', '{"error":"boom"}'], want: { line: 'HTTP 500', platformError: false } },
+  ];
+  it.each(cases)('$label', ({ input, want }) => {
+    expect(failureLine(...input)).toEqual(want);
+  });
+});
+
+describe('formatLogLine', () => {
+  it('prefixes the pod', () => {
+    expect(formatLogLine({ pod: 'hello-00001-ab12', line: 'listening on 8080' })).toBe('[hello-00001-ab12] listening on 8080');
+    expect(formatLogLine({ line: 'raw' })).toBe('raw');
+  });
+});
