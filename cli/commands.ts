@@ -23,8 +23,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       'writes the admin URL, token and gateway URL into the data dir. Ctrl-C or SIGTERM stops it\n' +
       'gracefully (requests in flight finish, function processes get SIGTERM).',
     options: {
-      port: { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.gatewayPort), help: 'gateway port (0: any free port)' },
-      'admin-port': { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.adminPort), help: 'admin API port (0: any free port)' },
+      port: { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.gatewayPort), help: 'gateway port; 0 picks a free one' },
+      'admin-port': { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.adminPort), help: 'admin API port; 0 picks a free one' },
       host: { type: 'string', arg: 'HOST', default: PLATFORM_DEFAULTS.host, help: 'address to listen on' },
       config: { type: 'string', multiple: true, arg: 'FILE', help: 'YAML file of ConfigMaps (config-autoscaler, config-defaults, ...) to apply at start (repeatable)' },
       examples: { type: 'boolean', help: 'deploy functions/examples/*/service.yaml once started and print how to call them' },

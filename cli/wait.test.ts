@@ -26,6 +26,7 @@ describe('readiness', () => {
     { label: 'Ready=Unknown', input: [obj({ reason: 'RevisionMissing', message: 'Configuration "hello" is waiting' }), 1], want: { state: 'waiting', reason: 'RevisionMissing', message: 'Configuration "hello" is waiting' } },
     { label: 'Ready=True', input: [obj({ status: 'True' }), 1], want: { state: 'ready', url: 'http://hello.default.localhost:8080' } },
     { label: 'Ready=False', input: [obj({ status: 'False', reason: 'RevisionFailed', message: 'exit 1' }), 1], want: { state: 'failed', reason: 'RevisionFailed', message: 'exit 1' } },
+    { label: 'a multi-line message becomes one line', input: [obj({ status: 'False', reason: 'RevisionFailed', message: 'Container failed with: boom\n  at x\n}\n' }), 1], want: { state: 'failed', reason: 'RevisionFailed', message: 'Container failed with: boom at x }' } },
     { label: 'Ready=True of an older generation does not count', input: [obj({ status: 'True' }, 2, 1), 2], want: { state: 'waiting', reason: 'Reconciling', message: 'generation 2 not observed yet' } },
     { label: 'Ready=False of an older generation does not count', input: [obj({ status: 'False' }, 2, 1), 2], want: { state: 'waiting', reason: 'Reconciling', message: 'generation 2 not observed yet' } },
     { label: 'the generation of the object is used when the apply gave none', input: [obj({ status: 'True' }, 3, 2), undefined], want: { state: 'waiting', reason: 'Reconciling', message: 'generation 3 not observed yet' } },

@@ -39,7 +39,8 @@ export function readiness(obj: KObject | undefined, generation: number | undefin
   if (!ready) return { state: 'waiting', reason: 'Unknown', message: 'no Ready condition yet' };
   if (ready.status === 'True') return { state: 'ready', url: st.url };
   const reason = ready.reason ?? 'Unknown';
-  const message = ready.message ?? '';
+  // Messages may carry a crashed process's output over several lines; errors are one line.
+  const message = (ready.message ?? '').trim().replace(/\s*\n\s*/g, ' ');
   return ready.status === 'False' ? { state: 'failed', reason, message } : { state: 'waiting', reason, message };
 }
 
