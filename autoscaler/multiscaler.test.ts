@@ -141,6 +141,14 @@ describe('createMultiscaler', () => {
     expect(a.calls.map((c) => c.n)).toEqual([1, 0]);
   });
 
+  it('a revision restored after a restart starts at min-scale, not initial-scale, and stays there idle', () => {
+    const a = setup();
+    a.ms.upsert(REV, { containerConcurrency: 0, routed: true, initialScaleReached: true });
+    a.ms.upsert('default/min-00001', { containerConcurrency: 0, routed: true, initialScaleReached: true, annotations: { [A('min-scale')]: '2' } });
+    a.clock.advance(5 * 60_000);
+    expect(a.calls.map((c) => [c.rev, c.n])).toEqual([[REV, 0], ['default/min-00001', 2]]);
+  });
+
   it('enable-scale-to-zero false keeps one pod', () => {
     const a = setup({ config: { enableScaleToZero: false } });
     a.ms.upsert(REV, { containerConcurrency: 0, routed: true });

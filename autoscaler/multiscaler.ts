@@ -41,6 +41,12 @@ export interface RevisionScalingOptions {
   containerConcurrency: number;
   /** Referenced by a route: min-scale applies only then. */
   routed: boolean;
+  /**
+   * The revision already reached its initial scale once (e.g. before a
+   * platform restart): start from min-scale instead, since Knative applies
+   * initial-scale only to a new revision.
+   */
+  initialScaleReached?: boolean;
 }
 
 export interface Multiscaler {
@@ -196,7 +202,9 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
         panic: new BucketWindow(spec.panicWindowMs),
         hasData: false,
         lastReportMs: now,
-        state: initialDeciderState(now, deps.readyPods(rev)),
+        state: opts.initialScaleReached
+          ? { ...initialDeciderState(now, deps.readyPods(rev)), scaleTargetInitialized: true }
+          : initialDeciderState(now, deps.readyPods(rev)),
         applied: undefined,
         activeSinceMs: undefined,
         inactiveSinceMs: undefined,
@@ -204,7 +212,8 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
       entries.set(rev, e);
       statsFor(rev);
       // Knative creates the Deployment at the initial scale; min-scale counts only when routed.
-      setScale(rev, e, Math.max(opts.routed ? spec.minScale : 0, spec.initialScale), now);
+      const initial = opts.initialScaleReached ? 0 : spec.initialScale;
+      setScale(rev, e, Math.max(opts.routed ? spec.minScale : 0, initial), now);
     },
 
     remove(rev) {

@@ -44,19 +44,30 @@ export async function runApply(ctx: CliContext, values: ParsedValues): Promise<n
 }
 
 /**
- * Load, validate, apply in one request, wait. Validation happens before the
- * platform is even looked up, so an invalid file never reaches it.
+ * Load, validate, apply in one request, wait. Validation happens before
+ * anything is sent, so an invalid file never changes the platform.
  * Also used by `zeno up --examples`.
  */
 export async function applyFiles(ctx: CliContext, getClient: () => Promise<AdminClient>, paths: string[], opts: ApplyOptions): Promise<ApplyOutcome> {
-  const { docs, issues } = await loadAndValidate(manifestPaths(paths, ctx.cwd), { validate: true });
+  // The platform's ConfigMaps decide what is valid (e.g. allow-zero-initial-scale);
+  // reading them sends nothing. Unreachable: validate with Knative's defaults,
+  // so an invalid file is still reported before the connection error.
+  let client: AdminClient | undefined;
+  let clientError: unknown;
+  try {
+    client = await getClient();
+  } catch (e) {
+    clientError = e;
+  }
+  const configMaps = client ? await client.request<{ items?: KObject[] }>('GET', '/api/v1/configmaps').then((l) => l.items ?? [], () => []) : [];
+  const { docs, issues } = await loadAndValidate(manifestPaths(paths, ctx.cwd), { validate: true, configMaps });
   if (issues.length) {
     ctx.err(formatIssues(issues));
     throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `${plural(issues.length, 'problem')} in the manifests; nothing was applied`);
   }
   if (!docs.length) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `no resources found in ${paths.join(', ')}`);
   const items = prepareItems(docs, opts.namespace);
-  const client = await getClient();
+  if (!client) throw clientError;
   let res;
   try {
     res = await client.apply(items, opts.dryRun ?? false);

@@ -198,14 +198,31 @@ describe('main: apply and delete', () => {
     expect(await main(['apply', '-f', 'bad.yaml'], h.ctx)).toBe(1);
     expect(h.err()).toMatch(/bad\.yaml:4:\d+: metadata\.name: .+\n/);
     expect(h.err()).toMatch(/\nerror: 1 problem in the manifests; nothing was applied\n$/);
-    expect(h.seen).toEqual([]);
+    // Only the platform's ConfigMaps were read; nothing was written.
+    expect(h.seen.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual(['GET /api/v1/configmaps']);
+  });
+
+  it('validates against the platform\'s ConfigMaps: initial-scale 0 needs allow-zero-initial-scale', async () => {
+    const svc = VALID.replace('spec:\n  template:\n', 'spec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/initial-scale: "0"\n');
+    expect(svc).toContain('initial-scale');
+    writeFileSync(join(h.dir, 'svc.yaml'), svc);
+    expect(await main(['apply', '-f', 'svc.yaml', '--no-wait'], h.ctx)).toBe(1);
+    expect(h.err()).toContain('allow-zero-initial-scale');
+    const allowing = harness((req) =>
+      req.url.endsWith('/api/v1/configmaps')
+        ? json(200, { items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-autoscaler', namespace: 'knative-serving' }, data: { 'allow-zero-initial-scale': 'true' } }] })
+        : json(200, { results: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', namespace: 'default', name: 'hello', action: 'created' }], items: [] }),
+    );
+    writeFileSync(join(allowing.dir, 'svc.yaml'), svc);
+    expect(await main(['apply', '-f', 'svc.yaml', '--no-wait'], allowing.ctx)).toBe(0);
+    expect(allowing.seen.map((r) => r.method)).toEqual(['GET', 'POST']);
   });
 
   it('sends every item at once with base-dir and namespace, then waits for Ready', async () => {
     writeFileSync(join(h.dir, 'svc.yaml'), VALID);
     expect(await main(['apply', '-f', join(h.dir, 'svc.yaml')], h.ctx)).toBe(0);
-    const apply = h.seen[0]!;
-    expect(apply.method).toBe('POST');
+    const apply = h.seen.find((r) => r.method === 'POST')!;
+    expect(new URL(apply.url).pathname).toBe('/apis/zeno.dev/v1/apply');
     const items = (apply.body as { items: { metadata: { namespace: string; annotations: Record<string, string> } }[] }).items;
     expect(items).toHaveLength(1);
     expect(items[0]!.metadata.namespace).toBe('default');
@@ -216,7 +233,8 @@ describe('main: apply and delete', () => {
   it('does not wait with --no-wait', async () => {
     writeFileSync(join(h.dir, 'svc.yaml'), VALID);
     expect(await main(['apply', '-f', join(h.dir, 'svc.yaml'), '--no-wait'], h.ctx)).toBe(0);
-    expect(h.seen).toHaveLength(1);
+    // The ConfigMaps read, then the apply; no polling for Ready.
+    expect(h.seen.map((r) => r.method)).toEqual(['GET', 'POST']);
     expect(h.out()).toBe('service.serving.knative.dev/hello created\n');
   });
 

@@ -59,18 +59,20 @@ export function formatIssues(issues: FieldIssue[]): string {
 /**
  * Loads and validates with the controller's own loader, so the CLI rejects
  * exactly what the platform would, before anything is sent. Validation uses
- * Knative's default config-defaults and config-autoscaler; the platform
- * validates again against the ConfigMaps it actually runs with.
+ * the platform's live ConfigMaps when given (e.g. allow-zero-initial-scale),
+ * overlaid by the ConfigMaps in these same files; Knative's defaults otherwise.
+ * The platform validates again when it receives the batch.
  */
-export async function loadAndValidate(files: string[], opts: { validate: boolean }): Promise<{ docs: ManifestDoc[]; issues: FieldIssue[] }> {
+export async function loadAndValidate(files: string[], opts: { validate: boolean; configMaps?: KObject[] }): Promise<{ docs: ManifestDoc[]; issues: FieldIssue[] }> {
   // Lazy: the loader pulls in YAML parsing and validation, which only these commands need.
-  const [{ loadManifests, validateManifests }, { DEFAULT_DEFAULTS_CONFIG }, { DEFAULT_AUTOSCALER_CONFIG }] = await Promise.all([
+  const [{ loadManifests, validateManifests }, { configsFromConfigMaps }] = await Promise.all([
     import('../controller/manifest.js'),
-    import('../core/config/defaults.js'),
-    import('../core/config/autoscaler.js'),
+    import('../controller/validation/configmap.js'),
   ]);
   const loaded = loadManifests(files);
   if (loaded.issues.length || !opts.validate) return { docs: loaded.docs, issues: loaded.issues };
-  const issues = validateManifests(loaded.docs, { defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG });
+  const batch = loaded.docs.map((d) => d.object).filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap');
+  const cfg = configsFromConfigMaps([...(opts.configMaps ?? []), ...batch]);
+  const issues = validateManifests(loaded.docs, { defaults: cfg.defaults, autoscaler: cfg.autoscaler });
   return { docs: loaded.docs, issues };
 }

@@ -233,6 +233,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   );
 
   // ---- core/v1: configmaps and events ----
+  app.get('/api/v1/configmaps', async () => listOf('v1', 'ConfigMapList', d.store.list('configmaps')));
   app.get<{ Params: { ns: string } }>('/api/v1/namespaces/:ns/configmaps', async (req) => {
     checkName(req.params.ns, 'namespace');
     return listOf('v1', 'ConfigMapList', d.store.list('configmaps', req.params.ns));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { RevisionThrottler } from '../activator/throttler.js';
 import { createMultiscaler } from '../autoscaler/multiscaler.js';
 import { realClock, type Clock } from '../core/clock.js';
+import { resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
@@ -151,6 +152,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     events,
     clock,
     defaultBaseDir: process.cwd(),
+    initialScale: (annotations, cc) => resolveRevisionScaling(knative.autoscaler, annotations, cc).initialScale,
     config: () => ({ domain: knative.domain.domain, urlPortSuffix: gwPort === 80 ? '' : `:${gwPort}` }),
     dataPlane: {
       addRevision(id, o) {

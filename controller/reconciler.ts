@@ -16,7 +16,7 @@ const CONFIG_GEN_LABEL = 'serving.knative.dev/configurationGeneration';
 const ROUTE_LABEL = 'serving.knative.dev/route';
 
 export interface ScalerPort {
-  upsert(rev: RevisionId, opts: { annotations?: Record<string, string>; containerConcurrency: number; routed: boolean }): void;
+  upsert(rev: RevisionId, opts: { annotations?: Record<string, string>; containerConcurrency: number; routed: boolean; initialScaleReached?: boolean }): void;
   remove(rev: RevisionId): void;
   desired(rev: RevisionId): number | undefined;
 }
@@ -44,6 +44,8 @@ export interface ReconcilerDeps {
   config: () => ReconcilerConfig;
   /** Folder relative paths resolve against when a Service carries no base-dir annotation. */
   defaultBaseDir: string;
+  /** The revision's effective initial scale (annotation or config-autoscaler). */
+  initialScale: (annotations: Record<string, string>, containerConcurrency: number) => number;
 }
 
 function pad5(n: number): string {
@@ -352,7 +354,9 @@ export class Reconciler {
     }
     if (!known || known.routed !== routed) {
       this.live.set(id, { routed });
-      this.d.scaler.upsert(id, { annotations: rev.metadata.annotations ?? {}, containerConcurrency: cc, routed });
+      // A revision that was Ready before a restart already had its initial scale.
+      const reached = isTrue((rev.status as { conditions?: Condition[] } | undefined)?.conditions, 'Ready');
+      this.d.scaler.upsert(id, { annotations: rev.metadata.annotations ?? {}, containerConcurrency: cc, routed, initialScaleReached: reached });
       this.markRevision(id);
     }
   }
@@ -397,6 +401,11 @@ export class Reconciler {
     if (ready > 0) {
       conds = setCondition(conds, { type: 'ContainerHealthy', status: 'True' }, now);
       conds = setCondition(conds, { type: 'ResourcesAvailable', status: 'True' }, now);
+      conds = setCondition(conds, { type: 'Ready', status: 'True' }, now);
+    } else if (!wasReady && !st?.failure && desired === 0 && this.d.initialScale(rev.metadata.annotations ?? {}, (rev.spec as unknown as RevisionSpecFields).containerConcurrency ?? 0) === 0) {
+      // initial-scale 0 (allow-zero-initial-scale): Knative marks the revision
+      // Ready without starting a pod; the first request starts one.
+      conds = setCondition(conds, { type: 'ContainerHealthy', status: 'Unknown', reason: 'NotStarted', message: 'initial-scale is 0: no pod has run yet' }, now);
       conds = setCondition(conds, { type: 'Ready', status: 'True' }, now);
     } else if (st?.failure) {
       const f = { reason: st.failure.reason, message: st.failure.message };

@@ -10,6 +10,9 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+/** The gateway answers `Expect: 100-continue` itself (see checkContinue), so it is not forwarded. */
+const REQUEST_ONLY = new Set(['expect']);
+
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
   const v = Array.isArray(value) ? value.join(',') : value;
@@ -36,7 +39,7 @@ export function upstreamHeaders(h: IncomingHttpHeaders, info: ForwardInfo): Reco
   const out: Record<string, string | string[]> = {};
   for (const k in h) {
     const v = h[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || drop?.has(k)) continue;
+    if (v === undefined || HOP_BY_HOP.has(k) || REQUEST_ONLY.has(k) || drop?.has(k)) continue;
     out[k] = v;
   }
   const addr = info.remoteAddress ?? 'unknown';

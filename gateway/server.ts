@@ -126,27 +126,23 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
 
     const target = resolve(req);
-    if (target instanceof ZenoError) {
-      req.resume();
-      return sendError(res, target);
-    }
+    if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target);
     const handleRev = deps.revision(target.rev);
     if (!handleRev) {
-      req.resume();
-      return sendError(res, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
+      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
     }
 
     const cl = req.headers['content-length'];
     if (cl !== undefined && Number(cl) > deps.maxBodyBytes) {
-      req.resume();
-      res.setHeader('connection', 'close');
-      return sendError(res, new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body of ${cl} bytes is over the ${deps.maxBodyBytes}-byte limit`));
+      return refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes, cl));
     }
 
     const ac = new AbortController();
     let timedOut = false;
     let tooLarge = false;
     let lease: Lease | undefined;
+    /** Whether the body went upstream; before that, errors drain it first. */
+    let bodyUsed = false;
     const startedAt = clock.now();
     handleRev.stats.begin(startedAt);
     const timer = clock.setTimeout(() => {
@@ -163,6 +159,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       lease = got instanceof Promise ? await raceAbort(got, ac.signal) : got;
       if (ac.signal.aborted) throw timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT') : new Error('client closed');
 
+      bodyUsed = true;
       const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
       const body = !hasBody
         ? null
@@ -187,12 +184,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.end();
     } catch (err) {
       if (tooLarge) {
-        res.setHeader('connection', 'close');
-        sendError(res, new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body is over the ${deps.maxBodyBytes}-byte limit`));
-      } else if (timedOut) {
-        sendError(res, new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout after ${handleRev.timeoutMs / 1000}s`));
-      } else if (isZenoError(err)) {
-        sendError(res, err);
+        refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes));
+      } else if (timedOut || isZenoError(err)) {
+        const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout after ${handleRev.timeoutMs / 1000}s`) : (err as ZenoError);
+        if (bodyUsed) sendError(res, e);
+        else refuseBody(req, res, clock, deps.maxBodyBytes, e);
       } else if (!res.destroyed && !ac.signal.aborted) {
         const msg = err instanceof Error ? err.message : String(err);
         sendError(res, new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
@@ -217,7 +213,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
       sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
     });
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+  // Expect: 100-continue: refuse an oversized upload before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const cl = req.headers['content-length'];
+    if (cl !== undefined && Number(cl) > deps.maxBodyBytes) {
+      res.setHeader('connection', 'close');
+      return sendError(res, tooLargeError(deps.maxBodyBytes, cl));
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const code = status === 431 ? 'ZENO_ERR_HEADERS_TOO_LARGE' : 'ZENO_ERR_BAD_REQUEST';
@@ -252,6 +258,38 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await agent.close().catch(() => undefined);
     },
   };
+}
+
+function tooLargeError(max: number, declared?: string): ZenoError {
+  return new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body${declared ? ` of ${declared} bytes` : ''} is over the ${max}-byte limit`);
+}
+
+/** How long a refused upload may keep sending before we hang up. */
+const REFUSED_BODY_GRACE_MS = 10_000;
+
+/**
+ * Answers an error for a request whose body we will not forward, after
+ * reading and dropping the rest of that body: most clients read the response
+ * only once they have sent everything, and would see EPIPE instead of our
+ * 413. A client that sends more than twice `cap`, or for longer than
+ * REFUSED_BODY_GRACE_MS, loses the connection instead.
+ */
+function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap: number, err: ZenoError): void {
+  if (req.complete) return sendError(res, err);
+  let dropped = 0;
+  const timer = clock.setTimeout(() => req.socket.destroy(), REFUSED_BODY_GRACE_MS);
+  req.unpipe();
+  req.removeAllListeners('data');
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > 2 * cap) req.socket.destroy();
+  });
+  req.once('end', () => {
+    clock.clearTimeout(timer);
+    sendError(res, err);
+  });
+  req.once('close', () => clock.clearTimeout(timer));
+  req.resume();
 }
 
 /** Awaits p, but gives up when the signal aborts (the caller's timer or client decides why). */

@@ -72,6 +72,8 @@ describe('serving core, end to end', () => {
     const big = await call('svc-a', '/', { body: 'x'.repeat(10 * 1024 * 1024 + 1) });
     expect(big.status).toBe(413);
     expect(JSON.parse(big.body).code).toBe('ZENO_ERR_BODY_TOO_LARGE');
+    // The platform is fine afterwards.
+    expect((await call('svc-a')).status).toBe(200);
   });
 
   it('scales an idle revision to zero with no process left, and the next call succeeds', async () => {
@@ -127,6 +129,18 @@ describe('serving core, end to end', () => {
     expect(same.stdout).toMatch(/svc-e.*unchanged/);
     const revs = (await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions')).json.items.map((r: { metadata: { name: string } }) => r.metadata.name);
     expect(revs.filter((n: string) => n.startsWith('svc-e-'))).toEqual(['svc-e-00001', 'svc-e-00002']);
+  });
+
+  it('initial-scale 0 is Ready without a pod; the first request starts one', async () => {
+    const f = writeYaml(work, 'svc-k.yaml', helloService('svc-k', { annotations: { 'autoscaling.knative.dev/initial-scale': '0' } }));
+    await apply(f);
+    const rev = await revision('svc-k-00001');
+    expect(rev.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    expect(rev.status?.actualReplicas).toBe(0);
+    expect(pidsWithEnv('K_REVISION', 'svc-k-00001')).toEqual([]);
+    const r = await call('svc-k');
+    expect(r.status).toBe(200);
+    expect(pidsWithEnv('K_REVISION', 'svc-k-00001').length).toBe(1);
   });
 
   it('restarts a function killed with SIGKILL', async () => {
@@ -203,6 +217,11 @@ describe('serving core, end to end', () => {
     expect((await call('svc-e')).body).toBe('Hello two!\n');
     // min-scale comes back by itself.
     await waitFor(() => pidsWithEnv('K_REVISION', 'svc-c-00001').length === 1, 20_000, { message: 'svc-c min-scale pod after restart' });
+    // initial-scale applies to new revisions only: nothing else was started.
+    for (const r of ['svc-a-00001', 'svc-b-00001', 'svc-e-00001']) {
+      const left = pidsWithEnv('K_REVISION', r).map((p) => `${r}: pid ${p} ppid ${fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]}`);
+      expect(left, `platform pid ${zeno.proc.pid}`).toEqual([]);
+    }
   });
 
   it('leaves no function process behind when the platform is killed with SIGKILL', async () => {

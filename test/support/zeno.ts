@@ -190,12 +190,12 @@ export interface SimpleResponse {
 }
 
 /** A plain HTTP call where the Host header can be set (fetch forbids it). */
-export function httpCall(url: string, opts: { method?: string; host?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<SimpleResponse> {
+export function httpCall(url: string, opts: { method?: string; host?: string; body?: string | Buffer; headers?: Record<string, string>; chunked?: boolean } = {}): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.host) headers.host = opts.host;
-    if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+    if (opts.body !== undefined && !opts.chunked) headers['content-length'] = String(Buffer.byteLength(opts.body));
     const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'), headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
