@@ -373,18 +373,25 @@ describe('local runtime: no orphans', () => {
     expect(runtime.status(a.id)!.pods).toEqual([]);
   });
 
-  it('pods die when the platform process is SIGKILLed', { timeout: 60_000 }, async () => {
+  // SIGKILL and an unhandled SIGTERM run no JS at all (the reaper acts);
+  // an uncaught exception runs the 'exit' hook.
+  it.each([
+    { label: 'SIGKILLed', input: 'SIGKILL' },
+    { label: 'SIGTERMed without a handler', input: 'SIGTERM' },
+    { label: 'crashed by an uncaught exception', input: 'crash' },
+  ])('pods die when the platform process is $label', { timeout: 60_000 }, async ({ input }) => {
     const dir = mkdtempSync(join(tmpdir(), 'zeno-orphan-'));
     let parent: ChildProcess | undefined;
     try {
       const bundle = await bundleParent(dir);
-      parent = spawn(process.execPath, [bundle, SERVER, FIXTURES], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const args = [bundle, SERVER, FIXTURES, ...(input === 'crash' ? ['crash'] : [])];
+      parent = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
       const line = await firstLine(parent, 15_000);
       const { pod, grandchild } = JSON.parse(line) as { pod: number; grandchild: number };
       expect(isAlive(pod)).toBe(true);
       expect(isAlive(grandchild)).toBe(true);
-      parent.kill('SIGKILL');
-      await waitFor(() => !isAlive(pod) && !isAlive(grandchild), 3_000, { message: 'pod and grandchild gone after parent SIGKILL' });
+      if (input !== 'crash') parent.kill(input as NodeJS.Signals);
+      await waitFor(() => !isAlive(pod) && !isAlive(grandchild), 3_000, { message: 'pod and grandchild gone' });
     } finally {
       parent?.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -419,6 +426,9 @@ function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
         resolveLine(buf.slice(0, nl));
       }
     });
-    child.once('exit', (code) => reject(new Error(`parent exited early with ${code}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`parent exited early with ${code}`));
+    });
   });
 }
