@@ -157,6 +157,24 @@ describe('local runtime: readiness', () => {
   });
 });
 
+describe('local runtime: bookkeeping', () => {
+  it('deploy is idempotent, scale of an unknown revision is ignored, remove forgets', { timeout: T }, async () => {
+    const { runtime } = start();
+    const t = template();
+    runtime.deploy(t);
+    runtime.deploy({ ...t, command: ['zeno-no-such-command-xyz'] }); // same id: ignored
+    expect(runtime.status(t.id)).toEqual({ desired: 0, ready: 0, pods: [] });
+    expect(() => runtime.scale('default/never-deployed', 3)).not.toThrow();
+    expect(runtime.status('default/never-deployed')).toBeUndefined();
+    runtime.scale(t.id, 1);
+    await waitFor(() => runtime.readyPods(t.id).length === 1, 10_000); // the first template's command ran
+    await runtime.remove(t.id);
+    expect(runtime.status(t.id)).toBeUndefined();
+    expect(runtime.readyPods(t.id)).toEqual([]);
+    expect(runtime.logs(t.id)).toEqual([]);
+  });
+});
+
 describe('local runtime: environment', () => {
   it('gives PORT, K_SERVICE, K_CONFIGURATION, K_REVISION and the container env, never platform secrets', { timeout: T }, async () => {
     process.env.ZENO_SECRET = 'do-not-leak';

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { realClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
-import { ZenoError } from '../../core/errors.js';
 import type { RevisionId } from '../../core/types.js';
 import type {
   DrainWaiter,
@@ -450,12 +449,6 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     }
   }
 
-  function mustGet(id: RevisionId): Revision {
-    const rev = revisions.get(id);
-    if (!rev) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `Revision ${id} is not deployed`);
-    return rev;
-  }
-
   return {
     deploy(template) {
       if (revisions.has(template.id)) return;
@@ -470,7 +463,11 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     },
 
     scale(revision, replicas) {
-      const rev = mustGet(revision);
+      // Unknown revisions are ignored, not an error: the autoscaler's timer
+      // may fire once more for a revision that remove() just forgot, and a
+      // throw there would surface as an uncaught exception.
+      const rev = revisions.get(revision);
+      if (!rev) return;
       rev.desired = Math.max(0, Math.floor(replicas));
       converge(rev);
     },
