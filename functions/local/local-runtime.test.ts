@@ -315,6 +315,17 @@ describe('local runtime: crashes', () => {
     expect(runtime.status(t.id)!.pods[0]!.restarts).toBeGreaterThanOrEqual(2);
   });
 
+  it('the failure message has the stderr a process wrote right before exiting', { timeout: T }, async () => {
+    const { runtime, events } = start();
+    const script = "process.stderr.write('x'.repeat(100000) + '\\nfatal: bad config\\n'); process.exit(2)";
+    const t = template({ command: [process.execPath, '-e', script] });
+    runtime.deploy(t);
+    runtime.scale(t.id, 1);
+    await waitFor(() => count(events, 'revision-failed') === 1, 5_000);
+    expect(runtime.status(t.id)!.failure).toMatchObject({ reason: 'ExitCode2' });
+    expect(runtime.status(t.id)!.failure!.message).toMatch(/fatal: bad config$/);
+  });
+
   it('backoff doubles between restarts (driven by a FakeClock)', { timeout: T }, async () => {
     const clock = new FakeClock();
     const { runtime, events } = start({ clock });

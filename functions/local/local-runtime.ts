@@ -38,6 +38,8 @@ export interface LocalRuntimeOptions {
   env?: Record<string, string>;
 }
 
+/** Longest wait after a process exits for its stdout/stderr to be read to the end. */
+const STDIO_SETTLE_MS = 200;
 /** stderr lines kept per process for the failure message. */
 const STDERR_TAIL_LINES = 20;
 /**
@@ -262,11 +264,22 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       resolveExited();
       onProcessGone(pod, child, code, signal, failure);
     };
-    child.once('error', (err) => {
-      // Spawn failures (ENOENT, EACCES) arrive here without an 'exit'.
+    child.on('error', (err) => {
+      // Spawn failures (ENOENT, EACCES) arrive here without an 'exit'; later
+      // errors (a failed kill) change nothing but must not go unhandled.
       if (child.pid === undefined) end(null, null, startFailure(err, command));
     });
-    child.once('exit', (code, signal) => end(code, signal));
+    child.once('exit', (code, signal) => {
+      // Report once stdout and stderr are read to the end ('close'), so the
+      // failure message has the last words of a process that wrote and died;
+      // killing the group first makes sure no forked process holds the pipes.
+      if (child.pid !== undefined) signalPod(child.pid, 'SIGKILL');
+      const settle = clock.setTimeout(() => end(code, signal), STDIO_SETTLE_MS);
+      child.once('close', () => {
+        clock.clearTimeout(settle);
+        end(code, signal);
+      });
+    });
 
     const stdout = new LineSplitter((line) => addLog(rev, pod, 'stdout', line));
     const stderr = new LineSplitter((line) => {
@@ -274,6 +287,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       if (pod.stderrTail.length > STDERR_TAIL_LINES) pod.stderrTail.shift();
       addLog(rev, pod, 'stderr', line);
     });
+    child.stdout?.on('error', () => {});
+    child.stderr?.on('error', () => {});
     child.stdout?.on('data', (b: Buffer) => stdout.write(b));
     child.stdout?.on('end', () => stdout.end());
     child.stderr?.on('data', (b: Buffer) => stderr.write(b));
