@@ -94,6 +94,21 @@ describe('RevisionThrottler', () => {
     expect(drained).toBe(true);
   });
 
+  it('an aborted waiter leaves the queue at once and never takes a slot', async () => {
+    const { t } = make(1, 1);
+    const ac = new AbortController();
+    const p = t.acquire(1000, ac.signal) as Promise<Lease>;
+    expect(t.queued()).toBe(1);
+    ac.abort(new Error('client gone'));
+    await expect(p).rejects.toThrow('client gone');
+    expect(t.queued()).toBe(0);
+    // The place is free again: a new request can queue (depth 1).
+    const q = t.acquire(1000) as Promise<Lease>;
+    t.updateBackends([pod('p1')]);
+    expect((await q).backend.id).toBe('p1');
+    expect(t.podInFlight('p1')).toBe(1);
+  });
+
   it('failAll rejects queued requests with the given error', async () => {
     const { t } = make(1);
     const p = t.acquire(1000) as Promise<Lease>;

@@ -119,9 +119,10 @@ export class RevisionThrottler {
   /**
    * Admits a request: a Lease at once when a pod has a free slot, otherwise a
    * promise that settles when one does, or rejects with ZENO_ERR_QUEUE_FULL
-   * (503, at once) or ZENO_ERR_REQUEST_TIMEOUT (504, after timeoutMs).
+   * (503, at once) or ZENO_ERR_REQUEST_TIMEOUT (504, after timeoutMs), or
+   * with the signal's reason when the caller aborts while queued.
    */
-  acquire(timeoutMs: number): Lease | Promise<Lease> {
+  acquire(timeoutMs: number, signal?: AbortSignal): Lease | Promise<Lease> {
     if (this.queued() === 0) {
       const slot = this.pick();
       if (slot) return this.lease(slot);
@@ -140,6 +141,15 @@ export class RevisionThrottler {
       }, timeoutMs);
       this.queue.push(w);
       this.waiting++;
+      // A client that gives up leaves the queue at once instead of holding a place.
+      signal?.addEventListener('abort', () => {
+        if (w.done) return;
+        w.done = true;
+        this.waiting--;
+        this.opts.clock.clearTimeout(w.timer);
+        reject(signal.reason ?? new Error('aborted'));
+        this.compact();
+      }, { once: true });
       this.opts.onQueued();
     });
   }

@@ -155,8 +155,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     res.once('close', onClose);
     try {
-      const got = handleRev.throttler.acquire(handleRev.timeoutMs);
-      lease = got instanceof Promise ? await raceAbort(got, ac.signal) : got;
+      const got = handleRev.throttler.acquire(handleRev.timeoutMs, ac.signal);
+      lease = got instanceof Promise ? await got : got;
       if (ac.signal.aborted) throw timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT') : new Error('client closed');
 
       bodyUsed = true;
@@ -290,30 +290,4 @@ function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap
   });
   req.once('close', () => clock.clearTimeout(timer));
   req.resume();
-}
-
-/** Awaits p, but gives up when the signal aborts (the caller's timer or client decides why). */
-function raceAbort<T extends { release(): void }>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.then((v) => v.release(), () => undefined);
-    return Promise.reject(new Error('aborted'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      // A lease that arrives after we gave up goes straight back.
-      p.then((v) => v.release(), () => undefined);
-      reject(new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
