@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,controller,gateway,activator,autoscaler,eventing,functions,cli}/**/*.test.ts'],
+          include: ['{core,controller,gateway,activator,autoscaler,eventing,functions,cli,bench}/**/*.test.ts'],
           exclude: ['node_modules/**', 'dist/**'],
         },
       },
