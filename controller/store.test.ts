@@ -267,6 +267,18 @@ describe('transaction', () => {
     expect(seen.map((e) => e.object.metadata.name)).toEqual(['after']);
   });
 
+  it('rolls back a status-only write completely, resourceVersion included', () => {
+    store.put('services', svc('a'));
+    const before = store.get('services', 'default', 'a');
+    expect(() =>
+      store.transaction(() => {
+        store.putStatus('services', 'default', 'a', { url: 'http://x' });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.get('services', 'default', 'a')).toEqual(before);
+  });
+
   it('runs a nested transaction inside the outer one', () => {
     const seen = recordEvents();
     store.transaction(() => {

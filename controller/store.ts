@@ -135,7 +135,9 @@ export function openSqliteStore(file: string): ResourceStore {
       const prev = read(kind, namespace, name);
       if (!prev) return undefined;
       if (stable(prev.status ?? null) === stable(status)) return clone(prev);
-      const obj = { ...prev, status: clone(status) };
+      // A fresh metadata object: write() sets resourceVersion on it, and the
+      // cached prev must stay intact for a transaction rollback to restore.
+      const obj = { ...prev, metadata: { ...prev.metadata }, status: clone(status) };
       write(kind, obj);
       emit({ type: 'MODIFIED', kind, object: clone(obj) });
       return clone(obj);
