@@ -376,6 +376,28 @@ describe('traffic', () => {
     expect(scaler.last(id('hello-v1'))).toMatchObject({ routed: true });
     expect(scaler.last(id('hello-v2'))).toMatchObject({ routed: true });
   });
+
+  it('reports RevisionMissing (RoutesReady False) for a revisionName that does not exist', async () => {
+    await apply('hello', { traffic: [{ revisionName: 'hello-nope', percent: 100 }] });
+    await ready('hello-00001');
+
+    const svc = get('services', 'hello');
+    expect(cond(svc, 'ConfigurationsReady')?.status).toBe('True');
+    expect(cond(svc, 'RoutesReady')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(cond(svc, 'RoutesReady')?.message).toContain('hello-nope');
+    expect(cond(svc, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(condSummary(get('routes', 'hello'), 'Ready', 'AllTrafficAssigned')).toEqual({ Ready: 'False', AllTrafficAssigned: 'False' });
+    expect(dataPlane.routes.get('default/hello')?.entry.targets).toEqual([]);
+  });
+
+  it('keeps RevisionMissing False while also waiting for the first ready revision', async () => {
+    // The missing target comes first; the latestRevision target after it must not hide it.
+    await apply('hello', { traffic: [{ revisionName: 'hello-nope', percent: 50 }, { latestRevision: true, percent: 50 }] });
+    const svc = get('services', 'hello');
+    expect(cond(svc, 'RoutesReady')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(cond(svc, 'RoutesReady')?.message).toContain('hello-nope');
+    expect(cond(svc, 'Ready')?.status).toBe('False');
+  });
 });
 
 describe('failures', () => {

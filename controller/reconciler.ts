@@ -240,6 +240,10 @@ export class Reconciler {
     const tags = new Map<string, RevisionId>();
     let routesReady = true;
     let routeReason: { reason: string; message: string } | undefined;
+    // A traffic target naming a revision that does not exist is a user error
+    // (Knative's MarkMissingTrafficTarget: AllTrafficAssigned False, which the
+    // Service propagates as RoutesReady False), not something to wait for.
+    let missingTarget = false;
     for (const t of traffic) {
       let rn = t.latestRevision ? latestReady : t.revisionName;
       if (t.latestRevision && !rn) {
@@ -247,10 +251,11 @@ export class Reconciler {
         // the activator holds requests until it is (Knative answers 404 here).
         rn = latestCreated;
         routesReady = false;
-        routeReason = { reason: 'RevisionMissing', message: `Configuration "${name}" does not have any ready Revision.` };
+        if (!missingTarget) routeReason = { reason: 'RevisionMissing', message: `Configuration "${name}" does not have any ready Revision.` };
       }
       if (!rn || !revisions.some((r) => r.metadata.name === rn)) {
         routesReady = false;
+        missingTarget = true;
         routeReason = { reason: 'RevisionMissing', message: `Revision "${rn ?? ''}" referenced in traffic not found.` };
         continue;
       }
@@ -307,7 +312,7 @@ export class Reconciler {
     // Service status: Ready = ConfigurationsReady ∧ RoutesReady.
     const prev = svc.status?.conditions;
     const cfgReady: Condition = { ...cfgCond, type: 'ConfigurationsReady' };
-    const rtReady: Condition = routesReady ? { type: 'RoutesReady', status: 'True' } : { type: 'RoutesReady', status: latestReadyCond?.status === 'False' ? 'False' : 'Unknown', ...routeReason };
+    const rtReady: Condition = routesReady ? { type: 'RoutesReady', status: 'True' } : { type: 'RoutesReady', status: missingTarget || latestReadyCond?.status === 'False' ? 'False' : 'Unknown', ...routeReason };
     // A route that still points at an older ready revision is fine; the
     // service is not Ready until the latest created revision is.
     const svcReady: Condition =
