@@ -256,6 +256,9 @@ describe('a new Service', () => {
     expect(status(svc).latestReadyRevisionName).toBeUndefined();
     expect(cond(get('revisions', 'hello-00001'), 'Ready')?.status).toBe('Unknown');
     expect(cond(get('configurations', 'hello'), 'Ready')?.status).toBe('Unknown');
+    // Waiting for a first ready revision is Unknown on the Route too, not False.
+    expect(condSummary(get('routes', 'hello'), 'Ready', 'AllTrafficAssigned')).toEqual({ Ready: 'Unknown', AllTrafficAssigned: 'Unknown' });
+    expect(cond(get('routes', 'hello'), 'Ready')?.reason).toBe('RevisionMissing');
 
     await ready('hello-00001');
 
@@ -414,6 +417,8 @@ describe('failures', () => {
     expect(cond(svc, 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
     expect(cond(svc, 'Ready')?.message).toContain('boom');
     expect(cond(get('configurations', 'hello'), 'Ready')).toMatchObject({ status: 'False', reason: 'RevisionFailed' });
+    expect(cond(svc, 'RoutesReady')).toMatchObject({ status: 'False', reason: 'RevisionMissing' });
+    expect(condSummary(get('routes', 'hello'), 'Ready', 'AllTrafficAssigned')).toEqual({ Ready: 'False', AllTrafficAssigned: 'False' });
     expect(events.list('default', 'Revision', 'hello-00001').map((e) => e.reason)).toContain('ExitCode1');
   });
 

@@ -269,6 +269,14 @@ export class Reconciler {
       }
       statusTraffic.push(st);
     }
+    // The latest created revision's Ready decides between waiting and failed.
+    const latestRev = revisions.find((r) => r.metadata.name === latestCreated);
+    const latestConds = (latestRev?.status as { conditions?: Condition[] } | undefined)?.conditions;
+    const latestReadyCond = getCondition(latestConds, 'Ready');
+    // Knative's route_lifecycle.go: waiting for a first ready revision is
+    // Unknown (MarkConfigurationNotReady); a failed one (MarkConfigurationFailed)
+    // or a missing target (MarkMissingTrafficTarget) is False.
+    const routeStatus: Condition['status'] = routesReady ? 'True' : missingTarget || latestReadyCond?.status === 'False' ? 'False' : 'Unknown';
     const routed = new Set(targets.map((t) => t.revision).concat([...tags.values()]));
 
     for (const r of revisions) this.ensureLive(r, routed.has(revisionId(namespace, r.metadata.name)));
@@ -283,8 +291,8 @@ export class Reconciler {
       spec: { traffic },
     }).object;
     let routeConds = setCondition(routeObj.status?.conditions as Condition[] | undefined,
-      routesReady ? { type: 'AllTrafficAssigned', status: 'True' } : { type: 'AllTrafficAssigned', status: 'False', ...routeReason }, now);
-    routeConds = setCondition(routeConds, routesReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: 'False', ...routeReason }, now);
+      routesReady ? { type: 'AllTrafficAssigned', status: 'True' } : { type: 'AllTrafficAssigned', status: routeStatus, ...routeReason }, now);
+    routeConds = setCondition(routeConds, routesReady ? { type: 'Ready', status: 'True' } : { type: 'Ready', status: routeStatus, ...routeReason }, now);
     store.putStatus('routes', namespace, name, {
       observedGeneration: routeObj.metadata.generation,
       url,
@@ -294,9 +302,6 @@ export class Reconciler {
     });
 
     // Configuration status: ready when its latest created revision is.
-    const latestRev = revisions.find((r) => r.metadata.name === latestCreated);
-    const latestConds = (latestRev?.status as { conditions?: Condition[] } | undefined)?.conditions;
-    const latestReadyCond = getCondition(latestConds, 'Ready');
     let cfgCond: Condition;
     if (revNameConflict) cfgCond = { type: 'Ready', status: 'False', reason: 'RevisionNameTaken', message: revNameConflict };
     else if (latestReadyCond?.status === 'True') cfgCond = { type: 'Ready', status: 'True' };
@@ -312,7 +317,7 @@ export class Reconciler {
     // Service status: Ready = ConfigurationsReady ∧ RoutesReady.
     const prev = svc.status?.conditions;
     const cfgReady: Condition = { ...cfgCond, type: 'ConfigurationsReady' };
-    const rtReady: Condition = routesReady ? { type: 'RoutesReady', status: 'True' } : { type: 'RoutesReady', status: missingTarget || latestReadyCond?.status === 'False' ? 'False' : 'Unknown', ...routeReason };
+    const rtReady: Condition = routesReady ? { type: 'RoutesReady', status: 'True' } : { type: 'RoutesReady', status: routeStatus, ...routeReason };
     // A route that still points at an older ready revision is fine; the
     // service is not Ready until the latest created revision is.
     const svcReady: Condition =
