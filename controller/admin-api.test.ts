@@ -252,6 +252,13 @@ describe('Service REST', () => {
     expect(store.list('services')).toEqual([]);
   });
 
+  it('PUT on the services path refuses a body of another kind', async () => {
+    const r = await req('PUT', `${SVC}/namespaces/default/services/config-domain`, domainCm('example.com'));
+    expect(r.status).toBe(400);
+    expect(r.json().code).toBe('ZENO_ERR_BAD_REQUEST');
+    expect(store.list('configmaps')).toEqual([]);
+  });
+
   it('PUT of an invalid Service is 422 and stores nothing', async () => {
     const bad = service('hello');
     (bad.spec as any).template.spec.containers = []; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -359,6 +366,11 @@ describe('ConfigMaps', () => {
     expect(bad.status).toBe(422);
     const mismatch = await req('PUT', '/api/v1/namespaces/knative-serving/configmaps/other', domainCm('example.org'));
     expect(mismatch.status).toBe(400);
+    // A Service body on the ConfigMap path is refused, not stored as a Service.
+    const svcBody = await req('PUT', '/api/v1/namespaces/default/configmaps/hello', service('hello'));
+    expect(svcBody.status).toBe(400);
+    expect(svcBody.json().code).toBe('ZENO_ERR_BAD_REQUEST');
+    expect(store.list('services')).toEqual([]);
     const del = await req('DELETE', '/api/v1/namespaces/knative-serving/configmaps/config-domain');
     expect(del.status).toBe(200);
     expect(store.list('configmaps')).toEqual([]);

@@ -191,7 +191,8 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     if (req.params.plural !== 'services') throw new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', `${req.params.plural} are written by the controller; apply a Service instead`);
     const obj = req.body as KObject;
     checkName(req.params.ns, 'namespace');
-    if (!obj || typeof obj !== 'object' || obj.metadata?.name !== req.params.name || (obj.metadata.namespace ?? req.params.ns) !== req.params.ns) {
+    // The path names the kind: apply would otherwise store a ConfigMap sent here.
+    if (!obj || typeof obj !== 'object' || kindOf(obj) !== 'services' || obj.metadata?.name !== req.params.name || (obj.metadata.namespace ?? req.params.ns) !== req.params.ns) {
       throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a Service whose metadata.name and namespace match the path');
     }
     const out = applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false);
@@ -242,7 +243,9 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   app.put<{ Params: { ns: string; name: string } }>('/api/v1/namespaces/:ns/configmaps/:name', async (req) => {
     const obj = req.body as KObject;
     checkName(req.params.ns, 'namespace');
-    if (!obj || obj.metadata?.name !== req.params.name) throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a ConfigMap whose metadata.name matches the path');
+    if (!obj || typeof obj !== 'object' || kindOf(obj) !== 'configmaps' || obj.metadata?.name !== req.params.name) {
+      throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a ConfigMap whose metadata.name matches the path');
+    }
     return applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false).items[0];
   });
   app.delete<{ Params: { ns: string; name: string } }>('/api/v1/namespaces/:ns/configmaps/:name', async (req) => {
