@@ -1,0 +1,172 @@
+/**
+ * `npm run bench`: cold start, warm path and `zeno apply` against a real
+ * `zeno up`, each beside a baseline from the same run. Prints the table,
+ * writes docs/benchmarks.md and bench/results/latest.json.
+ *
+ * Environment: BENCH_COLD_N (30), BENCH_APPLY_N (5), BENCH_DURATION (10, s),
+ * BENCH_WARMUP (2, s), BENCH_CONNECTIONS (32), BENCH_LOADGEN=node (skip wrk).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { runColdStarts } from './cold-start.js';
+import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
+import { startNginx } from './nginx.js';
+import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
+import { killAllChildrenNow, onPath, processesWithEnv, stopAllChildren } from './proc.js';
+import { machine, machineLine, markdownDoc, markdownTable, summarize, type BenchResults } from './report.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const HELLO_DIR = join(ROOT, 'functions/examples/hello');
+
+const AUTOSCALER_CONFIG = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  allow-zero-initial-scale: "true"
+`;
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/s$/, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Temp dirs to remove however the bench ends (a signal skips main's finally). */
+const tempDirs = new Set<string>();
+const removeTempDirs = () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+};
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const podsOf = (rev: string) => () => processesWithEnv('K_REVISION', rev).size;
+
+/** `zeno apply -f` of a fresh min-scale 1 Service, from spawning the CLI to its exit (it waits for Ready). */
+async function timeApply(z: Zeno, dir: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    const name = `apply-${i}`;
+    const file = join(dir, `${name}.json`);
+    // JSON is YAML: the CLI reads it as a manifest.
+    writeFileSync(file, JSON.stringify(helloService(name, HELLO_DIR, { 'autoscaling.knative.dev/min-scale': '1' })));
+    const t0 = performance.now();
+    const r = await z.cli(['apply', '-f', file]);
+    const ms = performance.now() - t0;
+    if (r.code !== 0) throw new Error(`zeno apply exited ${r.code}: ${r.stderr}`);
+    out.push(ms);
+    log(`zeno apply ${i}/${n}: ${ms.toFixed(0)} ms`);
+    await deleteService(z, name, podsOf(`${name}-00001`));
+  }
+  return out;
+}
+
+async function measure(tool: LoadTool, spec: LoadSpec, warmupS: number, label: string): Promise<LoadResult> {
+  await runLoad(tool, { ...spec, durationS: warmupS }, ROOT);
+  const r = await runLoad(tool, spec, ROOT);
+  log(`${label}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ${r.non2xx} non-2xx`);
+  if (r.errors || r.non2xx) log(`warning: ${label} had failed requests; its figures are suspect`);
+  return r;
+}
+
+async function warmPath(z: Zeno, tool: LoadTool, s: { durationS: number; warmupS: number; connections: number }): Promise<BenchResults['warm']> {
+  const name = 'warm';
+  const rev = `${name}-00001`;
+  // max-scale 1: the gateway must not spread load over a second process the direct run never sees.
+  await applyService(z, helloService(name, HELLO_DIR, { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' }));
+  await waitServiceReady(z, name);
+  const procs = [...processesWithEnv('K_REVISION', rev).values()];
+  if (procs.length !== 1) throw new Error(`expected one process for ${rev}, found ${procs.length}`);
+  const port = Number(procs[0]!.get('PORT'));
+  if (!port) throw new Error(`no PORT in the environment of ${rev}'s process`);
+  const host = `${name}.default.localhost`;
+  const service = await z.admin('GET', `/apis/serving.knative.dev/v1/namespaces/default/services/${name}`);
+  const url = service.json?.status?.url as string | undefined;
+  const spec = { host: url ? new URL(url).host : host, connections: s.connections, durationS: s.durationS };
+
+  const direct = await measure(tool, { ...spec, url: `http://127.0.0.1:${port}/` }, s.warmupS, 'direct');
+  let nginx: LoadResult | undefined;
+  if (onPath('nginx')) {
+    const ng = await startNginx(port);
+    try {
+      nginx = await measure(tool, { ...spec, url: ng.url }, s.warmupS, 'nginx');
+    } finally {
+      await ng.stop();
+    }
+  } else {
+    log('nginx is not on PATH: no nginx baseline');
+  }
+  const gateway = await measure(tool, { ...spec, url: `${z.gatewayUrl}/` }, s.warmupS, 'gateway');
+  const after = processesWithEnv('K_REVISION', rev).size;
+  if (after !== 1) throw new Error(`${rev} had ${after} processes after the gateway run; the comparison is off`);
+  await deleteService(z, name, podsOf(rev));
+  return { gateway, direct, nginx };
+}
+
+async function main(): Promise<void> {
+  const settings = {
+    coldN: intEnv('BENCH_COLD_N', 30),
+    applyN: intEnv('BENCH_APPLY_N', 5),
+    durationS: intEnv('BENCH_DURATION', 10),
+    warmupS: intEnv('BENCH_WARMUP', 2),
+    connections: intEnv('BENCH_CONNECTIONS', 32),
+    loadTool: pickLoadTool(process.env),
+  };
+  const started = new Date();
+  log(`${machineLine(machine(started))}; load generator ${settings.loadTool}`);
+  const tmp = mkdtempSync(join(tmpdir(), 'zeno-bench-'));
+  tempDirs.add(tmp);
+  const configFile = join(tmp, 'config-autoscaler.yaml');
+  writeFileSync(configFile, AUTOSCALER_CONFIG);
+  const dataDir = join(tmp, 'data');
+  mkdirSync(dataDir);
+
+  let results: BenchResults;
+  try {
+    const z = await startZeno({ root: ROOT, dataDir, configFile });
+    log(`zeno up: gateway ${z.gatewayUrl}`);
+    const cold = await runColdStarts(z, HELLO_DIR, settings.coldN, log);
+    const applyMs = await timeApply(z, tmp, settings.applyN);
+    const warm = await warmPath(z, settings.loadTool, settings);
+    await z.stop();
+    results = {
+      machine: machine(started),
+      settings,
+      coldStart: { bare: summarize(cold.bare), zeno: summarize(cold.zeno), bareMs: cold.bare, zenoMs: cold.zeno },
+      apply: { samples: summarize(applyMs), ms: applyMs },
+      warm,
+    };
+  } finally {
+    await stopAllChildren();
+    removeTempDirs();
+  }
+
+  process.stdout.write(`\nMachine: ${machineLine(results.machine)}\n\n${markdownTable(results)}\n`);
+  writeFileSync(join(ROOT, 'docs/benchmarks.md'), markdownDoc(results));
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('wrote docs/benchmarks.md and bench/results/latest.json');
+}
+
+// No child may outlive the bench: Ctrl-C stops them gracefully, any other end kills them.
+process.on('exit', killAllChildrenNow);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping children`);
+    void stopAllChildren().finally(() => {
+      removeTempDirs();
+      process.exit(130);
+    });
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

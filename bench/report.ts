@@ -1,0 +1,128 @@
+/** Statistics, the machine, and the table printed to stdout and written to docs/benchmarks.md. */
+import { cpus, release } from 'node:os';
+import type { LoadResult, LoadTool } from './load.js';
+
+/**
+ * Nearest-rank percentile of ascending values: the smallest value with at
+ * least p% of the values at or below it. E.g. 30 samples: p50 is the 15th,
+ * p99 is the 30th (ceil(29.7)), i.e. the slowest one.
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1]!;
+}
+
+export interface Summary {
+  n: number;
+  p50: number;
+  p99: number;
+  min: number;
+  max: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 50), p99: percentile(s, 99), min: s[0] ?? NaN, max: s.at(-1) ?? NaN };
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  kernel: string;
+  date: string;
+}
+
+export function machine(now: Date): Machine {
+  const list = cpus();
+  return { cpu: list[0]?.model.trim() ?? 'unknown', cores: list.length, node: process.version, kernel: release(), date: now.toISOString() };
+}
+
+export interface BenchResults {
+  machine: Machine;
+  settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; loadTool: LoadTool };
+  coldStart: { bare: Summary; zeno: Summary; bareMs: number[]; zenoMs: number[] };
+  apply: { samples: Summary; ms: number[] };
+  warm: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined };
+}
+
+const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+const rps = (v: number) => `${Math.round(v).toLocaleString('en-US')} req/s`;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+
+/** Rows of figure | Zeno | baseline | Zeno ÷ baseline. */
+export function tableRows(r: BenchResults): string[][] {
+  const { coldStart: c, warm: w } = r;
+  const rows: string[][] = [
+    ['cold start p50 (zero pods → first response via gateway)', ms(c.zeno.p50), `${ms(c.bare.p50)} bare \`node server.js\` spawn → first response`, ratio(c.zeno.p50, c.bare.p50)],
+    ['cold start p99', ms(c.zeno.p99), `${ms(c.bare.p99)} bare spawn`, ratio(c.zeno.p99, c.bare.p99)],
+    ['warm throughput', rps(w.gateway.rps), `${rps(w.direct.rps)} direct to the function`, ratio(w.gateway.rps, w.direct.rps)],
+  ];
+  if (w.nginx) rows.push(['warm throughput', rps(w.gateway.rps), `${rps(w.nginx.rps)} nginx → function`, ratio(w.gateway.rps, w.nginx.rps)]);
+  rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.direct.p50Ms)} direct`, ratio(w.gateway.p50Ms, w.direct.p50Ms)]);
+  if (w.nginx) rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.nginx.p50Ms)} nginx`, ratio(w.gateway.p50Ms, w.nginx.p50Ms)]);
+  rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.direct.p99Ms)} direct`, ratio(w.gateway.p99Ms, w.direct.p99Ms)]);
+  if (w.nginx) rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.nginx.p99Ms)} nginx`, ratio(w.gateway.p99Ms, w.nginx.p99Ms)]);
+  rows.push(['added latency p50 (gateway − direct)', `+${ms(w.gateway.p50Ms - w.direct.p50Ms)}`, w.nginx ? `+${ms(w.nginx.p50Ms - w.direct.p50Ms)} nginx − direct` : '—', '—']);
+  rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
+  rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
+  return rows;
+}
+
+export function markdownTable(r: BenchResults): string {
+  const head = ['figure', 'Zeno', 'baseline (same run)', 'Zeno ÷ baseline'];
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...tableRows(r).map(line)].join('\n');
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cpu}, ${m.cores} cores, Node ${m.node}, Linux ${m.kernel}, ${m.date}`;
+}
+
+function loadLine(name: string, l: LoadResult): string {
+  return `- ${name}: ${l.requests.toLocaleString('en-US')} requests, ${l.errors} socket errors, ${l.non2xx} non-2xx/3xx`;
+}
+
+/** docs/benchmarks.md: the table, the machine, and how each figure was taken. */
+export function markdownDoc(r: BenchResults): string {
+  const s = r.settings;
+  const w = r.warm;
+  const gen = s.loadTool === 'wrk' ? `\`wrk -t1 -c${s.connections} -d${s.durationS}s --latency\`` : `the Node generator (bench/load-worker.ts, undici Pool, ${s.connections} connections, ${s.durationS} s)`;
+  return `# Benchmarks
+
+Written by \`npm run bench\` (bench/main.ts); raw numbers in bench/results/latest.json.
+Every baseline is measured in the same run as the figure beside it.
+
+**Machine:** ${machineLine(r.machine)}
+
+${markdownTable(r)}
+
+## How each figure is taken
+
+- **Cold start** (n=${s.coldN} each, alternating, after one untimed round of each): \`zeno up\` runs with
+  a config-autoscaler that sets \`allow-zero-initial-scale: "true"\`. Each iteration applies a fresh
+  Service (admin API) with \`autoscaling.knative.dev/initial-scale: "0"\`, checks that its revision has
+  \`status.actualReplicas\` 0 and no process carries its \`K_REVISION\`, then times one GET through the
+  gateway (Host routing) from sending it to the end of the response; then deletes the Service and waits
+  until its process has exited. The baseline spawns \`node server.js\` in functions/examples/hello with
+  the environment Zeno gives pods (its allow-list plus PORT) and retries a refused TCP connect at once
+  (setImmediate, no sleep), then times until the full response to a GET on the first connection. Its
+  port lies below the ephemeral range: hundreds of connects to a closed ephemeral port soon connect
+  to themselves.
+  Percentiles are nearest-rank: with ${s.coldN} samples p99 is the slowest one.
+  Zeno: min ${ms(r.coldStart.zeno.min)}, max ${ms(r.coldStart.zeno.max)}; bare: min ${ms(r.coldStart.bare.min)}, max ${ms(r.coldStart.bare.max)}.
+- **Warm path**: one Service with min-scale 1 and max-scale 1 (so every target hits the one same
+  process); its port is read from the environment (PORT) of the process whose \`K_REVISION\` is the
+  revision. Load: ${gen}, the same Host header for every target, ${s.warmupS} s warm-up (discarded)
+  before each measured run. Targets: the gateway; the function's port directly;${w.nginx ? ' nginx 1 worker as a keep-alive reverse proxy to that port.' : ' (nginx was not on PATH: no nginx baseline).'}
+  On 2 cores the load generator, the proxy and the function share the CPU; the direct run has one
+  process fewer, which is part of what any proxy costs here.
+${loadLine('gateway', w.gateway)}
+${loadLine('direct', w.direct)}
+${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
+  default) of one min-scale 1 Service, timed from spawning the CLI to its exit; each Service is deleted
+  before the next. It has no baseline. The CLI polls the Service every 250 ms, so the figure moves in
+  steps of about 250 ms; it also includes starting the CLI's own Node process.
+`;
+}
