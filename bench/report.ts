@@ -81,7 +81,7 @@ export function machineLine(m: Machine): string {
 }
 
 function loadLine(name: string, l: LoadResult): string {
-  return `- ${name}: ${l.requests.toLocaleString('en-US')} requests, ${l.errors} socket errors, ${l.non2xx} non-2xx/3xx`;
+  return `  - ${name}: ${l.requests.toLocaleString('en-US')} requests, ${l.errors} socket errors, ${l.non2xx} non-2xx/3xx`;
 }
 
 /** docs/benchmarks.md: the table, the machine, and how each figure was taken. */
@@ -117,7 +117,7 @@ ${markdownTable(r)}
   revision. Load: ${gen}, the same Host header for every target, ${s.warmupS} s warm-up (discarded)
   before each measured run. Targets: the gateway; the function's port directly;${w.nginx ? ' nginx 1 worker as a keep-alive reverse proxy to that port.' : ' (nginx was not on PATH: no nginx baseline).'}
   On 2 cores the load generator, the proxy and the function share the CPU; the direct run has one
-  process fewer, which is part of what any proxy costs here.
+  process fewer, which is part of what any proxy costs here. Requests per target:
 ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
 ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
