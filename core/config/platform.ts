@@ -17,8 +17,13 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   activatorQueueDepth: 10_000,
   /** Retry-After seconds sent with 503 when a queue is full. */
   retryAfterSeconds: 1,
-  /** Default readiness check period when no probe is given (queue-proxy: 50 ms TCP). */
-  defaultProbePeriodMs: 50,
+  /**
+   * Readiness check period until a pod is first ready, when no probe period is
+   * given. queue-proxy uses 50 ms; we probe every 10 ms on purpose, because
+   * this period is the granularity of a cold start (a loopback connect costs
+   * about 0.1 ms), and it cut the cold-start tail by up to 40 ms.
+   */
+  defaultProbePeriodMs: 10,
   /** Per-attempt timeout of the default TCP probe (queue-proxy: 100 ms). */
   defaultProbeTimeoutMs: 100,
   /** A pod that is not ready this long after start fails the revision (Knative progress-deadline: 600s). */

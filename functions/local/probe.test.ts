@@ -4,16 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { realClock } from '../../core/clock.js';
 import type { Probe } from '../../core/types.js';
-import { probeOnce, resolveProbe, type ProbePlan } from './probe.js';
+import { isSelfConnect, probeOnce, resolveProbe, type ProbePlan } from './probe.js';
 
 describe('resolveProbe', () => {
   const aggressiveTcp: ProbePlan = {
     kind: 'tcp', port: 'pod', host: undefined, scheme: 'http', path: '/', headers: {},
-    initialDelayMs: 0, startPeriodMs: 50, startTimeoutMs: 100, readyPeriodMs: 1000, readyTimeoutMs: 1000,
+    initialDelayMs: 0, startPeriodMs: 10, startTimeoutMs: 100, readyPeriodMs: 1000, readyTimeoutMs: 1000,
     successThreshold: 1, failureThreshold: 3,
   };
   it.each<{ label: string; input: Probe | undefined; want: ProbePlan }>([
-    { label: 'no probe: TCP on PORT every 50 ms, 100 ms per attempt (queue-proxy)', input: undefined, want: aggressiveTcp },
+    { label: 'no probe: TCP on PORT every 10 ms (queue-proxy: 50 ms), 100 ms per attempt', input: undefined, want: aggressiveTcp },
     { label: 'periodSeconds 0 is aggressive too', input: { tcpSocket: {}, periodSeconds: 0 }, want: aggressiveTcp },
     {
       label: 'httpGet without period: aggressive HTTP, headers kept, containerPort maps to PORT',
@@ -99,4 +99,13 @@ describe('probeOnce', () => {
     expect(await probeOnce(plan, { host: '127.0.0.1', port }, 150, realClock)).toBe(false);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
+});
+
+describe('isSelfConnect', () => {
+  const cases = [
+    { label: 'a socket connected to itself', s: { localPort: 40000, remotePort: 40000, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1' }, want: true },
+    { label: 'a normal connection', s: { localPort: 51234, remotePort: 40000, localAddress: '127.0.0.1', remoteAddress: '127.0.0.1' }, want: false },
+    { label: 'not connected', s: {}, want: false },
+  ];
+  for (const c of cases) it(c.label, () => expect(isSelfConnect(c.s)).toBe(c.want));
 });

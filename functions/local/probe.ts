@@ -42,7 +42,8 @@ const AGGRESSIVE_READY_PERIOD_MS = 1_000;
  * `tcpSocket: {}` with successThreshold 1, and leaves periodSeconds at 0;
  * queue-proxy (pkg/queue/readiness/probe.go) treats periodSeconds 0 as
  * "aggressive": probe every 50 ms with a 100 ms timeout until
- * successThreshold consecutive successes. A positive periodSeconds means the
+ * successThreshold consecutive successes (Zeno: every
+ * PLATFORM_DEFAULTS.defaultProbePeriodMs, see there why). A positive periodSeconds means the
  * plain Kubernetes semantics.
  */
 export function resolveProbe(probe: Probe | undefined, containerPort: number): ProbePlan {
@@ -91,6 +92,10 @@ export function probeOnce(plan: ProbePlan, target: ProbeTarget, timeoutMs: numbe
   return plan.kind === 'http' ? httpProbe(plan, target, timeoutMs, clock) : tcpProbe(target, timeoutMs, clock);
 }
 
+export function isSelfConnect(s: { localPort?: number | undefined; remotePort?: number | undefined; localAddress?: string | undefined; remoteAddress?: string | undefined }): boolean {
+  return s.localPort !== undefined && s.localPort === s.remotePort && s.localAddress === s.remoteAddress;
+}
+
 function tcpProbe(target: ProbeTarget, timeoutMs: number, clock: Clock): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
@@ -102,7 +107,11 @@ function tcpProbe(target: ProbeTarget, timeoutMs: number, clock: Clock): Promise
       socket.destroy();
       resolve(ok);
     }
-    socket.once('connect', () => finish(true));
+    // Pod ports come from the ephemeral range, so a connect to a port nobody
+    // listens on yet can pick that same port as its source and connect to
+    // itself (TCP simultaneous open). That is not a ready pod: fail, and free
+    // the port at once so the function can bind it.
+    socket.once('connect', () => finish(!isSelfConnect(socket)));
     socket.once('error', () => finish(false));
   });
 }
