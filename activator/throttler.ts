@@ -116,6 +116,13 @@ export class RevisionThrottler {
     });
   }
 
+  /** A Lease when a pod has a free slot and nobody is queued ahead; otherwise undefined. */
+  tryAcquire(): Lease | undefined {
+    if (this.queued() > 0) return undefined;
+    const slot = this.pick();
+    return slot ? this.lease(slot) : undefined;
+  }
+
   /**
    * Admits a request: a Lease at once when a pod has a free slot, otherwise a
    * promise that settles when one does, or rejects with ZENO_ERR_QUEUE_FULL
@@ -123,10 +130,8 @@ export class RevisionThrottler {
    * with the signal's reason when the caller aborts while queued.
    */
   acquire(timeoutMs: number, signal?: AbortSignal): Lease | Promise<Lease> {
-    if (this.queued() === 0) {
-      const slot = this.pick();
-      if (slot) return this.lease(slot);
-    }
+    const now = this.tryAcquire();
+    if (now) return now;
     if (this.queued() >= this.opts.queueDepth) {
       throw new ZenoError('ZENO_ERR_QUEUE_FULL', 'pending request queue full', { retryAfter: this.opts.retryAfterSeconds });
     }

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
@@ -137,27 +137,38 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes, cl));
     }
 
-    const ac = new AbortController();
     let timedOut = false;
     let tooLarge = false;
     let lease: Lease | undefined;
     /** Whether the body went upstream; before that, errors drain it first. */
     let bodyUsed = false;
-    const startedAt = clock.now();
-    handleRev.stats.begin(startedAt);
+    /** Set once the request must stop (timeout or client gone). */
+    let stopped: Error | undefined;
+    let cancelWait: AbortController | undefined;
+    let upstream: Forwarding | undefined;
+    const stop = (e: Error) => {
+      stopped ??= e;
+      cancelWait?.abort(e);
+      upstream?.abort(e);
+    };
+    handleRev.stats.begin(clock.now());
     const timer = clock.setTimeout(() => {
       timedOut = true;
-      ac.abort();
+      stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
     }, handleRev.timeoutMs);
     // The client going away cancels the upstream call and frees the slot.
     const onClose = () => {
-      if (!res.writableFinished) ac.abort();
+      if (!res.writableFinished) stop(new Error('client closed the connection'));
     };
     res.once('close', onClose);
     try {
-      const got = handleRev.throttler.acquire(handleRev.timeoutMs, ac.signal);
-      lease = got instanceof Promise ? await got : got;
-      if (ac.signal.aborted) throw timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT') : new Error('client closed');
+      // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
+      lease = handleRev.throttler.tryAcquire();
+      if (!lease) {
+        cancelWait = new AbortController();
+        lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
+      }
+      if (stopped) throw stopped;
 
       bodyUsed = true;
       const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
@@ -168,20 +179,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
           : limitBody(req, deps.maxBodyBytes, () => {
               tooLarge = true;
             });
-      const up = await agent.request({
+      upstream = forward(agent, {
         origin: lease.backend.url,
         path: target.path,
         method: req.method as 'GET',
         headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
         body,
-        signal: ac.signal,
-      });
-      res.writeHead(up.statusCode, downstreamHeaders(up.headers));
-      for await (const chunk of up.body) {
-        if (!res.write(chunk)) await new Promise<void>((r) => res.once('drain', r).once('close', r));
-        if (res.destroyed) break;
-      }
-      res.end();
+      }, res);
+      await upstream.done;
     } catch (err) {
       if (tooLarge) {
         refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes));
@@ -189,7 +194,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout after ${handleRev.timeoutMs / 1000}s`) : (err as ZenoError);
         if (bodyUsed) sendError(res, e);
         else refuseBody(req, res, clock, deps.maxBodyBytes, e);
-      } else if (!res.destroyed && !ac.signal.aborted) {
+      } else if (!res.destroyed && !stopped) {
         const msg = err instanceof Error ? err.message : String(err);
         sendError(res, new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
       } else {
@@ -203,15 +208,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   };
 
+  const done = () => {
+    inFlight--;
+    if (inFlight === 0) idleWaiter?.();
+  };
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) idleWaiter?.();
-    });
-    handle(req, res).catch((err: unknown) => {
-      sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
-    });
+    handle(req, res)
+      .catch((err: unknown) => {
+        sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
+      })
+      .finally(done);
   });
   // Expect: 100-continue: refuse an oversized upload before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -256,6 +263,71 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       server.closeAllConnections();
       await agent.close().catch(() => undefined);
+    },
+  };
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
+interface Forwarding {
+  /** Settles when the response has been written to the client, or failed. */
+  done: Promise<void>;
+  abort(reason: Error): void;
+}
+
+/**
+ * One upstream call on undici's dispatch API, writing the function's response
+ * straight into `res` with backpressure. Cheaper than request() + a body
+ * stream + an AbortController per request, which the bench showed costs about
+ * a third of the gateway's throughput.
+ */
+function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: ServerResponse): Forwarding {
+  let controller: Dispatcher.DispatchController | undefined;
+  let early: Error | undefined;
+  let settle!: (e?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    settle = (e) => (e ? reject(e) : resolve());
+  });
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(c) {
+      controller = c;
+      if (early) c.abort(early);
+    },
+    onResponseStart(_c, statusCode, headers) {
+      // 1xx interim answers are not forwarded; the gateway answered Expect itself.
+      if (statusCode < 200) return;
+      res.writeHead(statusCode, downstreamHeaders(headers as Record<string, string | string[] | undefined>));
+      // Head and body usually arrive in one upstream read: send them in one
+      // write instead of one per piece (writev was the biggest cost under load).
+      res.cork();
+      process.nextTick(uncork, res);
+    },
+    onResponseData(c, chunk) {
+      if (!res.write(chunk)) {
+        c.pause();
+        res.once('drain', () => c.resume());
+      }
+    },
+    onResponseEnd() {
+      res.end();
+      settle();
+    },
+    onResponseError(_c, err) {
+      settle(err);
+    },
+  };
+  try {
+    agent.dispatch(opts, handler);
+  } catch (e) {
+    settle(e as Error);
+  }
+  return {
+    done,
+    abort(reason) {
+      if (controller) controller.abort(reason);
+      else early = reason;
     },
   };
 }
