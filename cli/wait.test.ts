@@ -57,7 +57,7 @@ async function settle<T>(clock: FakeClock, p: Promise<T>, maxMs: number): Promis
 const target: WaitTarget = { kind: svc, namespace: 'default', name: 'hello', generation: 1 };
 
 describe('waitForReady', () => {
-  it('polls every 250 ms until Ready, printing a line per change of reason', async () => {
+  it('polls until Ready, printing a line per change of reason', async () => {
     const clock = new FakeClock();
     const lines: string[] = [];
     const s = script([
@@ -77,6 +77,18 @@ describe('waitForReady', () => {
       'service/hello: waiting (RevisionMissing: waiting)',
       'service/hello: waiting (Deploying)',
     ]);
+  });
+
+  it('polls every 25 ms for the first second, then every 250 ms', async () => {
+    const clock = new FakeClock();
+    const s = script([obj({ reason: 'Deploying' })]);
+    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 3_000, progress: () => undefined });
+    await clock.advanceAsync(1_000, 25);
+    expect(s.calls()).toBe(40); // t = 0, 25, …, 975
+    await clock.advanceAsync(2_000, 25);
+    const [out] = await p;
+    expect(out!.error).toMatchObject({ code: 'ZENO_ERR_NOT_READY' });
+    expect(s.calls()).toBe(49); // then t = 1000, 1250, …, 3000
   });
 
   it('stops at Ready=False with ZENO_ERR_REVISION_FAILED, reason and message', async () => {

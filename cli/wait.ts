@@ -52,7 +52,7 @@ export interface WaitOptions {
   get: (t: WaitTarget) => Promise<KObject | undefined>;
   clock: Clock;
   timeoutMs: number;
-  /** Knative's kn polls through a watch; we poll every 250 ms. */
+  /** Knative's kn polls through a watch; we poll every 25 ms for a second, then every 250 ms. */
   pollMs?: number;
   /** A line of progress (for stderr). */
   progress: (line: string) => void;
@@ -66,6 +66,14 @@ export interface WaitOutcome {
 }
 
 const DEFAULT_POLL_MS = 250;
+/** Most Services are Ready within a second (a cold start is ~60 ms): poll fast at first. */
+const FAST_POLL_MS = 25;
+const FAST_POLL_FOR_MS = 1_000;
+
+function pollDelay(opts: WaitOptions, startedAt: number): number {
+  if (opts.pollMs !== undefined) return opts.pollMs;
+  return opts.clock.now() - startedAt < FAST_POLL_FOR_MS ? FAST_POLL_MS : DEFAULT_POLL_MS;
+}
 
 /** Waits for each target's Ready condition; all targets at once, each with its own outcome. */
 export function waitForReady(targets: WaitTarget[], opts: WaitOptions): Promise<WaitOutcome[]> {
@@ -73,7 +81,8 @@ export function waitForReady(targets: WaitTarget[], opts: WaitOptions): Promise<
 }
 
 async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutcome> {
-  const deadline = opts.clock.now() + opts.timeoutMs;
+  const startedAt = opts.clock.now();
+  const deadline = startedAt + opts.timeoutMs;
   const ref = shortRef(target);
   let last = '';
   for (;;) {
@@ -96,7 +105,7 @@ async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutco
         error: new ZenoError('ZENO_ERR_NOT_READY', `${ref} not ready after ${formatDuration(opts.timeoutMs)} (last: ${why}); see "zeno describe ${target.kind.singular} ${target.name}"`),
       };
     }
-    await opts.clock.sleep(Math.min(opts.pollMs ?? DEFAULT_POLL_MS, left));
+    await opts.clock.sleep(Math.min(pollDelay(opts, startedAt), left));
   }
 }
 
@@ -104,7 +113,8 @@ async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutco
 export function waitForDeletion(targets: WaitTarget[], opts: WaitOptions): Promise<WaitOutcome[]> {
   return Promise.all(
     targets.map(async (target): Promise<WaitOutcome> => {
-      const deadline = opts.clock.now() + opts.timeoutMs;
+      const startedAt = opts.clock.now();
+      const deadline = startedAt + opts.timeoutMs;
       let told = false;
       for (;;) {
         const obj = await opts.get(target);
@@ -117,7 +127,7 @@ export function waitForDeletion(targets: WaitTarget[], opts: WaitOptions): Promi
         if (left <= 0) {
           return { target, object: obj, error: new ZenoError('ZENO_ERR_NOT_READY', `${shortRef(target)} still exists after ${formatDuration(opts.timeoutMs)}`) };
         }
-        await opts.clock.sleep(Math.min(opts.pollMs ?? DEFAULT_POLL_MS, left));
+        await opts.clock.sleep(Math.min(pollDelay(opts, startedAt), left));
       }
     }),
   );
