@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import type { Condition, KObject } from '../core/types.js';
 import { resolveKind } from './kinds.js';
-import { readiness, waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
+import { pollDelayMs, readiness, waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
 
 const svc = resolveKind('ksvc')!;
 
@@ -79,16 +79,9 @@ describe('waitForReady', () => {
     ]);
   });
 
-  it('polls every 25 ms for the first second, then every 250 ms', async () => {
-    const clock = new FakeClock();
-    const s = script([obj({ reason: 'Deploying' })]);
-    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 3_000, progress: () => undefined });
-    await clock.advanceAsync(1_000, 25);
-    expect(s.calls()).toBe(40); // t = 0, 25, …, 975
-    await clock.advanceAsync(2_000, 25);
-    const [out] = await p;
-    expect(out!.error).toMatchObject({ code: 'ZENO_ERR_NOT_READY' });
-    expect(s.calls()).toBe(49); // then t = 1000, 1250, …, 3000
+  it('polls every 25 ms for the first second, then every 250 ms, unless told', () => {
+    const cases: [number, number | undefined, number][] = [[0, undefined, 25], [999, undefined, 25], [1000, undefined, 250], [60_000, undefined, 250], [0, 100, 100]];
+    for (const [elapsed, given, want] of cases) expect([elapsed, given, pollDelayMs(elapsed, given)]).toEqual([elapsed, given, want]);
   });
 
   it('stops at Ready=False with ZENO_ERR_REVISION_FAILED, reason and message', async () => {

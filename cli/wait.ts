@@ -70,9 +70,14 @@ const DEFAULT_POLL_MS = 250;
 const FAST_POLL_MS = 25;
 const FAST_POLL_FOR_MS = 1_000;
 
+/** Pause before the next poll, `elapsedMs` after the wait began (pure, for tests). */
+export function pollDelayMs(elapsedMs: number, pollMs?: number): number {
+  if (pollMs !== undefined) return pollMs;
+  return elapsedMs < FAST_POLL_FOR_MS ? FAST_POLL_MS : DEFAULT_POLL_MS;
+}
+
 function pollDelay(opts: WaitOptions, startedAt: number): number {
-  if (opts.pollMs !== undefined) return opts.pollMs;
-  return opts.clock.now() - startedAt < FAST_POLL_FOR_MS ? FAST_POLL_MS : DEFAULT_POLL_MS;
+  return pollDelayMs(opts.clock.now() - startedAt, opts.pollMs);
 }
 
 /** Waits for each target's Ready condition; all targets at once, each with its own outcome. */
