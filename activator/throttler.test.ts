@@ -56,6 +56,15 @@ describe('RevisionThrottler', () => {
     expect(b.backend.id).toBe('p2');
   });
 
+  it('load balancing: CC 1–3 packs the first pod with room, CC > 3 goes round robin', () => {
+    const packed = make(3).t;
+    packed.updateBackends([pod('p1'), pod('p2')]);
+    expect([1, 2, 3, 4].map(() => (packed.acquire(1000) as Lease).backend.id)).toEqual(['p1', 'p1', 'p1', 'p2']);
+    const rr = make(4).t;
+    rr.updateBackends([pod('p1'), pod('p2'), pod('p3')]);
+    expect([1, 2, 3, 4, 5].map(() => (rr.acquire(1000) as Lease).backend.id)).toEqual(['p1', 'p2', 'p3', 'p1', 'p2']);
+  });
+
   it('rejects with 503 QUEUE_FULL past the queue depth, with Retry-After', () => {
     const { t } = make(1, 2);
     void (t.acquire(1000) as Promise<Lease>).catch(() => undefined);
@@ -107,6 +116,22 @@ describe('RevisionThrottler', () => {
     t.updateBackends([pod('p1')]);
     expect((await q).backend.id).toBe('p1');
     expect(t.podInFlight('p1')).toBe(1);
+  });
+
+  it('pause takes a pod out of the rotation for a while, then back', () => {
+    const { t, clock } = make(0);
+    t.updateBackends([pod('p1'), pod('p2')]);
+    t.pause('p1', 1000);
+    expect(t.hasBackends()).toBe(true);
+    for (let i = 0; i < 10; i++) (t.acquire(1000) as Lease).release();
+    expect((t.acquire(1000) as Lease).backend.id).toBe('p2');
+    t.pause('p2', 1000);
+    expect(t.hasBackends()).toBe(false);
+    const waiting = t.acquire(1000);
+    expect(waiting).toBeInstanceOf(Promise);
+    clock.advance(1000);
+    expect(t.hasBackends()).toBe(true);
+    expect(t.queued()).toBe(0); // the waiter got a pod once they came back
   });
 
   it('failAll rejects queued requests with the given error', async () => {

@@ -25,6 +25,8 @@ interface PodSlot {
   inFlight: number;
   /** Still routable; false once the pod leaves routing (its in-flight requests finish). */
   active: boolean;
+  /** Out of the rotation for a moment after refusing a connection. */
+  paused?: boolean;
   drainWaiters: (() => void)[];
 }
 
@@ -46,7 +48,8 @@ export interface ThrottlerOptions {
  * in the embedded platform, because both live in one process.
  *
  * Load balancing follows Knative's lb_policy.go: CC 0 → power of two random
- * choices by in-flight count; CC ≥ 1 → first pod with a free slot.
+ * choices by in-flight count; CC 1–3 → first pod with a free slot; CC > 3 →
+ * round robin over pods with a free slot.
  */
 export class RevisionThrottler {
   private slots = new Map<string, PodSlot>();
@@ -56,6 +59,8 @@ export class RevisionThrottler {
   /** Live waiters (timed-out ones may still sit in the array until compacted). */
   private waiting = 0;
   private cc: number;
+  /** Next pod to try for round robin (CC > 3). */
+  private rr = 0;
   private readonly random: () => number;
 
   constructor(private readonly opts: ThrottlerOptions) {
@@ -83,6 +88,32 @@ export class RevisionThrottler {
     this.dispatch();
   }
 
+  /** Whether any pod is routable now. */
+  hasBackends(): boolean {
+    return this.active.length > 0;
+  }
+
+  /**
+   * Takes a pod out of the rotation for `ms` (it refused a connection); the
+   * runtime's probe decides for good, this only stops sending it requests
+   * until then.
+   */
+  pause(podId: string, ms: number): void {
+    const s = this.slots.get(podId);
+    if (!s || s.paused) return;
+    s.paused = true;
+    this.rebuild();
+    this.opts.clock.setTimeout(() => {
+      s.paused = false;
+      this.rebuild();
+      this.dispatch();
+    }, ms);
+  }
+
+  private rebuild(): void {
+    this.active = [...this.slots.values()].filter((s) => s.active && !s.paused);
+  }
+
   /** Replaces the set of routable pods; removed pods keep their in-flight requests until done. */
   updateBackends(backends: Backend[]): void {
     const keep = new Set(backends.map((b) => b.id));
@@ -101,7 +132,7 @@ export class RevisionThrottler {
         this.slots.set(b.id, { backend: b, inFlight: 0, active: true, drainWaiters: [] });
       }
     }
-    this.active = [...this.slots.values()].filter((s) => s.active);
+    this.rebuild();
     this.dispatch();
   }
 
@@ -216,7 +247,19 @@ export class RevisionThrottler {
       const b = pods[j]!;
       return b.inFlight < a.inFlight ? b : a;
     }
-    for (const s of pods) if (this.hasRoom(s)) return s;
+    if (this.cc <= 3) {
+      // Small CC: first pod with a free slot, packing requests densely.
+      for (const s of pods) if (this.hasRoom(s)) return s;
+      return undefined;
+    }
+    // CC > 3: round robin over the pods' slots.
+    for (let k = 0; k < n; k++) {
+      const s = pods[(this.rr + k) % n]!;
+      if (this.hasRoom(s)) {
+        this.rr = (this.rr + k + 1) % n;
+        return s;
+      }
+    }
     return undefined;
   }
 

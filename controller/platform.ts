@@ -122,6 +122,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     clock,
     config: () => knative.autoscaler,
     scale: (rev, n) => {
+      // At zero a past failure says nothing about the next start: try again.
+      const h = handles.get(rev);
+      if (n === 0 && h) {
+        h.failure = undefined;
+        h.startedOnce = false;
+      }
       runtime.scale(rev, n);
       reconciler?.markRevision(rev);
     },
@@ -132,6 +138,20 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
   runtime.subscribe((e) => {
     if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') syncBackends(e.revision);
+    const h = handles.get(e.revision);
+    if (!h) return;
+    if (e.type === 'pod-ready' || e.type === 'revision-recovered') {
+      h.failure = undefined;
+      h.startedOnce = true;
+    }
+    // Better than Knative (which holds requests until they time out): when an
+    // activation cannot succeed (no pod ever got ready), requests waiting for
+    // it fail now, with why. A revision that did start and then crashes keeps
+    // its requests queued while its pods restart.
+    if (e.type === 'revision-failed' && !h.startedOnce) {
+      h.failure = new ZenoError('ZENO_ERR_REVISION_FAILED', `revision ${e.revision} cannot start: ${e.failure.reason}: ${e.failure.message}`, { retryAfter: 1 });
+      if (!h.throttler.hasBackends()) h.throttler.failAll(h.failure);
+    }
   });
 
   const maxBodyBytes = opts.maxBodyBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
@@ -167,6 +187,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           }),
           stats: scaler.statsFor(id),
           timeoutMs: o.timeoutMs,
+          responseStartTimeoutMs: o.responseStartTimeoutMs,
+          idleTimeoutMs: o.idleTimeoutMs,
         });
         syncBackends(id);
       },

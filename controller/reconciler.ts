@@ -22,7 +22,7 @@ export interface ScalerPort {
 }
 
 export interface DataPlanePort {
-  addRevision(id: RevisionId, opts: { containerConcurrency: number; timeoutMs: number }): void;
+  addRevision(id: RevisionId, opts: { containerConcurrency: number; timeoutMs: number; responseStartTimeoutMs: number; idleTimeoutMs: number }): void;
   removeRevision(id: RevisionId): void;
   setRoute(entry: RouteEntry, domain: string, tags: Map<string, RevisionId>): void;
   deleteRoute(namespace: string, service: string): void;
@@ -360,7 +360,12 @@ export class Reconciler {
     const known = this.live.get(id);
     if (!known) {
       this.d.runtime.deploy(this.podTemplate(rev));
-      this.d.dataPlane.addRevision(id, { containerConcurrency: cc, timeoutMs: (spec.timeoutSeconds ?? 300) * 1000 });
+      this.d.dataPlane.addRevision(id, {
+        containerConcurrency: cc,
+        timeoutMs: (spec.timeoutSeconds ?? 300) * 1000,
+        responseStartTimeoutMs: (spec.responseStartTimeoutSeconds ?? 0) * 1000,
+        idleTimeoutMs: (spec.idleTimeoutSeconds ?? 0) * 1000,
+      });
     }
     if (!known || known.routed !== routed) {
       this.live.set(id, { routed });

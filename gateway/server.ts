@@ -20,6 +20,33 @@ export interface RevisionHandle {
   stats: StatsSink;
   /** The revision's timeoutSeconds, in ms: bounds queueing plus the whole response. */
   timeoutMs: number;
+  /** responseStartTimeoutSeconds in ms: until the response head; 0 = only timeoutMs. */
+  responseStartTimeoutMs?: number;
+  /** idleTimeoutSeconds in ms: between response writes; 0 = none. */
+  idleTimeoutMs?: number;
+  /**
+   * Set while the revision cannot start (its pods crash or fail to start):
+   * with no ready pod, requests fail at once with this error instead of
+   * waiting for a timeout. Cleared when a pod becomes ready.
+   */
+  failure?: ZenoError | undefined;
+  /** A pod of this revision became ready since it last left zero. */
+  startedOnce?: boolean;
+}
+
+/** Attempts for a request that never reached a pod (connection refused). */
+const MAX_ATTEMPTS = 3;
+/** How long a pod that refused a connection stays out of the rotation. */
+const UNREACHABLE_PAUSE_MS = 1_000;
+
+/**
+ * Whether an upstream failure happened before the function could have seen
+ * the request, so sending it to another pod cannot run it twice. Only a
+ * refused connection proves that: a reset may come after the request was
+ * written (the function crashed on it), and retrying would run it twice.
+ */
+export function neverReachedPod(err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === 'ECONNREFUSED';
 }
 
 export interface GatewayDeps {
@@ -137,7 +164,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes, cl));
     }
 
-    let timedOut = false;
+    if (handleRev.failure && !handleRev.throttler.hasBackends()) {
+      return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev.failure);
+    }
+    let timedOut: string | undefined;
     let tooLarge = false;
     let lease: Lease | undefined;
     /** Whether the body went upstream; before that, errors drain it first. */
@@ -151,47 +181,76 @@ export function createGateway(deps: GatewayDeps): Gateway {
       cancelWait?.abort(e);
       upstream?.abort(e);
     };
-    handleRev.stats.begin(clock.now());
-    const timer = clock.setTimeout(() => {
-      timedOut = true;
+    const expire = (what: string) => () => {
+      timedOut = what;
       stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
-    }, handleRev.timeoutMs);
+    };
+    handleRev.stats.begin(clock.now());
+    const timer = clock.setTimeout(expire(`timeoutSeconds (${handleRev.timeoutMs / 1000}s)`), handleRev.timeoutMs);
+    // Knative's other two timeouts, armed only when they can fire first.
+    const rs = handleRev.responseStartTimeoutMs ?? 0;
+    let startTimer = rs > 0 && rs < handleRev.timeoutMs ? clock.setTimeout(expire(`responseStartTimeoutSeconds (${rs / 1000}s)`), rs) : undefined;
+    const idle = handleRev.idleTimeoutMs ?? 0;
+    let idleTimer = idle > 0 ? clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle) : undefined;
+    const hooks: ForwardHooks | undefined = startTimer || idleTimer ? {
+      started: () => {
+        clock.clearTimeout(startTimer);
+        startTimer = undefined;
+      },
+      wrote: idle > 0 ? () => {
+        clock.clearTimeout(idleTimer);
+        idleTimer = clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle);
+      } : undefined,
+    } : undefined;
     // The client going away cancels the upstream call and frees the slot.
     const onClose = () => {
       if (!res.writableFinished) stop(new Error('client closed the connection'));
     };
     res.once('close', onClose);
     try {
-      // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
-      lease = handleRev.throttler.tryAcquire();
-      if (!lease) {
-        cancelWait = new AbortController();
-        lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
-      }
-      if (stopped) throw stopped;
-
-      bodyUsed = true;
       const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
-      const body = !hasBody
-        ? null
-        : cl !== undefined
-          ? req
-          : limitBody(req, deps.maxBodyBytes, () => {
-              tooLarge = true;
-            });
-      upstream = forward(agent, {
-        origin: lease.backend.url,
-        path: target.path,
-        method: req.method as 'GET',
-        headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
-        body,
-      }, res);
-      await upstream.done;
+      for (let attempt = 1; ; attempt++) {
+        // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
+        lease = handleRev.throttler.tryAcquire();
+        if (!lease) {
+          cancelWait ??= new AbortController();
+          lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
+        }
+        if (stopped) throw stopped;
+
+        bodyUsed = true;
+        const body = !hasBody
+          ? null
+          : cl !== undefined
+            ? req
+            : limitBody(req, deps.maxBodyBytes, () => {
+                tooLarge = true;
+              });
+        upstream = forward(agent, {
+          origin: lease.backend.url,
+          path: target.path,
+          method: req.method as 'GET',
+          headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
+          body,
+        }, res, hooks);
+        try {
+          await upstream.done;
+          break;
+        } catch (err) {
+          // Better than Knative's activator (502, no retry): a request that
+          // never reached the pod goes to another one.
+          const retry = attempt < MAX_ATTEMPTS && !stopped && !res.headersSent && !req.readableDidRead && neverReachedPod(err);
+          if (!retry) throw err;
+          handleRev.throttler.pause(lease.backend.id, UNREACHABLE_PAUSE_MS);
+          lease.release();
+          lease = undefined;
+        }
+      }
     } catch (err) {
       if (tooLarge) {
         refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes));
       } else if (timedOut || isZenoError(err)) {
-        const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout after ${handleRev.timeoutMs / 1000}s`) : (err as ZenoError);
+        const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${timedOut} passed`) : (err as ZenoError);
         if (bodyUsed) sendError(res, e);
         else refuseBody(req, res, clock, deps.maxBodyBytes, e);
       } else if (!res.destroyed && !stopped) {
@@ -202,6 +261,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     } finally {
       clock.clearTimeout(timer);
+      clock.clearTimeout(startTimer);
+      clock.clearTimeout(idleTimer);
       res.off('close', onClose);
       lease?.release();
       handleRev.stats.end(clock.now());
@@ -271,6 +332,13 @@ function uncork(res: ServerResponse): void {
   res.uncork();
 }
 
+interface ForwardHooks {
+  /** The response head arrived. */
+  started?: (() => void) | undefined;
+  /** A piece of the response was written. */
+  wrote?: (() => void) | undefined;
+}
+
 interface Forwarding {
   /** Settles when the response has been written to the client, or failed. */
   done: Promise<void>;
@@ -283,7 +351,7 @@ interface Forwarding {
  * stream + an AbortController per request, which the bench showed costs about
  * a third of the gateway's throughput.
  */
-function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: ServerResponse): Forwarding {
+function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: ServerResponse, hooks?: ForwardHooks): Forwarding {
   let controller: Dispatcher.DispatchController | undefined;
   let early: Error | undefined;
   let settle!: (e?: Error) => void;
@@ -298,6 +366,7 @@ function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: Serve
     onResponseStart(_c, statusCode, headers) {
       // 1xx interim answers are not forwarded; the gateway answered Expect itself.
       if (statusCode < 200) return;
+      hooks?.started?.();
       res.writeHead(statusCode, downstreamHeaders(headers as Record<string, string | string[] | undefined>));
       // Head and body usually arrive in one upstream read: send them in one
       // write instead of one per piece (writev was the biggest cost under load).
@@ -305,6 +374,7 @@ function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: Serve
       process.nextTick(uncork, res);
     },
     onResponseData(c, chunk) {
+      hooks?.wrote?.();
       if (!res.write(chunk)) {
         c.pause();
         res.once('drain', () => c.resume());

@@ -4,12 +4,14 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './support/wait.js';
 import { ROOT, httpCall, runCli, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 
 let zeno: RunningZeno;
 let work: string;
 
-function echoService(name: string, extra = ''): string {
+function echoService(name: string, extra = '', annotations: Record<string, string> = { 'autoscaling.knative.dev/min-scale': '1' }): string {
+  const ann = Object.entries(annotations).map(([k, v]) => `        ${k}: "${v}"`).join('\n');
   return `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
@@ -18,7 +20,7 @@ spec:
   template:
     metadata:
       annotations:
-        autoscaling.knative.dev/min-scale: "1"
+${ann}
     spec:
 ${extra}      containers:
         - command: [node, echo.js]
@@ -31,7 +33,13 @@ const echo = (p: string, opts: Parameters<typeof httpCall>[1] = {}) => httpCall(
 beforeAll(async () => {
   work = tempDir('zeno-gateway-');
   zeno = await startZeno({ dataDir: path.join(work, 'data') });
-  const f = writeYaml(work, 'echo.yaml', `${echoService('echo')}---\n${echoService('echo-timeout', '      timeoutSeconds: 1\n')}`);
+  const f = writeYaml(work, 'echo.yaml', [
+    echoService('echo'),
+    echoService('echo-timeout', '      timeoutSeconds: 1\n'),
+    echoService('echo-start', '      timeoutSeconds: 30\n      responseStartTimeoutSeconds: 1\n'),
+    echoService('echo-idle', '      timeoutSeconds: 30\n      idleTimeoutSeconds: 1\n'),
+    echoService('echo-two', '', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '2' }),
+  ].join('---\n'));
   const r = await runCli(['apply', '-f', f], zeno.dataDir);
   expect(r.code, r.stderr).toBe(0);
 });
@@ -94,6 +102,74 @@ describe('gateway', () => {
     const r = await httpCall(`${zeno.gatewayUrl}/sleep?ms=3000`, { host: 'echo-timeout.default.localhost' });
     expect(r.status).toBe(504);
     expect(JSON.parse(r.body).code).toBe('ZENO_ERR_REQUEST_TIMEOUT');
+  });
+
+  it('answers 504 when responseStartTimeoutSeconds passes before the head, but not for a slow body', async () => {
+    const r = await httpCall(`${zeno.gatewayUrl}/sleep?ms=3000`, { host: 'echo-start.default.localhost' });
+    expect(r.status).toBe(504);
+    expect(JSON.parse(r.body).code).toBe('ZENO_ERR_REQUEST_TIMEOUT');
+    expect(JSON.parse(r.body).message).toContain('responseStartTimeoutSeconds');
+    // The head came at once: only timeoutSeconds (30 s) applies to the rest.
+    const ok = await httpCall(`${zeno.gatewayUrl}/stall?ms=1500`, { host: 'echo-start.default.localhost' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toBe('first\nlast\n');
+  });
+
+  it('cuts a response off when idleTimeoutSeconds passes between writes', async () => {
+    const fast = await httpCall(`${zeno.gatewayUrl}/stall?ms=200`, { host: 'echo-idle.default.localhost' });
+    expect(fast.body).toBe('first\nlast\n');
+    // Headers were already sent, so the 504 cannot be: the response is cut off.
+    const cut = await httpCall(`${zeno.gatewayUrl}/stall?ms=3000`, { host: 'echo-idle.default.localhost' }).then(
+      (r) => `complete ${r.status} ${JSON.stringify(r.body)}`,
+      (e: Error) => `cut: ${e.message}`,
+    );
+    expect(cut).toMatch(/^cut: /);
+    const before = await httpCall(`${zeno.gatewayUrl}/sleep?ms=3000`, { host: 'echo-idle.default.localhost' });
+    expect(before.status).toBe(504);
+    expect(JSON.parse(before.body).message).toContain('idleTimeoutSeconds');
+  });
+
+  it('sends a request that a pod refused to another pod instead of answering 502', async () => {
+    const two = (p: string) => httpCall(`${zeno.gatewayUrl}${p}`, { host: 'echo-two.default.localhost' });
+    await waitFor(async () => (await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/echo-two-00001')).json.status?.actualReplicas === 2, 20_000, { message: 'two echo-two pods' });
+    expect((await two('/unlisten')).status).toBe(200);
+    // Until its probe notices (about 3 s), one of the two pods refuses connections.
+    const results = await Promise.all(Array.from({ length: 40 }, () => two('/')));
+    expect(results.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+  });
+
+  it('fails requests fast with a clear error when the revision cannot start', async () => {
+    const f = writeYaml(work, 'crash.yaml', `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: crash
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/initial-scale: "0"
+    spec:
+      containers:
+        - command: [node, crasher.js]
+          workingDir: ${path.join(ROOT, 'test/fixtures/functions')}
+`);
+    const cfg = writeYaml(work, 'allow-zero.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\ndata:\n  allow-zero-initial-scale: "true"\n');
+    expect((await runCli(['apply', '-f', cfg, '-f', f], zeno.dataDir)).code).toBe(0);
+    const started = Date.now();
+    // Default timeoutSeconds is 300: without the fast failure these would wait that long.
+    const rs = await Promise.all(Array.from({ length: 5 }, () => httpCall(`${zeno.gatewayUrl}/`, { host: 'crash.default.localhost' })));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    for (const r of rs) {
+      expect(r.status).toBe(503);
+      expect(r.headers['retry-after']).toBe('1');
+      const body = JSON.parse(r.body);
+      expect(body.code).toBe('ZENO_ERR_REVISION_FAILED');
+      expect(body.message).toContain('ExitCode3');
+    }
+    const rev = (await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/crash-00001')).json;
+    const healthy = rev.status.conditions.find((c: { type: string }) => c.type === 'ContainerHealthy');
+    expect(healthy).toMatchObject({ status: 'False', reason: 'ExitCode3' });
+    expect(healthy.message).toContain('cannot connect to the database');
   });
 
   it('answers 502 with a code when the function fails the request', async () => {
