@@ -239,6 +239,19 @@ function trafficTable(targets: TrafficTarget[]): string[] {
   return ['Traffic:', ...table.trimEnd().split('\n')];
 }
 
+/** The autoscaler's view of a revision (status.autoscaler), for describe. */
+export function autoscalerLines(view: unknown): string[] {
+  if (!view || typeof view !== 'object') return [];
+  const v = view as Record<string, unknown>;
+  return fields([
+    ['  Desired / actual', `${text(v.desiredScale) ?? '?'} / ${text(v.actualScale) ?? '?'}`],
+    ['  Panic mode', v.panicMode === true ? 'yes' : 'no'],
+    ['  Observed (stable)', text(v.observedStableValue)],
+    ['  Observed (panic)', text(v.observedPanicValue)],
+    ['  Excess burst capacity', text(v.excessBurstCapacity)],
+  ]);
+}
+
 /**
  * `zeno describe`: metadata, a summary of the spec, status, traffic, the
  * conditions table and recent events (or why they could not be fetched).
@@ -290,6 +303,7 @@ export function renderDescribe(kind: KindInfo, obj: KObject, events: EventItem[]
           ['  Replicas', st.actualReplicas === undefined && st.desiredReplicas === undefined ? undefined : `${text(st.actualReplicas) ?? '?'} actual / ${text(st.desiredReplicas) ?? '?'} desired`],
         ])),
       );
+      section(titled('Autoscaler:', autoscalerLines(st.autoscaler)));
       break;
     }
     case 'Route':

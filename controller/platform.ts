@@ -132,6 +132,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       reconciler?.markRevision(rev);
     },
     readyPods: (rev) => runtime.readyPods(rev).length,
+    onDecision: (rev, d) => reconciler?.recordDecision(rev, d),
   });
   const syncBackends = (rev: RevisionId) => {
     handles.get(rev)?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })));

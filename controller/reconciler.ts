@@ -161,6 +161,19 @@ export class Reconciler {
     this.markRevision(e.revision);
   }
 
+  private decisions = new Map<RevisionId, { desired: number; inPanic: boolean; stableAverage: number; panicAverage: number; excessBurstCapacity: number }>();
+
+  /**
+   * The autoscaler's latest view of a revision, shown in its status as
+   * `status.autoscaler` (Knative keeps it in the PodAutoscaler and metrics).
+   */
+  recordDecision(id: RevisionId, d: { desired: number; inPanic: boolean; stableAverage: number; panicAverage: number; excessBurstCapacity: number }): void {
+    const prev = this.decisions.get(id);
+    this.decisions.set(id, d);
+    if (!prev || prev.desired !== d.desired || prev.inPanic !== d.inPanic || round2(prev.stableAverage) !== round2(d.stableAverage)
+      || round2(prev.panicAverage) !== round2(d.panicAverage) || prev.excessBurstCapacity !== d.excessBurstCapacity) this.markRevision(id);
+  }
+
   /** Asks for a revision status refresh (replica counts changed). */
   markRevision(id: RevisionId): void {
     this.dirtyRevisions.add(id);
@@ -432,12 +445,23 @@ export class Reconciler {
     conds = setCondition(conds, ready > 0 || desired > 0
       ? { type: 'Active', status: ready > 0 ? 'True' : 'Unknown', ...(ready > 0 ? {} : { reason: 'Activating', message: 'The revision is scaling up' }) }
       : { type: 'Active', status: 'False', reason: 'NoTraffic', message: 'The target is not receiving traffic.' }, now);
+    const view = this.decisions.get(id);
     this.d.store.putStatus('revisions', ns, name, {
       ...prev,
       observedGeneration: rev.metadata.generation ?? 1,
       conditions: conds,
       actualReplicas: ready,
       desiredReplicas: desired,
+      ...(view ? {
+        autoscaler: {
+          desiredScale: view.desired,
+          actualScale: ready,
+          panicMode: view.inPanic,
+          observedStableValue: round2(view.stableAverage),
+          observedPanicValue: round2(view.panicAverage),
+          excessBurstCapacity: view.excessBurstCapacity,
+        },
+      } : {}),
     });
     if (isTrue(conds, 'Ready') !== wasReady || (!wasReady && getCondition(conds, 'Ready')?.status === 'False')) {
       const svc = rev.metadata.labels?.[SERVICE_LABEL];
@@ -451,6 +475,7 @@ export class Reconciler {
       if (r.metadata.labels?.[SERVICE_LABEL] !== name) continue;
       const id = revisionId(namespace, r.metadata.name);
       this.live.delete(id);
+      this.decisions.delete(id);
       this.d.scaler.remove(id);
       this.d.dataPlane.removeRevision(id);
       void this.d.runtime.remove(id);
@@ -462,6 +487,10 @@ export class Reconciler {
     store.delete('routes', namespace, name);
     this.d.events.forget('Service', namespace, name);
   }
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
 }
 
 function split(id: RevisionId): [string, string] {

@@ -114,6 +114,16 @@ export interface RevisionStatus {
   actualReplicas?: number;
   desiredReplicas?: number;
   containerStatuses?: { name: string; imageDigest?: string }[];
+  /** Zeno: the autoscaler's latest decision for this revision. */
+  autoscaler?: {
+    desiredScale: number;
+    actualScale: number;
+    panicMode: boolean;
+    /** Stable-window average of the metric (concurrency or RPS). */
+    observedStableValue: number;
+    observedPanicValue: number;
+    excessBurstCapacity: number;
+  };
 }
 
 export type Revision = KObject<RevisionSpecFields, RevisionStatus>;

@@ -109,6 +109,11 @@ describe('serving core, end to end', () => {
     await waitFor(async () => (await revision('svc-d-00001')).status?.actualReplicas === 0, 40_000, { message: 'svc-d to scale to zero', intervalMs: 250 });
     expect((await revision('svc-c-00001')).status?.actualReplicas).toBe(1);
     expect(pidsWithEnv('K_REVISION', 'svc-c-00001')).toEqual(before);
+    // The autoscaler's view is part of the status (and of `zeno describe revision`).
+    const view = ((await revision('svc-c-00001')).status as { autoscaler?: Record<string, unknown> }).autoscaler;
+    expect(view).toMatchObject({ desiredScale: 1, actualScale: 1, panicMode: false, observedStableValue: 0 });
+    const described = await runCli(['describe', 'revision', 'svc-c-00001'], zeno.dataDir);
+    expect(described.stdout).toMatch(/Autoscaler:\n\s+Desired \/ actual:\s+1 \/ 1/);
   });
 
   it('a template change creates -00002, moves traffic, and the old revision scales to zero', async () => {
