@@ -34,11 +34,14 @@ beforeAll(async () => {
   work = tempDir('zeno-gateway-');
   zeno = await startZeno({ dataDir: path.join(work, 'data') });
   const f = writeYaml(work, 'echo.yaml', [
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\ndata:\n  allow-zero-initial-scale: "true"\n',
     echoService('echo'),
     echoService('echo-timeout', '      timeoutSeconds: 1\n'),
     echoService('echo-start', '      timeoutSeconds: 30\n      responseStartTimeoutSeconds: 1\n'),
     echoService('echo-idle', '      timeoutSeconds: 30\n      idleTimeoutSeconds: 1\n'),
     echoService('echo-two', '', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '2' }),
+    echoService('echo-cc1', '      containerConcurrency: 1\n', { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' }),
+    echoService('echo-cold', '      containerConcurrency: 1\n', { 'autoscaling.knative.dev/initial-scale': '0' }),
   ].join('---\n'));
   const r = await runCli(['apply', '-f', f], zeno.dataDir);
   expect(r.code, r.stderr).toBe(0);
@@ -170,6 +173,19 @@ spec:
     const healthy = rev.status.conditions.find((c: { type: string }) => c.type === 'ContainerHealthy');
     expect(healthy).toMatchObject({ status: 'False', reason: 'ExitCode3' });
     expect(healthy.message).toContain('cannot connect to the database');
+  });
+
+  it('containerConcurrency 1 never lets the function see two requests at once', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, () => httpCall(`${zeno.gatewayUrl}/sleep?ms=30`, { host: 'echo-cc1.default.localhost' })));
+    expect(rs.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect((await httpCall(`${zeno.gatewayUrl}/max`, { host: 'echo-cc1.default.localhost' })).body).toBe('1\n');
+  });
+
+  it('100 concurrent slow requests at CC 1 to a revision at zero all get 200', async () => {
+    const rev = (await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/echo-cold-00001')).json;
+    expect(rev.status.actualReplicas).toBe(0);
+    const rs = await Promise.all(Array.from({ length: 100 }, () => httpCall(`${zeno.gatewayUrl}/sleep?ms=100`, { host: 'echo-cold.default.localhost' })));
+    expect(rs.filter((r) => r.status === 200).length).toBe(100);
   });
 
   it('answers 502 with a code when the function fails the request', async () => {
