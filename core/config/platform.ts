@@ -33,6 +33,11 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   restartBackoffMaxMs: 30_000,
   /** A pod that ran this long without crashing resets its backoff. */
   restartBackoffResetMs: 60_000,
+  /**
+   * Generic Node runtime processes the local runtime keeps warm for
+   * Node-runtime functions (Fission's pool, reference peers.md); 0 disables it.
+   */
+  warmPoolSize: 2,
   /** Lines of logs kept per revision for `zeno logs`. */
   logLinesPerRevision: 2_000,
   /** Autoscaler decision tick (Knative tickInterval) and stats collection period. */

@@ -18,9 +18,11 @@ import type {
 import { findFreePort } from './free-port.js';
 import { LineSplitter, RingBuffer } from './log-buffer.js';
 import { OrphanGuard, SPAWN_DETACHED, signalPod } from './orphan-guard.js';
+import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../node/index.js';
 import { buildPodEnv, pickBaseEnv } from './pod-env.js';
 import { exitFailure, nextCrashCount, pickVictims, restartDelayMs, startFailure } from './pod-policy.js';
 import { probeOnce, resolveProbe, type ProbePlan } from './probe.js';
+import { specialize, WarmPool } from './warm-pool.js';
 
 export interface LocalRuntimeOptions {
   /** Drives every wait: probe periods, backoff, grace periods, the progress deadline. @default realClock */
@@ -36,6 +38,14 @@ export interface LocalRuntimeOptions {
    * the runtime contract. @default an allow-list of process.env (PATH, HOME, LANG, …), see pod-env.ts
    */
   env?: Record<string, string>;
+  /**
+   * Warm generic processes for pods whose command is the Node function
+   * runtime (`[node, nodeRuntimeEntry()]`). The pool starts filling at the
+   * first deploy of such a revision; 0 turns it off. @default PLATFORM_DEFAULTS.warmPoolSize
+   */
+  warmPoolSize?: number;
+  /** Called with the pool once it exists (tests read its pids). */
+  onWarmPool?: (pool: WarmPool) => void;
 }
 
 /** Longest wait after a process exits for its stdout/stderr to be read to the end. */
@@ -100,6 +110,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
   const followers = new Map<RevisionId, Set<(l: LogLine) => void>>();
   const usedPodIds = new Set<string>();
   const guard = new OrphanGuard();
+  const poolSize = opts.warmPoolSize ?? PLATFORM_DEFAULTS.warmPoolSize;
+  let pool: WarmPool | undefined;
   let podSeq = 0;
   let closed = false;
 
@@ -232,11 +244,19 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       return;
     }
 
+    const podEnv = buildPodEnv(baseEnv, t, port);
+    // A warm Node runtime process becomes this pod (already tracked by the guard).
+    const warm = pool && isNodeRuntimeCommand(t.command) ? pool.take() : undefined;
+    const specialized = warm !== undefined && specialize(warm, { args: t.args, cwd: t.workingDir, env: podEnv });
+    if (warm && !specialized && warm.pid !== undefined) {
+      signalPod(warm.pid, 'SIGKILL');
+      guard.untrack(warm.pid);
+    }
     let child: ChildProcess;
     try {
-      child = spawn(command, [...commandArgs, ...t.args], {
+      child = specialized ? warm : spawn(command, [...commandArgs, ...t.args], {
         cwd: t.workingDir,
-        env: buildPodEnv(baseEnv, t, port),
+        env: podEnv,
         detached: SPAWN_DETACHED,
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
@@ -250,7 +270,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.pid = child.pid;
     let resolveExited!: () => void;
     pod.exited = new Promise((r) => (resolveExited = r));
-    if (child.pid !== undefined) guard.track(child.pid);
+    if (child.pid !== undefined && !specialized) guard.track(child.pid);
 
     let ended = false;
     const end = (code: number | null, signal: string | null, failure?: RevisionFailure): void => {
@@ -467,6 +487,11 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
   return {
     deploy(template) {
       if (revisions.has(template.id)) return;
+      if (!pool && !closed && poolSize > 0 && isNodeRuntimeCommand(template.command)) {
+        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeEntry(), env: baseEnv, guard, clock });
+        pool.start();
+        opts.onWarmPool?.(pool);
+      }
       revisions.set(template.id, {
         template: structuredClone(template),
         desired: 0,
@@ -534,6 +559,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       closed = true;
       const all: Promise<void>[] = [];
       for (const rev of revisions.values()) for (const p of rev.pods) all.push(stopPod(p));
+      all.push(pool?.close() ?? Promise.resolve());
       await Promise.all(all);
       guard.close();
     },

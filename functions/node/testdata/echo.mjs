@@ -29,6 +29,7 @@ export default async function (request) {
       revision: process.env.K_REVISION,
       secret: process.env.SECRET ?? null,
       leak: process.env.ZENO_TEST_LEAK ?? null,
+      channelEnv: Object.keys(process.env).filter((k) => k.startsWith('NODE_CHANNEL')),
       cwd: process.cwd(),
       argv: process.argv.slice(2),
     }),

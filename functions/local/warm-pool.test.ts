@@ -1,0 +1,194 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/wait.js';
+import { nodeRuntimeEntry } from '../node/index.js';
+import type { FunctionRuntime, PodTemplate } from '../runtime.js';
+import { createLocalRuntime } from './local-runtime.js';
+import type { WarmPool } from './warm-pool.js';
+
+// Real processes of the built runtime (dist/, `npm run build`): every wait polls with a deadline.
+const here = dirname(fileURLToPath(import.meta.url));
+const DATA = resolve(here, '../node/testdata');
+const ECHO = join(DATA, 'echo.mjs');
+const T = 20_000;
+
+let seq = 1;
+function nodeTemplate(over: Partial<PodTemplate> = {}): PodTemplate {
+  const revision = `warm${seq++}-00001`;
+  return {
+    id: `default/${revision}`,
+    namespace: 'default',
+    service: revision.replace(/-\d+$/, ''),
+    configuration: revision.replace(/-\d+$/, ''),
+    revision,
+    command: ['node', nodeRuntimeEntry()],
+    args: [ECHO],
+    workingDir: DATA,
+    env: {},
+    containerPort: 8080,
+    timeoutSeconds: 2,
+    ...over,
+  };
+}
+
+const open: FunctionRuntime[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((r) => r.close()));
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return true;
+  try {
+    return readFileSync(stat, 'utf8').split(') ').at(-1)?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function withPool(size = 2): Promise<{ runtime: FunctionRuntime; pool: () => WarmPool }> {
+  let pool: WarmPool | undefined;
+  const runtime = createLocalRuntime({ warmPoolSize: size, onWarmPool: (p) => (pool = p) });
+  open.push(runtime);
+  return { runtime, pool: () => pool! };
+}
+
+async function readyPod(runtime: FunctionRuntime, t: PodTemplate): Promise<{ url: string; pid: number }> {
+  await waitFor(() => runtime.readyPods(t.id).length > 0, T, { message: `${t.revision} ready` });
+  const pod = runtime.readyPods(t.id)[0]!;
+  return { url: pod.url, pid: pod.pid! };
+}
+
+interface Echo {
+  pid: number;
+  revision: string;
+  secret: string | null;
+  leak: string | null;
+  channelEnv: string[];
+  cwd: string;
+  argv: string[];
+}
+
+async function echo(url: string): Promise<Echo> {
+  const res = await fetch(`${url}/who`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Echo;
+}
+
+describe('warm pool of Node runtime processes (real processes)', () => {
+  it('fills to its size at the first Node-runtime deploy, not before', async () => {
+    const { runtime, pool } = await withPool(2);
+    expect(pool()).toBeUndefined();
+    runtime.deploy(nodeTemplate());
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'two booted warm processes' });
+    expect(pool().pids()).toHaveLength(2);
+    for (const pid of pool().pids()) expect(isAlive(pid)).toBe(true);
+  }, T);
+
+  it('a scale-from-zero specializes a warm process, which serves that revision with its env, and the pool refills', async () => {
+    const { runtime, pool } = await withPool(2);
+    const t = nodeTemplate({ env: { SECRET: 'a-secret' } });
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool full' });
+    const before = pool().pids();
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    expect(before).toContain(pod.pid);
+    const e = await echo(pod.url);
+    expect(e.pid).toBe(pod.pid);
+    expect(e).toMatchObject({ revision: t.revision, secret: 'a-secret', cwd: DATA, argv: [ECHO] });
+    // Refilled with a new process; the specialized one never goes back.
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool refilled' });
+    expect(pool().pids()).not.toContain(pod.pid);
+  }, T);
+
+  it('isolation: a specialized process serves one revision only, and one revision sees none of another\'s env or the platform\'s', async () => {
+    process.env.ZENO_TEST_LEAK = 'platform-only';
+    try {
+      const { runtime, pool } = await withPool(2);
+      const a = nodeTemplate({ env: { SECRET: 'only-a' } });
+      const b = nodeTemplate();
+      runtime.deploy(a);
+      runtime.deploy(b);
+      await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool full' });
+      const warmPids = pool().pids();
+      runtime.scale(a.id, 1);
+      const podA = await readyPod(runtime, a);
+      runtime.scale(b.id, 1);
+      const podB = await readyPod(runtime, b);
+      expect(warmPids).toContain(podA.pid);
+      expect(warmPids).toContain(podB.pid);
+      expect(podB.pid).not.toBe(podA.pid);
+      const ea = await echo(podA.url);
+      const eb = await echo(podB.url);
+      expect(ea).toMatchObject({ revision: a.revision, secret: 'only-a', leak: null, channelEnv: [] });
+      expect(eb).toMatchObject({ revision: b.revision, secret: null, leak: null });
+      // Scaling A to zero and back takes yet another process: A's old one is gone, never reused.
+      runtime.scale(a.id, 0);
+      await waitFor(() => (runtime.status(a.id)?.pods.length ?? 1) === 0, T, { message: 'a at zero' });
+      await waitFor(() => !isAlive(podA.pid), T, { message: 'a\'s process gone' });
+      expect(pool().pids()).not.toContain(podA.pid);
+    } finally {
+      delete process.env.ZENO_TEST_LEAK;
+    }
+  }, T);
+
+  it('a crash restart takes a fresh warm process', async () => {
+    const { runtime, pool } = await withPool(2);
+    const t = nodeTemplate();
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool full' });
+    runtime.scale(t.id, 1);
+    const first = await readyPod(runtime, t);
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool refilled' });
+    const warmBefore = pool().pids();
+    await fetch(`${first.url}/exit`).catch(() => undefined);
+    await waitFor(() => {
+      const p = runtime.readyPods(t.id)[0];
+      return p !== undefined && p.pid !== first.pid;
+    }, T, { message: 'restarted pod ready' });
+    const second = runtime.readyPods(t.id)[0]!;
+    expect(second.restarts).toBe(1);
+    expect(warmBefore).toContain(second.pid);
+    expect((await echo(second.url)).revision).toBe(t.revision);
+  }, T);
+
+  it('other commands and warmPoolSize 0 spawn as before', async () => {
+    const { runtime, pool } = await withPool(0);
+    const t = nodeTemplate();
+    runtime.deploy(t);
+    expect(pool()).toBeUndefined();
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    expect((await echo(pod.url)).revision).toBe(t.revision);
+  }, T);
+
+  it('warm processes die with the platform, even on SIGKILL (orphan guard)', async () => {
+    const runtimeUrl = pathToFileURL(join(here, '../../dist/functions/local/local-runtime.js')).href;
+    const script = `
+      const { createLocalRuntime } = await import(${JSON.stringify(runtimeUrl)});
+      const rt = createLocalRuntime({ warmPoolSize: 2, onWarmPool: (p) => {
+        const t = setInterval(() => { if (p.bootedCount() === 2) { clearInterval(t); console.log('PIDS ' + p.pids().join(',')); } }, 10);
+      } });
+      rt.deploy(${JSON.stringify(nodeTemplate())});
+      setInterval(() => {}, 1000);
+    `;
+    const platform = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    platform.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('PIDS '), T, { message: 'the platform to report its pool' });
+    const pids = out.split('PIDS ')[1]!.trim().split(',').map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+    platform.kill('SIGKILL');
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), T, { message: 'warm processes gone' });
+  }, T);
+});
