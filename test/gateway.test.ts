@@ -5,27 +5,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/wait.js';
-import { ROOT, httpCall, runCli, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
+import { ROOT, httpCall, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 
 let zeno: RunningZeno;
 let work: string;
 
-function echoService(name: string, extra = '', annotations: Record<string, string> = { 'autoscaling.knative.dev/min-scale': '1' }): string {
-  const ann = Object.entries(annotations).map(([k, v]) => `        ${k}: "${v}"`).join('\n');
-  return `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: ${name}
-spec:
-  template:
-    metadata:
-      annotations:
-${ann}
-    spec:
-${extra}      containers:
-        - command: [node, echo.js]
-          workingDir: ${path.join(ROOT, 'test/fixtures/functions')}
-`;
+/** The echo fixture as a Service; min-scale 1 unless other annotations are given. */
+function echoService(name: string, spec: string[] = [], annotations: Record<string, string> = { 'autoscaling.knative.dev/min-scale': '1' }, cc = 0): string {
+  return serviceYaml(name, { annotations, spec, cc, command: ['node', 'echo.js'], workingDir: path.join(ROOT, 'test/fixtures/functions') });
 }
 
 const echo = (p: string, opts: Parameters<typeof httpCall>[1] = {}) => httpCall(`${zeno.gatewayUrl}${p}`, { host: 'echo.default.localhost', ...opts });
@@ -36,12 +23,12 @@ beforeAll(async () => {
   const f = writeYaml(work, 'echo.yaml', [
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\ndata:\n  allow-zero-initial-scale: "true"\n',
     echoService('echo'),
-    echoService('echo-timeout', '      timeoutSeconds: 1\n'),
-    echoService('echo-start', '      timeoutSeconds: 30\n      responseStartTimeoutSeconds: 1\n'),
-    echoService('echo-idle', '      timeoutSeconds: 30\n      idleTimeoutSeconds: 1\n'),
-    echoService('echo-two', '', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '2' }),
-    echoService('echo-cc1', '      containerConcurrency: 1\n', { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' }),
-    echoService('echo-cold', '      containerConcurrency: 1\n', { 'autoscaling.knative.dev/initial-scale': '0' }),
+    echoService('echo-timeout', ['timeoutSeconds: 1']),
+    echoService('echo-start', ['timeoutSeconds: 30', 'responseStartTimeoutSeconds: 1']),
+    echoService('echo-idle', ['timeoutSeconds: 30', 'idleTimeoutSeconds: 1']),
+    echoService('echo-two', [], { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '2' }),
+    echoService('echo-cc1', [], { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' }, 1),
+    echoService('echo-cold', [], { 'autoscaling.knative.dev/initial-scale': '0' }, 1),
   ].join('---\n'));
   const r = await runCli(['apply', '-f', f], zeno.dataDir);
   expect(r.code, r.stderr).toBe(0);

@@ -149,10 +149,23 @@ export function writeYaml(dir: string, name: string, text: string): string {
   return f;
 }
 
-/** A Knative Service running the hello example, with optional extras. */
-export function helloService(name: string, opts: { annotations?: Record<string, string>; env?: Record<string, string>; templateName?: string; cc?: number } = {}): string {
+export interface ServiceOptions {
+  annotations?: Record<string, string>;
+  env?: Record<string, string>;
+  templateName?: string;
+  cc?: number;
+  /** Extra lines for `spec.template.spec`, indented by 6 spaces, e.g. `timeoutSeconds: 1`. */
+  spec?: string[];
+  /** The process: default the hello example. */
+  command?: string[];
+  workingDir?: string;
+}
+
+/** A Knative Service YAML running a local command (default: the hello example). */
+export function serviceYaml(name: string, opts: ServiceOptions = {}): string {
   const ann = Object.entries(opts.annotations ?? {}).map(([k, v]) => `        ${k}: "${v}"`).join('\n');
   const env = Object.entries(opts.env ?? {}).map(([k, v]) => `            - name: ${k}\n              value: "${v}"`).join('\n');
+  const extra = (opts.spec ?? []).map((l) => `      ${l}\n`).join('');
   return `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
@@ -164,12 +177,15 @@ ${opts.templateName ? `      name: ${opts.templateName}\n` : ''}      annotation
 ${ann || '        zeno.dev/test: "true"'}
     spec:
       containerConcurrency: ${opts.cc ?? 0}
-      containers:
+${extra}      containers:
         - image: ghcr.io/zeno/hello:latest
-          command: [node, server.js]
-          workingDir: ${path.join(ROOT, 'functions/examples/hello')}
+          command: ${JSON.stringify(opts.command ?? ['node', 'server.js'])}
+          workingDir: ${opts.workingDir ?? path.join(ROOT, 'functions/examples/hello')}
 ${env ? `          env:\n${env}\n` : ''}`;
 }
+
+/** The hello example as a Knative Service. */
+export const helloService = (name: string, opts: Omit<ServiceOptions, 'command' | 'workingDir'> = {}): string => serviceYaml(name, opts);
 
 /** config-autoscaler with the shortest windows Knative allows, so scale-to-zero takes seconds. */
 export const FAST_AUTOSCALER = `apiVersion: v1
