@@ -164,10 +164,11 @@ describe('autoscalerLines', () => {
   it('shows the autoscaler view of a revision, and nothing without one', async () => {
     const { autoscalerLines } = await import('./output.js');
     expect(autoscalerLines(undefined)).toEqual([]);
-    const lines = autoscalerLines({ desiredScale: 3, actualScale: 2, panicMode: true, observedStableValue: 150.5, observedPanicValue: 300, excessBurstCapacity: -211 }).join('\n');
+    const lines = autoscalerLines({ desiredScale: 3, actualScale: 2, panicMode: true, observedStableValue: 150.5, observedPanicValue: 300, excessBurstCapacity: -211, mode: 'Proxy' }).join('\n');
     expect(lines).toMatch(/Desired \/ actual:\s+3 \/ 2/);
     expect(lines).toMatch(/Panic mode:\s+yes/);
     expect(lines).toMatch(/Observed \(stable\):\s+150.5/);
     expect(lines).toMatch(/Excess burst capacity:\s+-211/);
+    expect(lines).toMatch(/Mode:\s+Proxy/);
   });
 });

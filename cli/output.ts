@@ -249,6 +249,7 @@ export function autoscalerLines(view: unknown): string[] {
     ['  Observed (stable)', text(v.observedStableValue)],
     ['  Observed (panic)', text(v.observedPanicValue)],
     ['  Excess burst capacity', text(v.excessBurstCapacity)],
+    ['  Mode', text(v.mode)],
   ]);
 }
 

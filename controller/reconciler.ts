@@ -460,6 +460,10 @@ export class Reconciler {
           observedStableValue: round2(view.stableAverage),
           observedPanicValue: round2(view.panicAverage),
           excessBurstCapacity: view.excessBurstCapacity,
+          // Knative's SKS mode: Serve iff want > 0 and EBC ≥ 0, else Proxy
+          // (activator in the path). Embedded, both paths are one throttler;
+          // cluster mode will route by it.
+          mode: view.desired > 0 && view.excessBurstCapacity >= 0 ? 'Serve' : 'Proxy',
         },
       } : {}),
     });

@@ -123,6 +123,8 @@ export interface RevisionStatus {
     observedStableValue: number;
     observedPanicValue: number;
     excessBurstCapacity: number;
+    /** Knative's ServerlessService mode from the EBC arithmetic. */
+    mode: 'Serve' | 'Proxy';
   };
 }
 

@@ -111,7 +111,8 @@ describe('serving core, end to end', () => {
     expect(pidsWithEnv('K_REVISION', 'svc-c-00001')).toEqual(before);
     // The autoscaler's view is part of the status (and of `zeno describe revision`).
     const view = ((await revision('svc-c-00001')).status as { autoscaler?: Record<string, unknown> }).autoscaler;
-    expect(view).toMatchObject({ desiredScale: 1, actualScale: 1, panicMode: false, observedStableValue: 0 });
+    // One idle pod, CC 0: EBC = floor(1 × 100 − 211 − 0) = −111 < 0, so Knative would keep the activator in the path.
+    expect(view).toMatchObject({ desiredScale: 1, actualScale: 1, panicMode: false, observedStableValue: 0, excessBurstCapacity: -111, mode: 'Proxy' });
     const described = await runCli(['describe', 'revision', 'svc-c-00001'], zeno.dataDir);
     expect(described.stdout).toMatch(/Autoscaler:\n\s+Desired \/ actual:\s+1 \/ 1/);
   });
