@@ -1,11 +1,16 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
 import type { KObject, RevisionId } from '../core/types.js';
 import { revisionId } from '../core/types.js';
 import type { FunctionRuntime, LogLine } from '../functions/runtime.js';
 import { isDns1123Label } from './validation/names.js';
-import { defaultService, validateObject } from './validation/index.js';
+import { defaultService, validateFunctionFiles, validateObject, validateService } from './validation/index.js';
+import {
+  BASE_DIR_ANNOTATION, FUNCTION_API_VERSION, FUNCTION_LABEL, functionToService, isOwnedBy, runtimeEntryPath, withServiceStatus,
+  type ZenoFunction,
+} from './function-kind.js';
 import type { EventRecorder } from './events.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import type { ResourceKind, ResourceStore } from './store.js';
@@ -39,7 +44,17 @@ interface ApplyResult {
 function kindOf(obj: KObject): ResourceKind | undefined {
   if (obj.apiVersion === `${SERVING}/v1` && obj.kind === 'Service') return 'services';
   if (obj.apiVersion === 'v1' && obj.kind === 'ConfigMap') return 'configmaps';
+  if (obj.apiVersion === FUNCTION_API_VERSION && obj.kind === 'Function') return 'functions';
   return undefined;
+}
+
+/** A handler path must name a file on this machine (the embedded runtime runs it here). */
+function isFile(p: string): boolean {
+  try {
+    return existsSync(p) && statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function checkName(value: string, what: string): void {
@@ -82,7 +97,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   app.get('/apis/zeno.dev/v1/info', async () => d.info());
 
   // ---- apply / delete batches ----
-  const validateBatch = (items: unknown[]): { objects: { kind: ResourceKind; obj: KObject }[]; issues: FieldIssue[] } => {
+  const validateBatch = (items: unknown[]): { objects: { kind: ResourceKind; obj: KObject }[]; issues: FieldIssue[]; cfg: KnativeConfig } => {
     const issues: FieldIssue[] = [];
     // Services validate against the config this same batch establishes.
     const batchCms = items.filter((o): o is KObject => !!o && (o as KObject).kind === 'ConfigMap' && (o as KObject).apiVersion === 'v1');
@@ -101,21 +116,62 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
         return;
       }
       const ns = obj.metadata.namespace ?? (kind === 'configmaps' ? CONFIG_NAMESPACE : 'default');
-      const key = `${kind}/${ns}/${obj.metadata.name}`;
-      if (seen.has(key)) issues.push({ path: 'metadata.name', message: `${obj.kind} ${ns}/${obj.metadata.name} appears twice in this apply`, index } as FieldIssue);
+      // A Function and its generated Service share one name: they collide with each other too.
+      const key = `${kind === 'functions' ? 'services' : kind}/${ns}/${obj.metadata.name}`;
+      if (seen.has(key)) issues.push({ path: 'metadata.name', message: `${obj.kind} ${ns}/${obj.metadata.name} appears twice in this apply (a Function and a Service of one name count as the same)`, index } as FieldIssue);
       seen.add(key);
+      if (kind === 'functions' || kind === 'services') issues.push(...ownershipIssues(obj, kind, ns).map((i) => ({ ...i, index }) as FieldIssue));
+      if (kind === 'functions') {
+        for (const i of validateFunctionFiles(obj, baseDirOf(obj), isFile)) issues.push({ ...i, index } as FieldIssue);
+      }
       const normalized: KObject = kind === 'services'
         ? (defaultService(obj, cfg.defaults) as unknown as KObject)
-        : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
+        : kind === 'functions'
+          ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...obj.metadata, namespace: ns }, spec: obj.spec ?? {} }
+          : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
       normalized.metadata.namespace = ns;
       delete normalized.status;
       objects.push({ kind, obj: normalized });
     });
-    return { objects, issues };
+    return { objects, issues, cfg };
+  };
+
+  /**
+   * A Function owns the Service of its name: it may not take over a Service
+   * the user applied, and a Service may not replace one a Function generated.
+   */
+  function ownershipIssues(obj: KObject, kind: 'functions' | 'services', ns: string): FieldIssue[] {
+    const existing = d.store.get('services', ns, obj.metadata.name);
+    if (!existing) return [];
+    const owner = existing.metadata.labels?.[FUNCTION_LABEL];
+    if (kind === 'functions' && !isOwnedBy(existing, obj.metadata.name)) {
+      return [{ path: 'metadata.name', message: `service ${ns}/${obj.metadata.name} already exists and was not generated by this Function: delete it or choose another name` }];
+    }
+    if (kind === 'services' && owner !== undefined && isOwnedBy(existing, owner)) {
+      return [{ path: 'metadata.name', message: `service ${ns}/${obj.metadata.name} is generated by Function ${JSON.stringify(owner)}: change the Function instead` }];
+    }
+    return [];
+  }
+
+  /** The manifest's folder (the CLI's annotation), else the platform's folder, as the reconciler does. */
+  const baseDirOf = (obj: KObject): string => obj.metadata.annotations?.[BASE_DIR_ANNOTATION] ?? process.cwd();
+
+  /**
+   * Stores a Function, then the Service it stands for (owned by it, so the
+   * stored uid is needed first). Runs inside the apply transaction: a
+   * generated Service that fails validation rolls the whole batch back.
+   */
+  const putFunction = (fnObj: KObject, cfg: KnativeConfig): { fn: ReturnType<ResourceStore['put']>; svc: ReturnType<ResourceStore['put']> } => {
+    const fn = d.store.put('functions', fnObj);
+    const generated = functionToService(fn.object as ZenoFunction, { baseDir: baseDirOf(fn.object), runtimeEntry: runtimeEntryPath() });
+    const issues = validateService(generated, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' });
+    if (issues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `the Service generated from Function ${fn.object.metadata.name} is invalid`, { issues });
+    const svc = d.store.put('services', defaultService(generated, cfg.defaults) as unknown as KObject);
+    return { fn, svc };
   };
 
   const applyBatch = (items: unknown[], dryRun: boolean) => {
-    const { objects, issues } = validateBatch(items);
+    const { objects, issues, cfg } = validateBatch(items);
     if (issues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `${issues.length} problem(s) found; nothing was applied`, { issues });
     if (dryRun) return { results: [] as ApplyResult[], items: objects.map((o) => o.obj) };
     const results: ApplyResult[] = [];
@@ -124,6 +180,14 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const ordered = [...objects.filter((o) => o.kind === 'configmaps'), ...objects.filter((o) => o.kind !== 'configmaps')];
     d.store.transaction(() => {
       for (const { kind, obj } of ordered) {
+        if (kind === 'functions') {
+          const { fn, svc } = putFunction(obj, cfg);
+          for (const r of [fn, svc]) {
+            stored.push(r.object);
+            results.push({ apiVersion: r.object.apiVersion, kind: r.object.kind, namespace: r.object.metadata.namespace ?? '', name: r.object.metadata.name, action: r.action });
+          }
+          continue;
+        }
         const r = d.store.put(kind, obj);
         stored.push(r.object);
         results.push({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, action: r.action });
@@ -138,6 +202,20 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     return applyBatch(body.items, body.dryRun === true);
   });
 
+  /** Deletes a Function and the Service it owns (Kubernetes' garbage collection of owned objects, done at once). */
+  const deleteFunction = (ns: string, name: string) => {
+    const fn = d.store.delete('functions', ns, name);
+    const out: { apiVersion?: string; kind: string; namespace: string; name: string; action: string }[] = [
+      { apiVersion: FUNCTION_API_VERSION, kind: 'Function', namespace: ns, name, action: fn ? 'deleted' : 'not found' },
+    ];
+    const svc = d.store.get('services', ns, name);
+    if (fn && svc && isOwnedBy(svc, name)) {
+      d.store.delete('services', ns, name);
+      out.push({ apiVersion: svc.apiVersion, kind: 'Service', namespace: ns, name, action: 'deleted' });
+    }
+    return out;
+  };
+
   app.post('/apis/zeno.dev/v1/delete', async (req) => {
     const body = req.body as { items?: unknown } | undefined;
     if (!body || !Array.isArray(body.items)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'body must be {items: [...]}');
@@ -145,19 +223,17 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
       const o = raw as KObject;
       const kind = o && typeof o === 'object' ? kindOf(o) : undefined;
       if (!kind || typeof o.metadata?.name !== 'string') {
-        throw new ZenoError('ZENO_ERR_UNKNOWN_KIND', `item ${index}: only Services and ConfigMaps can be deleted`);
+        throw new ZenoError('ZENO_ERR_UNKNOWN_KIND', `item ${index}: only Services, Functions and ConfigMaps can be deleted`);
       }
       const ns = o.metadata.namespace ?? (kind === 'configmaps' ? CONFIG_NAMESPACE : 'default');
       checkName(ns, 'namespace');
       return { kind, o, ns };
     });
     const results = d.store.transaction(() =>
-      targets.map(({ kind, o, ns }) => ({
-        kind: o.kind,
-        namespace: ns,
-        name: o.metadata.name,
-        action: d.store.delete(kind, ns, o.metadata.name) ? 'deleted' : 'not found',
-      })),
+      targets.flatMap(({ kind, o, ns }) => {
+        if (kind === 'functions') return deleteFunction(ns, o.metadata.name);
+        return [{ kind: o.kind, namespace: ns, name: o.metadata.name, action: d.store.delete(kind, ns, o.metadata.name) ? 'deleted' : 'not found' }];
+      }),
     );
     return { results };
   });
@@ -205,6 +281,38 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const o = getOne('services', req.params.ns, req.params.name);
     d.store.delete('services', req.params.ns, req.params.name);
     return { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: o.metadata.name, kind: 'services', uid: o.metadata.uid } };
+  });
+
+  // ---- zeno.dev/v1 functions: stored as written, shown with their Service's status ----
+  const FN_BASE = '/apis/zeno.dev/v1';
+  const shownFunction = (fn: KObject): KObject => withServiceStatus(fn, d.store.get('services', fn.metadata.namespace ?? 'default', fn.metadata.name));
+  const getFunction = (ns: string, name: string): KObject => {
+    checkName(ns, 'namespace');
+    const o = d.store.get('functions', ns, name);
+    if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `functions "${name}" not found in namespace ${ns}`);
+    return o;
+  };
+  app.get(`${FN_BASE}/functions`, async () => listOf(FUNCTION_API_VERSION, 'FunctionList', d.store.list('functions').map(shownFunction)));
+  app.get<{ Params: { ns: string } }>(`${FN_BASE}/namespaces/:ns/functions`, async (req) => {
+    checkName(req.params.ns, 'namespace');
+    return listOf(FUNCTION_API_VERSION, 'FunctionList', d.store.list('functions', req.params.ns).map(shownFunction));
+  });
+  app.get<{ Params: { ns: string; name: string } }>(`${FN_BASE}/namespaces/:ns/functions/:name`, async (req) =>
+    shownFunction(getFunction(req.params.ns, req.params.name)));
+  app.put<{ Params: { ns: string; name: string } }>(`${FN_BASE}/namespaces/:ns/functions/:name`, async (req, reply) => {
+    const obj = req.body as KObject;
+    checkName(req.params.ns, 'namespace');
+    if (!obj || typeof obj !== 'object' || kindOf(obj) !== 'functions' || obj.metadata?.name !== req.params.name || (obj.metadata.namespace ?? req.params.ns) !== req.params.ns) {
+      throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'the body must be a Function whose metadata.name and namespace match the path');
+    }
+    const out = applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false);
+    void reply.status(out.results[0]?.action === 'created' ? 201 : 200);
+    return shownFunction(out.items[0]!);
+  });
+  app.delete<{ Params: { ns: string; name: string } }>(`${FN_BASE}/namespaces/:ns/functions/:name`, async (req) => {
+    const o = getFunction(req.params.ns, req.params.name);
+    d.store.transaction(() => deleteFunction(req.params.ns, req.params.name));
+    return { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: o.metadata.name, kind: 'functions', uid: o.metadata.uid } };
   });
 
   // ---- logs ----

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { KObject } from '../core/types.js';
 
 /** Resources are addressed by their plural resource name, as in REST paths. */
-export type ResourceKind = 'services' | 'configurations' | 'revisions' | 'routes' | 'configmaps';
+export type ResourceKind = 'services' | 'configurations' | 'revisions' | 'routes' | 'configmaps' | 'functions';
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -13,14 +13,17 @@ import { renderContainerName } from '../../core/config/defaults.js';
 import type { DefaultsConfig } from '../../core/config/defaults.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { SERVING_API_VERSION } from '../../core/types.js';
+import { FUNCTION_API_VERSION, FUNCTION_KIND } from '../function-kind.js';
 import type { Service, TrafficTarget } from '../../core/types.js';
 import { validateConfigMap } from './configmap.js';
 import type { KindValidator, ValidationContext } from './context.js';
+import { validateFunction } from './function.js';
 import { validateService } from './service.js';
 import { isRecord } from './shape.js';
 
 export type { KindValidator, ValidationContext } from './context.js';
 export { validateService, RESERVED_ENV_VARS, RESERVED_PORTS } from './service.js';
+export { validateFunction, validateFunctionFiles } from './function.js';
 export { validateConfigMap, configsFromConfigMaps, KNOWN_CONFIG_MAPS, AUTOSCALER_CONFIG_NAME } from './configmap.js';
 export type { PlatformConfigs } from './configmap.js';
 export {
@@ -33,6 +36,7 @@ export type { NameRule } from './names.js';
 export const BUILTIN_KINDS: readonly KindValidator[] = Object.freeze([
   { apiVersion: SERVING_API_VERSION, kind: 'Service', validate: (o, ctx) => validateService(o, ctx) },
   { apiVersion: 'v1', kind: 'ConfigMap', validate: (o) => validateConfigMap(o) },
+  { apiVersion: FUNCTION_API_VERSION, kind: FUNCTION_KIND, validate: (o, ctx) => validateFunction(o, ctx) },
 ]);
 
 /**
