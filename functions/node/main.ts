@@ -70,8 +70,11 @@ function warm(): void {
   });
   process.once('SIGTERM', () => process.exit(0));
   process.send?.({ type: 'zeno-warm' } satisfies WarmMessage);
-  // Idle time is free: have the CloudEvents codec ready too.
-  setImmediate(preloadCloudEvents);
+  // Idle time is free: have the CloudEvents codec and the TS cache lookup ready too.
+  setImmediate(() => {
+    preloadCloudEvents();
+    void import('./ts-compile.js').catch(() => {});
+  });
 }
 
 if (process.argv[2] === WARM_FLAG) warm();
