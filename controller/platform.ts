@@ -97,7 +97,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   if (cfgIssues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', 'invalid --config file', { issues: cfgIssues });
 
   const unlock = lockDataDir(dataDir);
-  const store = openSqliteStore(path.join(dataDir, CONFIG_FILE_NAMES.database));
+  const store = openSqliteStore(path.join(dataDir, CONFIG_FILE_NAMES.database), { clock });
   store.transaction(() => {
     for (const doc of loaded.docs) {
       const cm = doc.object;
@@ -174,7 +174,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     clock,
     defaultBaseDir: process.cwd(),
     initialScale: (annotations, cc) => resolveRevisionScaling(knative.autoscaler, annotations, cc).initialScale,
-    config: () => ({ domain: knative.domain.domain, urlPortSuffix: gwPort === 80 ? '' : `:${gwPort}` }),
+    config: () => ({ domain: knative.domain.domain, gc: knative.gc, urlPortSuffix: gwPort === 80 ? '' : `:${gwPort}` }),
     dataPlane: {
       addRevision(id, o) {
         if (handles.has(id)) return;

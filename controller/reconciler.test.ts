@@ -9,6 +9,7 @@ import type { RouteEntry } from '../gateway/routes.js';
 import { EventRecorder } from './events.js';
 import { BASE_DIR_ANNOTATION, Reconciler, type DataPlanePort, type ScalerPort } from './reconciler.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { DEFAULT_GC_CONFIG, type GcConfig } from '../core/config/gc.js';
 
 // ---- tiny fakes ----
 
@@ -128,11 +129,12 @@ let dataPlane: FakeDataPlane;
 let events: EventRecorder;
 let clock: FakeClock;
 let rec: Reconciler;
+let gc: GcConfig = { ...DEFAULT_GC_CONFIG };
 
 function newReconciler(): Reconciler {
   return new Reconciler({
     store, runtime, scaler, dataPlane, events, clock,
-    config: () => ({ domain: DOMAIN, urlPortSuffix: PORT }),
+    config: () => ({ domain: DOMAIN, urlPortSuffix: PORT, gc }),
     defaultBaseDir: '/srv/fns',
     // Stand-in for config-autoscaler: the annotation, else Knative's default of 1.
     initialScale: (annotations) => Number(annotations[INITIAL_SCALE] ?? 1),
@@ -140,12 +142,13 @@ function newReconciler(): Reconciler {
 }
 
 beforeEach(() => {
+  gc = { ...DEFAULT_GC_CONFIG };
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zeno-rec-'));
-  store = openSqliteStore(path.join(dir, 'zeno.db'));
+  clock = new FakeClock();
+  store = openSqliteStore(path.join(dir, 'zeno.db'), { clock });
   runtime = new FakeRuntime();
   scaler = new FakeScaler();
   dataPlane = new FakeDataPlane();
-  clock = new FakeClock();
   events = new EventRecorder(clock);
   rec = newReconciler();
   rec.start();
@@ -236,7 +239,7 @@ describe('a new Service', () => {
       image: 'img:1', command: ['node', 'server.js'], args: [], workingDir: path.resolve('/manifests', 'hello'),
       env: { GREETING: 'hi' }, containerPort: 9090, timeoutSeconds: 30,
     });
-    expect(dataPlane.added.get(id('hello-00001'))).toEqual({ containerConcurrency: 10, timeoutMs: 30_000 });
+    expect(dataPlane.added.get(id('hello-00001'))).toEqual({ containerConcurrency: 10, timeoutMs: 30_000, responseStartTimeoutMs: 0, idleTimeoutMs: 0 });
     expect(scaler.last(id('hello-00001'))).toMatchObject({ containerConcurrency: 10, routed: true, initialScaleReached: false });
     // Nothing ready yet: traffic goes to the latest created revision so the activator can hold requests.
     expect(dataPlane.routes.get('default/hello')).toEqual({
@@ -495,5 +498,51 @@ describe('initial scale and restarts', () => {
     expect(dataPlane.routes.get('default/hello')?.entry.targets).toEqual([{ revision: 'default/hello-00001', percent: 100 }]);
     // No pod is up yet in the new process, but a revision that served stays Ready.
     expect(cond(get('services', 'hello'), 'Ready')?.status).toBe('True');
+  });
+});
+
+describe('revision GC (config-gc)', () => {
+  const rollTwice = async (first: SvcOpts = {}) => {
+    await apply('hello', first);
+    await ready('hello-00001');
+    await apply('hello', { image: 'img:2' });
+    await ready('hello-00002');
+  };
+
+  it('records the routing state Knative GC reads', async () => {
+    await rollTwice();
+    const old = get('revisions', 'hello-00001')!;
+    expect(old.metadata.labels?.['serving.knative.dev/routingState']).toBe('reserve');
+    expect(old.metadata.annotations?.['serving.knative.dev/routingStateModified']).toBe(new Date(clock.now()).toISOString());
+    expect(get('revisions', 'hello-00002')!.metadata.labels?.['serving.knative.dev/routingState']).toBe('active');
+  });
+
+  it('keeps unrouted revisions under the defaults (min-non-active-revisions 20)', async () => {
+    await rollTwice();
+    clock.advance(100 * 3_600_000);
+    await settle();
+    expect(get('revisions', 'hello-00001')).toBeDefined();
+  });
+
+  it('deletes an unrouted revision past both retention times, at the periodic check', async () => {
+    gc = { retainSinceCreateTimeMs: 1_000, retainSinceLastActiveTimeMs: 1_000, minNonActiveRevisions: 0, maxNonActiveRevisions: 1000 };
+    await rollTwice();
+    expect(get('revisions', 'hello-00001')).toBeDefined();
+    clock.advance(60_000);
+    await settle();
+    expect(get('revisions', 'hello-00001')).toBeUndefined();
+    expect(runtime.calls).toContain('remove default/hello-00001');
+    expect(scaler.removed).toContain('default/hello-00001');
+    // The routed, latest revision is never collected.
+    expect(get('revisions', 'hello-00002')).toBeDefined();
+    expect(events.list('default', 'Service', 'hello').some((e) => e.reason === 'RevisionCollected')).toBe(true);
+  });
+
+  it('never deletes a revision annotated serving.knative.dev/no-gc', async () => {
+    gc = { retainSinceCreateTimeMs: 0, retainSinceLastActiveTimeMs: 0, minNonActiveRevisions: 0, maxNonActiveRevisions: 0 };
+    await rollTwice({ annotations: { 'serving.knative.dev/no-gc': 'true' } });
+    clock.advance(60_000);
+    await settle();
+    expect(get('revisions', 'hello-00001')).toBeDefined();
   });
 });

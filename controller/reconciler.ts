@@ -4,6 +4,7 @@ import type { Condition, KObject, RevisionId, RevisionSpecFields, RevisionTempla
 import { SERVING_API_VERSION, revisionId } from '../core/types.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../functions/runtime.js';
 import type { RouteEntry, RouteTarget } from '../gateway/routes.js';
+import { revisionsToCollect, type GcConfig } from '../core/config/gc.js';
 import { getCondition, isTrue, setCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { ResourceStore, WatchEvent } from './store.js';
@@ -14,6 +15,12 @@ const SERVICE_LABEL = 'serving.knative.dev/service';
 const CONFIG_LABEL = 'serving.knative.dev/configuration';
 const CONFIG_GEN_LABEL = 'serving.knative.dev/configurationGeneration';
 const ROUTE_LABEL = 'serving.knative.dev/route';
+/** Knative's routing state, which revision GC reads. */
+const ROUTING_STATE_LABEL = 'serving.knative.dev/routingState';
+const ROUTING_STATE_MODIFIED = 'serving.knative.dev/routingStateModified';
+const NO_GC = 'serving.knative.dev/no-gc';
+/** How often retention times are checked without any other event. */
+const GC_PERIOD_MS = 60_000;
 
 export interface ScalerPort {
   upsert(rev: RevisionId, opts: { annotations?: Record<string, string>; containerConcurrency: number; routed: boolean; initialScaleReached?: boolean }): void;
@@ -30,6 +37,8 @@ export interface DataPlanePort {
 
 export interface ReconcilerConfig {
   domain: string;
+  /** config-gc: when unrouted revisions are deleted. */
+  gc: GcConfig;
   /** e.g. ":8080", appended to URLs so they work as printed; "" on port 80. */
   urlPortSuffix: string;
 }
@@ -81,7 +90,10 @@ export class Reconciler {
 
   constructor(private readonly d: ReconcilerDeps) {}
 
+  private gcTimer: ReturnType<Clock['setInterval']> | undefined;
+
   start(): void {
+    this.gcTimer = this.d.clock.setInterval(() => this.resyncAll(), GC_PERIOD_MS);
     this.unwatch = this.d.store.watch((e) => this.onStoreEvent(e));
     this.unsubscribe = this.d.runtime.subscribe((e) => this.onRuntimeEvent(e));
     for (const s of this.d.store.list('services')) this.enqueue(s.metadata.namespace ?? 'default', s.metadata.name);
@@ -89,6 +101,7 @@ export class Reconciler {
   }
 
   stop(): void {
+    this.d.clock.clearInterval(this.gcTimer);
     this.unwatch?.();
     this.unsubscribe?.();
   }
@@ -292,7 +305,11 @@ export class Reconciler {
     const routeStatus: Condition['status'] = routesReady ? 'True' : missingTarget || latestReadyCond?.status === 'False' ? 'False' : 'Unknown';
     const routed = new Set(targets.map((t) => t.revision).concat([...tags.values()]));
 
-    for (const r of revisions) this.ensureLive(r, routed.has(revisionId(namespace, r.metadata.name)));
+    const collected = new Set(this.collectGarbage(namespace, revisions, routed, latestCreated));
+    for (const r of revisions) {
+      if (collected.has(r.metadata.name)) continue;
+      this.ensureLive(r, routed.has(revisionId(namespace, r.metadata.name)));
+    }
     this.d.dataPlane.setRoute({ namespace, service: name, targets }, domain, tags);
 
     const url = `http://${name}.${namespace}.${domain}${urlPortSuffix}`;
@@ -353,6 +370,47 @@ export class Reconciler {
       traffic: statusTraffic,
       conditions: conds,
     });
+  }
+
+  /**
+   * Records each revision's routing state (Knative's routingState label and
+   * routingStateModified annotation) and deletes the unrouted ones config-gc
+   * says to. Never the latest created revision, a routed one, or one
+   * annotated serving.knative.dev/no-gc: "true".
+   */
+  private collectGarbage(namespace: string, revisions: KObject[], routed: Set<RevisionId>, latestCreated: string | undefined): string[] {
+    const now = this.d.clock.now();
+    const candidates = [];
+    for (const r of revisions) {
+      const active = routed.has(revisionId(namespace, r.metadata.name));
+      const state = active ? 'active' : 'reserve';
+      if (r.metadata.labels?.[ROUTING_STATE_LABEL] !== state) {
+        r.metadata.labels = { ...(r.metadata.labels ?? {}), [ROUTING_STATE_LABEL]: state };
+        r.metadata.annotations = { ...(r.metadata.annotations ?? {}), [ROUTING_STATE_MODIFIED]: new Date(now).toISOString() };
+        this.d.store.put('revisions', r);
+      }
+      if (active || r.metadata.name === latestCreated) continue;
+      const created = Date.parse(r.metadata.creationTimestamp ?? '') || now;
+      const modified = Date.parse(r.metadata.annotations?.[ROUTING_STATE_MODIFIED] ?? '') || created;
+      candidates.push({ name: r.metadata.name, createdMs: created, lastActiveMs: modified, keep: r.metadata.annotations?.[NO_GC] === 'true' });
+    }
+    const doomed = revisionsToCollect(candidates, this.d.config().gc, now);
+    for (const name of doomed) {
+      this.d.events.record('Service', namespace, revisions[0]?.metadata.labels?.[SERVICE_LABEL] ?? '', 'Normal', 'RevisionCollected', `Deleted unrouted Revision "${name}" (config-gc)`);
+      this.deleteRevision(namespace, name);
+    }
+    return doomed;
+  }
+
+  private deleteRevision(namespace: string, name: string): void {
+    const id = revisionId(namespace, name);
+    this.live.delete(id);
+    this.decisions.delete(id);
+    this.d.scaler.remove(id);
+    this.d.dataPlane.removeRevision(id);
+    void this.d.runtime.remove(id);
+    this.d.store.delete('revisions', namespace, name);
+    this.d.events.forget('Revision', namespace, name);
   }
 
   private latestByGeneration(revs: KObject[]): string | undefined {
@@ -477,14 +535,7 @@ export class Reconciler {
     const { store } = this.d;
     for (const r of store.list('revisions', namespace)) {
       if (r.metadata.labels?.[SERVICE_LABEL] !== name) continue;
-      const id = revisionId(namespace, r.metadata.name);
-      this.live.delete(id);
-      this.decisions.delete(id);
-      this.d.scaler.remove(id);
-      this.d.dataPlane.removeRevision(id);
-      void this.d.runtime.remove(id);
-      store.delete('revisions', namespace, r.metadata.name);
-      this.d.events.forget('Revision', namespace, r.metadata.name);
+      this.deleteRevision(namespace, r.metadata.name);
     }
     this.d.dataPlane.deleteRoute(namespace, name);
     store.delete('configurations', namespace, name);

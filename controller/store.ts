@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { realClock, type Clock } from '../core/clock.js';
 import type { KObject } from '../core/types.js';
 
 /** Resources are addressed by their plural resource name, as in REST paths. */
@@ -50,7 +51,9 @@ function specOf(obj: KObject): string {
   return stable({ spec: obj.spec ?? null, data: obj.data ?? null });
 }
 
-export function openSqliteStore(file: string): ResourceStore {
+/** `clock` stamps creationTimestamp (tests drive it; GC reads it). */
+export function openSqliteStore(file: string, opts: { clock?: Clock } = {}): ResourceStore {
+  const clock = opts.clock ?? realClock;
   const db = new Database(file);
   // WAL keeps readers off the writer's back; synchronous=NORMAL is durable
   // across process crashes (only an OS crash can lose the last commit).
@@ -116,7 +119,7 @@ export function openSqliteStore(file: string): ResourceStore {
       const ns = input.metadata.namespace ?? '';
       const prev = read(kind, ns, input.metadata.name);
       if (prev && intentOf(prev) === intentOf(input)) return { object: clone(prev), action: 'unchanged' };
-      const now = new Date().toISOString();
+      const now = new Date(clock.now()).toISOString();
       const obj: KObject = clone(input);
       obj.metadata = {
         ...obj.metadata,

@@ -1,6 +1,6 @@
 /**
  * `v1` ConfigMaps carrying Knative's platform settings. Zeno understands
- * `config-autoscaler`, `config-defaults` and `config-domain`; a ConfigMap
+ * `config-autoscaler`, `config-defaults`, `config-domain` and `config-gc`; a ConfigMap
  * with any other name is rejected rather than stored and ignored, so a user
  * never believes a setting took effect when it did not.
  */
@@ -8,6 +8,7 @@ import { DEFAULT_DEFAULTS_CONFIG, DEFAULTS_CONFIG_NAME, parseDefaultsConfigMap }
 import { DEFAULT_DOMAIN_CONFIG, DOMAIN_CONFIG_NAME, parseDomainConfigMap } from '../../core/config/domain.js';
 import type { DomainConfig } from '../../core/config/domain.js';
 import { DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../core/config/autoscaler.js';
+import { DEFAULT_GC_CONFIG, GC_CONFIG_NAME, parseGcConfigMap, type GcConfig } from '../../core/config/gc.js';
 import type { FieldIssue } from '../../core/errors.js';
 import type { KObject } from '../../core/types.js';
 import type { ValidationContext } from './context.js';
@@ -18,7 +19,7 @@ import { isRecord, unknownFields } from './shape.js';
 export const AUTOSCALER_CONFIG_NAME = 'config-autoscaler';
 
 /** The ConfigMap names Zeno reads, in the order they are listed to users. */
-export const KNOWN_CONFIG_MAPS: readonly string[] = [AUTOSCALER_CONFIG_NAME, DEFAULTS_CONFIG_NAME, DOMAIN_CONFIG_NAME];
+export const KNOWN_CONFIG_MAPS: readonly string[] = [AUTOSCALER_CONFIG_NAME, DEFAULTS_CONFIG_NAME, DOMAIN_CONFIG_NAME, GC_CONFIG_NAME];
 
 const CONFIGMAP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'data', 'binaryData', 'immutable']);
 
@@ -54,12 +55,14 @@ export function validateConfigMap(obj: unknown): FieldIssue[] {
   if (name === AUTOSCALER_CONFIG_NAME) issues.push(...parseAutoscalerConfigMap(strings).issues);
   else if (name === DEFAULTS_CONFIG_NAME) issues.push(...parseDefaultsConfigMap(strings).issues);
   else if (name === DOMAIN_CONFIG_NAME) issues.push(...parseDomainConfigMap(strings).issues);
+  else if (name === GC_CONFIG_NAME) issues.push(...parseGcConfigMap(strings).issues);
   return issues;
 }
 
 /** The platform settings a set of stored ConfigMaps amounts to. */
 export interface PlatformConfigs extends Required<Pick<ValidationContext, 'defaults' | 'autoscaler'>> {
   domain: DomainConfig;
+  gc: GcConfig;
 }
 
 /**
@@ -68,7 +71,7 @@ export interface PlatformConfigs extends Required<Pick<ValidationContext, 'defau
  * rejected by validateConfigMap before it was stored.
  */
 export function configsFromConfigMaps(configMaps: readonly KObject[]): PlatformConfigs {
-  const out: PlatformConfigs = { defaults: { ...DEFAULT_DEFAULTS_CONFIG }, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { ...DEFAULT_DOMAIN_CONFIG } };
+  const out: PlatformConfigs = { defaults: { ...DEFAULT_DEFAULTS_CONFIG }, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { ...DEFAULT_DOMAIN_CONFIG }, gc: { ...DEFAULT_GC_CONFIG } };
   for (const cm of configMaps) {
     if (cm.kind !== 'ConfigMap') continue;
     const data: Record<string, string> = {};
@@ -82,6 +85,9 @@ export function configsFromConfigMaps(configMaps: readonly KObject[]): PlatformC
     } else if (cm.metadata.name === DOMAIN_CONFIG_NAME) {
       const r = parseDomainConfigMap(data);
       if (!r.issues.length) out.domain = r.config;
+    } else if (cm.metadata.name === GC_CONFIG_NAME) {
+      const r = parseGcConfigMap(data);
+      if (!r.issues.length) out.gc = r.config;
     }
   }
   return out;
