@@ -102,10 +102,11 @@ export async function applyFiles(ctx: CliContext, getClient: () => Promise<Admin
 function serviceTargets(sent: KObject[], stored: KObject[] | undefined): WaitTarget[] {
   const targets: WaitTarget[] = [];
   for (const item of sent) {
-    const kind = kindOf(item);
+    // A Function is Ready when the Service it generated (same name) is.
+    const kind = item.kind === 'Function' ? resolveKind('service') : kindOf(item);
     if (kind?.kind !== 'Service') continue;
     const namespace = item.metadata.namespace ?? kind.defaultNamespace;
-    const back = (stored ?? []).find((s) => s.kind === item.kind && s.metadata.name === item.metadata.name && (s.metadata.namespace ?? namespace) === namespace);
+    const back = (stored ?? []).find((s) => s.kind === 'Service' && s.metadata.name === item.metadata.name && (s.metadata.namespace ?? namespace) === namespace);
     const generation = back?.metadata.generation;
     targets.push({ kind, namespace, name: item.metadata.name, ...(generation !== undefined ? { generation } : {}) });
   }

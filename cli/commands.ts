@@ -122,6 +122,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['zeno logs hello', 'zeno logs hello -f --tail 20'],
   },
   {
+    name: 'new',
+    summary: 'Create a function folder from a template',
+    usage: 'new NAME [--template http|cloudevent|typescript|python] [--dir PARENT]',
+    minArgs: 1,
+    maxArgs: 1,
+    description:
+      'Writes PARENT/NAME/ with function.yaml (a zeno.dev/v1 Function), the handler, a test for it\n' +
+      'and a README. "zeno apply -f NAME" deploys it as it is. Refuses a folder that is not empty.',
+    options: {
+      template: { type: 'string', short: 't', arg: 'TEMPLATE', default: 'http', help: 'http, cloudevent, typescript or python' },
+      dir: { type: 'string', arg: 'PARENT', default: '.', help: 'folder to create NAME/ in' },
+    },
+    examples: ['zeno new hello', 'zeno new greeter --template typescript', 'zeno new worker --template python --dir functions'],
+  },
+  {
     name: 'version',
     summary: 'Print the CLI version',
     usage: 'version',

@@ -25,6 +25,8 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'Route', apiVersion: SERVING, group: 'serving.knative.dev', plural: 'routes', singular: 'route', shortNames: ['rt'], defaultNamespace: 'default' },
   // Knative keeps its ConfigMaps in knative-serving; the admin API does the same (docs/admin-api.md).
   { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', singular: 'configmap', shortNames: ['cm'], defaultNamespace: 'knative-serving' },
+  // Zeno's compact kind (docs/functions.md); each owns the Service of its name.
+  { kind: 'Function', apiVersion: 'zeno.dev/v1', group: 'zeno.dev', plural: 'functions', singular: 'function', shortNames: ['fn'], defaultNamespace: 'default' },
 ];
 
 /** Namespace for objects of kinds the CLI has no entry for (Brokers, Triggers, …). */

@@ -21,6 +21,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   describe: async () => (await import('./get.js')).runDescribe,
   invoke: async () => (await import('./invoke.js')).runInvoke,
   logs: async () => (await import('./invoke.js')).runLogs,
+  new: async () => (await import('./new.js')).runNew,
 };
 
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 usage error). */

@@ -74,5 +74,12 @@ export async function loadAndValidate(files: string[], opts: { validate: boolean
   const batch = loaded.docs.map((d) => d.object).filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap');
   const cfg = configsFromConfigMaps([...(opts.configMaps ?? []), ...batch]);
   const issues = validateManifests(loaded.docs, { defaults: cfg.defaults, autoscaler: cfg.autoscaler });
+  // A Function's handler must exist next to its manifest (checked here, where the folder is known).
+  const { validateFunctionFiles } = await import('../controller/validation/function.js');
+  const { existsSync, statSync } = await import('node:fs');
+  const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+  for (const d of loaded.docs) {
+    for (const i of validateFunctionFiles(d.object, d.baseDir, isFile)) issues.push({ ...i, file: d.file, ...d.locate(i.path) });
+  }
   return { docs: loaded.docs, issues };
 }
