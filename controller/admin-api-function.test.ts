@@ -8,7 +8,7 @@ import type { KObject } from '../core/types.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
-import { runtimeEntryPath } from './function-kind.js';
+import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../functions/node/index.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
 
@@ -98,11 +98,13 @@ describe('Function via the admin API', () => {
         spec: {
           containerConcurrency: 2,
           timeoutSeconds: 300, // defaulted from config-defaults, as for any Service
-          containers: [{ name: 'user-container', command: ['node', runtimeEntryPath()], args: [path.join(dir, 'hello.mjs')], env: [{ name: 'GREETING', value: 'hi' }] }],
+          containers: [{ name: 'user-container', command: ['node', nodeRuntimeEntry()], args: [path.join(dir, 'hello.mjs')], env: [{ name: 'GREETING', value: 'hi' }] }],
         },
       },
       traffic: [{ latestRevision: true, percent: 100 }],
     });
+    // The contract with the Node runtime: the warm pool recognises this command.
+    expect(isNodeRuntimeCommand((svc.spec as any).template.spec.containers[0].command)).toBe(true); // eslint-disable-line @typescript-eslint/no-explicit-any
 
     // Re-applying the same Function changes nothing; a change reaches the Service.
     expect((await apply([fn('hello', { handler: './hello.mjs', env: { GREETING: 'hi' }, containerConcurrency: 2 }, { 'autoscaling.knative.dev/min-scale': '1' })])).json().results.map((x: { action: string }) => x.action)).toEqual(['unchanged', 'unchanged']);

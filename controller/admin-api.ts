@@ -4,11 +4,12 @@ import { existsSync, statSync } from 'node:fs';
 import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
 import type { KObject, RevisionId } from '../core/types.js';
 import { revisionId } from '../core/types.js';
+import { nodeRuntimeEntry } from '../functions/node/index.js';
 import type { FunctionRuntime, LogLine } from '../functions/runtime.js';
 import { isDns1123Label } from './validation/names.js';
 import { defaultService, validateFunctionFiles, validateObject, validateService } from './validation/index.js';
 import {
-  BASE_DIR_ANNOTATION, FUNCTION_API_VERSION, FUNCTION_LABEL, functionToService, isOwnedBy, runtimeEntryPath, withServiceStatus,
+  BASE_DIR_ANNOTATION, FUNCTION_API_VERSION, FUNCTION_LABEL, functionToService, isOwnedBy, withServiceStatus,
   type ZenoFunction,
 } from './function-kind.js';
 import type { EventRecorder } from './events.js';
@@ -163,7 +164,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
    */
   const putFunction = (fnObj: KObject, cfg: KnativeConfig): { fn: ReturnType<ResourceStore['put']>; svc: ReturnType<ResourceStore['put']> } => {
     const fn = d.store.put('functions', fnObj);
-    const generated = functionToService(fn.object as ZenoFunction, { baseDir: baseDirOf(fn.object), runtimeEntry: runtimeEntryPath() });
+    const generated = functionToService(fn.object as ZenoFunction, { baseDir: baseDirOf(fn.object), runtimeEntry: nodeRuntimeEntry() });
     const issues = validateService(generated, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' });
     if (issues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `the Service generated from Function ${fn.object.metadata.name} is invalid`, { issues });
     const svc = d.store.put('services', defaultService(generated, cfg.defaults) as unknown as KObject);

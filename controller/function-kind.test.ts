@@ -1,10 +1,8 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_AUTOSCALER_CONFIG } from '../core/config/autoscaler.js';
 import { DEFAULT_DEFAULTS_CONFIG } from '../core/config/defaults.js';
 import type { KObject, Service } from '../core/types.js';
-import { functionToService, isOwnedBy, runtimeEntryPath, withServiceStatus, type ZenoFunction } from './function-kind.js';
+import { functionToService, isOwnedBy, withServiceStatus, type ZenoFunction } from './function-kind.js';
 import { defaultService } from './validation/index.js';
 import { validateService } from './validation/service.js';
 
@@ -141,12 +139,5 @@ describe('isOwnedBy and withServiceStatus', () => {
     expect(shown.status).toEqual(want
       ? { url: 'http://hello.default.localhost:8080', latestReadyRevisionName: 'hello-00001', conditions: [{ type: 'Ready', status: 'True' }] }
       : undefined);
-  });
-});
-
-describe('runtimeEntryPath', () => {
-  it('is dist/functions/node/main.js under the package root', () => {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-    expect(runtimeEntryPath()).toBe(path.join(root, 'dist', 'functions', 'node', 'main.js'));
   });
 });

@@ -16,7 +16,6 @@
  * supplies the manifest's folder and the runtime's entry point.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AUTOSCALING_GROUP } from '../core/config/autoscaler.js';
 import { SERVING_API_VERSION } from '../core/types.js';
 import type { Container, KObject, RevisionTemplate, Service } from '../core/types.js';
@@ -126,16 +125,4 @@ export function withServiceStatus(fn: KObject, svc: KObject | undefined): KObjec
   }
   if (Object.keys(status).length) out.status = status;
   return out;
-}
-
-/**
- * Where the Node function runtime's entry is: `<root>/dist/functions/node/main.js`
- * (built by `npm run build`), root being the package root whether this file
- * runs built (`<root>/dist/controller/`) or from source (`<root>/controller/`).
- * TODO: use nodeRuntimeEntry() from functions/node/index.ts once it is committed.
- */
-export function runtimeEntryPath(): string {
-  const up = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const root = path.basename(up) === 'dist' ? path.dirname(up) : up;
-  return path.join(root, 'dist', 'functions', 'node', 'main.js');
 }
