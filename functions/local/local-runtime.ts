@@ -69,6 +69,13 @@ interface Revision {
 }
 
 /** A pod outlives its processes: a crash restarts a new process in the same pod, as kubelet does. */
+/**
+ * Start-up probe period of a specialized warm process (default probe only):
+ * it is listening a few ms after specialization, and at 10 ms the probe
+ * period alone would be most of the cold start.
+ */
+const WARM_START_PROBE_MS = 1;
+
 interface Pod {
   id: string;
   seq: number;
@@ -87,6 +94,8 @@ interface Pod {
   exited: Promise<void> | undefined;
   stderrTail: string[];
   probeAbort: AbortController | undefined;
+  /** A specialized warm process: it listens within milliseconds, so probe every 1 ms until ready. */
+  fastStart?: boolean;
   restartTimer: TimerHandle | undefined;
   deadlineTimer: TimerHandle | undefined;
   stopping: Promise<void> | undefined;
@@ -268,6 +277,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
 
     pod.child = child;
     pod.pid = child.pid;
+    pod.fastStart = specialized;
     let resolveExited!: () => void;
     pod.exited = new Promise((r) => (resolveExited = r));
     if (child.pid !== undefined && !specialized) guard.track(child.pid);
@@ -345,7 +355,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
           successes = 0;
           if (ready && failures >= plan.failureThreshold) markUnready(pod);
         }
-        await clock.sleep(pod.state === 'ready' ? plan.readyPeriodMs : plan.startPeriodMs, signal);
+        const startPeriod = pod.fastStart && plan.startPeriodMs === PLATFORM_DEFAULTS.defaultProbePeriodMs ? WARM_START_PROBE_MS : plan.startPeriodMs;
+        await clock.sleep(pod.state === 'ready' ? plan.readyPeriodMs : startPeriod, signal);
       }
     } catch {
       // Aborted: the process exited or the pod is terminating.

@@ -9,6 +9,7 @@
  * Kept small on purpose: esbuild and the CloudEvents codec are imported only
  * when a handler needs them.
  */
+import { request as httpRequest } from 'node:http';
 import { loadHandlers } from './handler.js';
 import { WARM_FLAG, type SpecializeMessage, type WarmMessage } from './protocol.js';
 import { preloadCloudEvents, serve } from './serve.js';
@@ -74,6 +75,32 @@ function warm(): void {
   setImmediate(() => {
     preloadCloudEvents();
     void import('./ts-compile.js').catch(() => {});
+    void exerciseWebBridge();
+  });
+}
+
+/**
+ * Serves one throwaway request through the same bridge (node:http → Request →
+ * handler → Response → node:http) with nothing at stake, so the first real
+ * request after specialization does not pay the lazy set-up and cold code
+ * of that path (web streams, header lists, the HTTP parser): most of a pooled
+ * cold start otherwise.
+ */
+function exerciseWebBridge(): Promise<void> {
+  return new Promise((resolve) => {
+    const { server, shutdown } = serve({ port: 0, host: '127.0.0.1', handlers: { fetch: async (r) => new Response(`warm ${r.method}`, { headers: { 'x-warm': '1' } }), cloudevent: undefined } });
+    const done = () => void shutdown().then(resolve, resolve);
+    server.once('error', done);
+    server.once('listening', () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/warm', method: 'POST', headers: { 'content-type': 'text/plain', connection: 'close' } }, (res) => {
+        res.resume();
+        res.once('end', done);
+      });
+      req.once('error', done);
+      req.end('warm');
+    });
   });
 }
 
