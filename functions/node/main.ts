@@ -61,8 +61,11 @@ function warm(): void {
     process.chdir(m.cwd);
     process.argv = [process.argv[0]!, process.argv[1]!, ...m.args];
     process.removeAllListeners('SIGTERM');
-    // The channel served its purpose; the process now lives as a pod.
-    process.disconnect?.();
+    // The channel served its purpose; the process now lives as a pod. Not
+    // disconnect(): our own 'zeno-warm' send may still be in flight when a
+    // pool hands out a process that is still booting, and disconnecting
+    // under it throws inside Node. Unref is enough not to keep us alive.
+    process.channel?.unref();
     void run(m.args[0]);
   });
   // The pool went away (closed, or the platform died) before we were used.
