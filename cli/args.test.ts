@@ -92,7 +92,7 @@ describe('help text', () => {
 
   it('shows every flag of a command, with its default', () => {
     const help = renderCommandHelp(spec('up'));
-    for (const flag of ['--port PORT', '--admin-port PORT', '--host HOST', '--data-dir DIR', '--config FILE', '--examples', '--runtime', '--nats']) expect(help).toContain(flag);
+    for (const flag of ['--port PORT', '--admin-port PORT', '--host HOST', '--data-dir DIR', '--config FILE', '--examples', '--warm-pool N', '--runtime', '--nats']) expect(help).toContain(flag);
     expect(help).toContain('(default 8080)');
     expect(help).toContain('Usage: zeno up');
   });

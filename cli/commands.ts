@@ -28,6 +28,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       host: { type: 'string', arg: 'HOST', default: PLATFORM_DEFAULTS.host, help: 'address to listen on' },
       config: { type: 'string', multiple: true, arg: 'FILE', help: 'YAML file of ConfigMaps (config-autoscaler, config-defaults, ...) to apply at start (repeatable)' },
       examples: { type: 'boolean', help: 'deploy functions/examples/*/service.yaml once started and print how to call them' },
+      'warm-pool': { type: 'string', arg: 'N', default: String(PLATFORM_DEFAULTS.warmPoolSize), help: 'generic Node runtime processes kept warm for Functions; 0 turns the pool off' },
       runtime: { type: 'string', arg: 'RUNTIME', default: 'local', help: 'where functions run; only "local" is supported yet' },
       nats: { type: 'string', arg: 'URL', help: 'NATS JetStream for events (not supported yet)' },
     },

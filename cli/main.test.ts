@@ -328,6 +328,14 @@ describe('main: invoke and logs', () => {
 });
 
 describe('main: up flags', () => {
+  it('refuses a --warm-pool that is not a number from 0 to 64 (usage error, exit 2)', async () => {
+    for (const bad of ['x', '-1', '65', '1.5']) {
+      const h = harness();
+      expect(await main(['up', '--warm-pool', bad], h.ctx)).toBe(2);
+      expect(h.err()).toContain('--warm-pool');
+    }
+  });
+
   it('refuses runtimes and NATS that are not supported yet, before starting anything', async () => {
     const a = harness();
     expect(await main(['up', '--runtime', 'kubernetes'], a.ctx)).toBe(1);

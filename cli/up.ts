@@ -25,6 +25,9 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
   const adminPort = parsePort(str(values, 'admin-port') ?? String(PLATFORM_DEFAULTS.adminPort), '--admin-port');
   const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
+  const warmText = str(values, 'warm-pool') ?? String(PLATFORM_DEFAULTS.warmPoolSize);
+  if (!/^\d+$/.test(warmText) || Number(warmText) > 64) throw new UsageError(`flag --warm-pool: "${warmText}" is not a number from 0 to 64`);
+  const warmPoolSize = Number(warmText);
   const dataDir = dataDirOf(ctx, values);
   const configFiles = strs(values, 'config').map((f) => resolve(ctx.cwd, f));
   await checkConfigFiles(ctx, configFiles);
@@ -33,7 +36,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const { startPlatform } = await import('../controller/platform.js');
   let platform;
   try {
-    platform = await startPlatform({ port, adminPort, host, dataDir, configFiles, log: (line) => ctx.err(`${line}\n`) });
+    platform = await startPlatform({ port, adminPort, host, dataDir, configFiles, warmPoolSize, log: (line) => ctx.err(`${line}\n`) });
   } catch (e) {
     throw explainStartFailure(e, { port, adminPort });
   }

@@ -29,6 +29,8 @@ export interface PlatformOptions {
   log?: (line: string) => void;
   clock?: Clock;
   maxBodyBytes?: number;
+  /** Warm Node runtime processes for Functions (default PLATFORM_DEFAULTS.warmPoolSize; 0 = off). */
+  warmPoolSize?: number;
 }
 
 export interface Platform {
@@ -113,6 +115,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // Reconciler is created below; the runtime's drain hook and the scaler need the handles.
   const runtime: FunctionRuntime = createLocalRuntime({
     clock,
+    ...(opts.warmPoolSize !== undefined ? { warmPoolSize: opts.warmPoolSize } : {}),
     drain: async (podId, signal) => {
       await Promise.all([...handles.values()].map((h) => h.throttler.waitForDrain(podId, signal)));
     },
