@@ -151,3 +151,54 @@ export async function runColdStarts(z: Zeno, helloDir: string, n: number, log: (
   }
   return out;
 }
+
+/** The Function handler every Function cold start deploys (answers like the hello example). */
+export const FUNCTION_HANDLER = "export default () => new Response('Hello World!\\n');\n";
+
+/**
+ * A fresh `zeno.dev/v1` Function (the Node runtime) with initial-scale 0:
+ * the first request starts its pod, from the warm pool when the platform
+ * has one. Times from sending the request to the full response.
+ */
+export async function functionColdStart(z: Zeno, name: string, handlerDir: string): Promise<number> {
+  const fn = {
+    apiVersion: 'zeno.dev/v1',
+    kind: 'Function',
+    metadata: { name, namespace: 'default', annotations: { 'autoscaling.knative.dev/initial-scale': '0', 'zeno.dev/base-dir': handlerDir } },
+    spec: { handler: './handler.mjs' },
+  };
+  await applyService(z, fn);
+  try {
+    let host = '';
+    await waitUntil(async () => {
+      const r = await z.admin('GET', `${SERVICES}/routes/${name}`);
+      const url = r.status === 200 ? (r.json?.status?.url as string | undefined) : undefined;
+      if (url) host = new URL(url).host;
+      return Boolean(url);
+    }, 5_000, `route ${name} to have a URL`, { intervalMs: 5 });
+    const r = await z.admin('GET', `${SERVICES}/revisions/${name}-00001`);
+    if (r.json?.status?.actualReplicas !== 0) throw new Error(`${name} is not at zero before the request`);
+    const t0 = performance.now();
+    const body = await getWhenListening(z.gatewayPort, host, t0 + GIVE_UP_MS);
+    const ms = performance.now() - t0;
+    if (body !== EXPECTED_BODY) throw new Error(`${name} answered ${JSON.stringify(body)}`);
+    return ms;
+  } finally {
+    const d = await z.admin('DELETE', `/apis/zeno.dev/v1/namespaces/default/functions/${name}`);
+    if (d.status !== 200 && d.status !== 404) throw new Error(`delete function ${name} answered ${d.status}`);
+    await waitUntil(async () => (await z.admin('GET', `${SERVICES}/revisions/${name}-00001`)).status === 404, 10_000, `${name} to be gone`);
+    // Let the pool refill (it waits 100 ms after a take, then boots a process)
+    // and the deleted pod drain, so each sample starts from the same state.
+    await new Promise((r) => setTimeout(r, 600));
+  }
+}
+
+export async function runFunctionColdStarts(z: Zeno, handlerDir: string, n: number, label: string, log: (s: string) => void): Promise<number[]> {
+  await functionColdStart(z, `fn-${label}-warmup`, handlerDir);
+  const out: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    out.push(await functionColdStart(z, `fn-${label}-${i}`, handlerDir));
+    log(`function cold start (${label}) ${i}/${n}: ${out.at(-1)!.toFixed(1)} ms`);
+  }
+  return out;
+}

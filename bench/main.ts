@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { runColdStarts } from './cold-start.js';
+import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
 import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
@@ -132,6 +132,15 @@ async function main(): Promise<void> {
     const z = await startZeno({ root: ROOT, dataDir, configFile });
     log(`zeno up: gateway ${z.gatewayUrl}`);
     const cold = await runColdStarts(z, HELLO_DIR, settings.coldN, log);
+    const handlerDir = join(tmp, 'fn');
+    mkdirSync(handlerDir);
+    writeFileSync(join(handlerDir, 'handler.mjs'), FUNCTION_HANDLER);
+    const fnPool = await runFunctionColdStarts(z, handlerDir, settings.coldN, 'pool', log);
+    const dataDir2 = join(tmp, 'data-nopool');
+    mkdirSync(dataDir2);
+    const z2 = await startZeno({ root: ROOT, dataDir: dataDir2, configFile, extraArgs: ['--warm-pool', '0'] });
+    const fnNoPool = await runFunctionColdStarts(z2, handlerDir, settings.coldN, 'nopool', log);
+    await z2.stop();
     const applyMs = await timeApply(z, tmp, settings.applyN);
     const warm = await warmPath(z, settings.loadTool, settings);
     await z.stop();
@@ -139,6 +148,7 @@ async function main(): Promise<void> {
       machine: machine(started),
       settings,
       coldStart: { bare: summarize(cold.bare), zeno: summarize(cold.zeno), bareMs: cold.bare, zenoMs: cold.zeno },
+      functionColdStart: { pool: summarize(fnPool), noPool: summarize(fnNoPool), poolMs: fnPool, noPoolMs: fnNoPool },
       apply: { samples: summarize(applyMs), ms: applyMs },
       warm,
     };

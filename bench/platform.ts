@@ -21,11 +21,11 @@ export interface Zeno {
 
 export const SERVICES = '/apis/serving.knative.dev/v1/namespaces/default';
 
-export async function startZeno(opts: { root: string; dataDir: string; configFile: string }): Promise<Zeno> {
+export async function startZeno(opts: { root: string; dataDir: string; configFile: string; extraArgs?: string[] }): Promise<Zeno> {
   const cliPath = join(opts.root, 'dist/cli/main.js');
   const dataDir = opts.dataDir;
   for (const f of ['admin-url', 'gateway-url', 'token']) rmSync(join(dataDir, f), { force: true });
-  const proc = spawnTracked(process.execPath, [cliPath, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--config', opts.configFile], {
+  const proc = spawnTracked(process.execPath, [cliPath, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--config', opts.configFile, ...(opts.extraArgs ?? [])], {
     cwd: opts.root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

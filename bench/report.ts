@@ -43,6 +43,8 @@ export interface BenchResults {
   machine: Machine;
   settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; loadTool: LoadTool };
   coldStart: { bare: Summary; zeno: Summary; bareMs: number[]; zenoMs: number[] };
+  /** Function (Node runtime) cold starts through the gateway, with and without the warm pool. */
+  functionColdStart?: { pool: Summary; noPool: Summary; poolMs: number[]; noPoolMs: number[] };
   apply: { samples: Summary; ms: number[] };
   warm: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined };
 }
@@ -54,11 +56,18 @@ const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 /** Rows of figure | Zeno | baseline | Zeno ÷ baseline. */
 export function tableRows(r: BenchResults): string[][] {
   const { coldStart: c, warm: w } = r;
+  const f = r.functionColdStart;
   const rows: string[][] = [
     ['cold start p50 (zero pods → first response via gateway)', ms(c.zeno.p50), `${ms(c.bare.p50)} bare \`node server.js\` spawn → first response`, ratio(c.zeno.p50, c.bare.p50)],
     ['cold start p99', ms(c.zeno.p99), `${ms(c.bare.p99)} bare spawn`, ratio(c.zeno.p99, c.bare.p99)],
-    ['warm throughput', rps(w.gateway.rps), `${rps(w.direct.rps)} direct to the function`, ratio(w.gateway.rps, w.direct.rps)],
   ];
+  if (f) {
+    rows.push(['Function cold start p50, warm pool', ms(f.pool.p50), `${ms(c.bare.p50)} bare spawn`, ratio(f.pool.p50, c.bare.p50)]);
+    rows.push(['Function cold start p99, warm pool', ms(f.pool.p99), `${ms(c.bare.p99)} bare spawn`, ratio(f.pool.p99, c.bare.p99)]);
+    rows.push(['Function cold start p50, no pool', ms(f.noPool.p50), `${ms(c.bare.p50)} bare spawn`, ratio(f.noPool.p50, c.bare.p50)]);
+    rows.push(['Function cold start p99, no pool', ms(f.noPool.p99), `${ms(c.bare.p99)} bare spawn`, ratio(f.noPool.p99, c.bare.p99)]);
+  }
+  rows.push(['warm throughput', rps(w.gateway.rps), `${rps(w.direct.rps)} direct to the function`, ratio(w.gateway.rps, w.direct.rps)]);
   if (w.nginx) rows.push(['warm throughput', rps(w.gateway.rps), `${rps(w.nginx.rps)} nginx → function`, ratio(w.gateway.rps, w.nginx.rps)]);
   rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.direct.p50Ms)} direct`, ratio(w.gateway.p50Ms, w.direct.p50Ms)]);
   if (w.nginx) rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.nginx.p50Ms)} nginx`, ratio(w.gateway.p50Ms, w.nginx.p50Ms)]);
@@ -112,6 +121,10 @@ ${markdownTable(r)}
   to themselves.
   Percentiles are nearest-rank: with ${s.coldN} samples p99 is the slowest one.
   Zeno: min ${ms(r.coldStart.zeno.min)}, max ${ms(r.coldStart.zeno.max)}; bare: min ${ms(r.coldStart.bare.min)}, max ${ms(r.coldStart.bare.max)}.
+- **Function cold start** (n=${s.coldN} each): the same as above for a \`zeno.dev/v1\` Function whose
+  handler (\`export default () => new Response(...)\`) runs on the Node function runtime; once on the
+  platform above (warm pool of 2) and once on a second \`zeno up --warm-pool 0\`. 600 ms pass between
+  samples so the pool refills. The baseline is the bare spawn of the hello example above.
 - **Warm path**: one Service with min-scale 1 and max-scale 1 (so every target hits the one same
   process); its port is read from the environment (PORT) of the process whose \`K_REVISION\` is the
   revision. Load: ${gen}, the same Host header for every target, ${s.warmupS} s warm-up (discarded)
