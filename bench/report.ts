@@ -135,7 +135,7 @@ ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
 ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
   default) of one min-scale 1 Service, timed from spawning the CLI to its exit; each Service is deleted
-  before the next. It has no baseline. The CLI polls the Service every 250 ms, so the figure moves in
-  steps of about 250 ms; it also includes starting the CLI's own Node process.
+  before the next. It has no baseline. The CLI polls the Service every 25 ms for the first second,
+  then every 250 ms; the figure includes starting the CLI's own Node process.
 `;
 }
