@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
+import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
 import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
@@ -20,6 +21,7 @@ import { machine, machineLine, markdownDoc, markdownTable, summarize, type Bench
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
+const SLOW_DIR = join(ROOT, 'functions/examples/slow');
 
 const AUTOSCALER_CONFIG = `apiVersion: v1
 kind: ConfigMap
@@ -112,6 +114,7 @@ async function warmPath(z: Zeno, tool: LoadTool, s: { durationS: number; warmupS
 async function main(): Promise<void> {
   const settings = {
     coldN: intEnv('BENCH_COLD_N', 30),
+    burstN: intEnv('BENCH_BURST_N', 1000),
     applyN: intEnv('BENCH_APPLY_N', 5),
     durationS: intEnv('BENCH_DURATION', 10),
     warmupS: intEnv('BENCH_WARMUP', 2),
@@ -142,6 +145,10 @@ async function main(): Promise<void> {
     const fnNoPool = await runFunctionColdStarts(z2, handlerDir, settings.coldN, 'nopool', log);
     await z2.stop();
     const applyMs = await timeApply(z, tmp, settings.applyN);
+    const burst = await burstAtZero(z, HELLO_DIR, settings.burstN);
+    log(`burst of ${burst.n} at zero: ${burst.ok} ok, p50 ${burst.latency.p50.toFixed(1)} ms, p99 ${burst.latency.p99.toFixed(1)} ms`);
+    const step = await stepToPods(z, SLOW_DIR);
+    log(`step to ${step.concurrency} concurrent (CC 1): ${step.wantPods} ready pods after ${step.toPodsMs.toFixed(0)} ms`);
     const warm = await warmPath(z, settings.loadTool, settings);
     await z.stop();
     results = {
@@ -150,6 +157,7 @@ async function main(): Promise<void> {
       coldStart: { bare: summarize(cold.bare), zeno: summarize(cold.zeno), bareMs: cold.bare, zenoMs: cold.zeno },
       functionColdStart: { pool: summarize(fnPool), noPool: summarize(fnNoPool), poolMs: fnPool, noPoolMs: fnNoPool },
       apply: { samples: summarize(applyMs), ms: applyMs },
+      scaling: { burst, step },
       warm,
     };
   } finally {

@@ -43,6 +43,8 @@ export interface BenchResults {
   machine: Machine;
   settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; loadTool: LoadTool };
   coldStart: { bare: Summary; zeno: Summary; bareMs: number[]; zenoMs: number[] };
+  /** Issue 3: a burst at zero scale, and a step in load to N pods (no same-run baseline). */
+  scaling?: { burst: { n: number; ok: number; latency: Summary }; step: { concurrency: number; wantPods: number; toPodsMs: number } };
   /** Function (Node runtime) cold starts through the gateway, with and without the warm pool. */
   functionColdStart?: { pool: Summary; noPool: Summary; poolMs: number[]; noPoolMs: number[] };
   apply: { samples: Summary; ms: number[] };
@@ -74,6 +76,13 @@ export function tableRows(r: BenchResults): string[][] {
   rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.direct.p99Ms)} direct`, ratio(w.gateway.p99Ms, w.direct.p99Ms)]);
   if (w.nginx) rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.nginx.p99Ms)} nginx`, ratio(w.gateway.p99Ms, w.nginx.p99Ms)]);
   rows.push(['added latency p50 (gateway − direct)', `+${ms(w.gateway.p50Ms - w.direct.p50Ms)}`, w.nginx ? `+${ms(w.nginx.p50Ms - w.direct.p50Ms)} nginx − direct` : '—', '—']);
+  if (r.scaling) {
+    const b = r.scaling.burst;
+    rows.push([`burst of ${b.n} concurrent at zero scale: success`, `${b.ok}/${b.n}`, 'none (no baseline)', '—']);
+    rows.push([`burst of ${b.n} at zero: latency p50 / p99`, `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, 'none (no baseline)', '—']);
+    const st = r.scaling.step;
+    rows.push([`step 0 → ${st.concurrency} concurrent at CC 1 (10 × target): time to ${st.wantPods} ready pods`, ms(st.toPodsMs), 'none (no baseline)', '—']);
+  }
   rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
   rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
   return rows;
@@ -125,6 +134,10 @@ ${markdownTable(r)}
   handler (\`export default () => new Response(...)\`) runs on the Node function runtime; once on the
   platform above (warm pool of 2) and once on a second \`zeno up --warm-pool 0\`. 600 ms pass between
   samples so the pool refills. The baseline is the bare spawn of the hello example above.
+- **Scaling** (no same-run baseline): a burst of ${r.scaling?.burst.n ?? '—'} concurrent GETs (no keep-alive) to a fresh
+  hello Service with initial-scale 0; and a step from 0 to 7 loops of back-to-back \`?sleep=100\`
+  requests to the slow example at containerConcurrency 1 (target 0.7 per pod), timed until the
+  revision reports 10 ready pods (polled every 20 ms).
 - **Warm path**: one Service with min-scale 1 and max-scale 1 (so every target hits the one same
   process); its port is read from the environment (PORT) of the process whose \`K_REVISION\` is the
   revision. Load: ${gen}, the same Host header for every target, ${s.warmupS} s warm-up (discarded)
