@@ -144,7 +144,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
-    if (url === '/healthz' && !req.headers['knative-serving-tag']) {
+    // The platform's own /healthz, unless the Host names a function: a
+    // function's /healthz must stay reachable through its own host.
+    if (url === '/healthz' && !routes.lookupHost(req.headers.host)) {
       res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain' });
       res.end(closing ? 'shutting down' : 'ok');
       return;

@@ -54,6 +54,14 @@ describe('gateway', () => {
     expect(got.headers.forwarded).toBe('for=10.0.0.1, for=127.0.0.1;proto=http;host=echo.default.localhost');
   });
 
+  it("answers /healthz itself, but forwards a function's /healthz by its Host", async () => {
+    const platform = await httpCall(`${zeno.gatewayUrl}/healthz`);
+    expect([platform.status, platform.body]).toEqual([200, 'ok']);
+    const fn = await echo('/healthz');
+    expect(fn.status).toBe(200);
+    expect(JSON.parse(fn.body).url).toBe('/healthz');
+  });
+
   it('strips the /function/NAME prefix', async () => {
     const r = await httpCall(`${zeno.gatewayUrl}/function/echo/x/y?z=1`);
     expect(JSON.parse(r.body).url).toBe('/x/y?z=1');
