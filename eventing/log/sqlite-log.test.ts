@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
+import { runEventLogContract } from './contract.js';
+import { openSqliteEventLog } from './sqlite-log.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'zeno-eventlog-'));
+}
+
+runEventLogContract('sqlite', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'events.db');
+  return {
+    open: (clock) => openSqliteEventLog(file, { clock }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('sqlite event log', () => {
+  it('releases leases left by a killed owner as soon as the file is reopened', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'events.db');
+    const clock = new FakeClock();
+    const first = openSqliteEventLog(file, { clock });
+    await first.addConsumer('ns/b', 't', { maxInFlight: 10, leaseMs: 60_000 });
+    const seq = await first.append('ns/b', { attributes: { specversion: '1.0', id: '1', source: '/s', type: 't' } });
+    expect((await first.fetch('t', 10)).map((e) => e.seq)).toEqual([seq]);
+    // A second opener while the first never closed stands in for a restart
+    // after SIGKILL: no clean shutdown ran, and the lease is still on disk.
+    const second = openSqliteEventLog(file, { clock });
+    const again = await second.fetch('t', 10);
+    expect(again.map((e) => [e.seq, e.attempt])).toEqual([[seq, 2]]);
+    await second.close();
+    await first.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps every append that resolved before the appending process was SIGKILLed', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'events.db');
+    // Bundle the TypeScript child into one CommonJS file; better-sqlite3
+    // stays external and resolves through NODE_PATH (CommonJS honours it).
+    const esbuild = await import('esbuild');
+    const script = join(dir, 'append-child.cjs');
+    await esbuild.build({
+      entryPoints: [join(here, 'fixtures', 'append-child.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: script,
+      packages: 'external',
+      logLevel: 'silent',
+    });
+    const child = spawn(process.execPath, [script, file, '1000000'], {
+      env: { ...process.env, NODE_PATH: resolve(here, '../../node_modules') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const printed = new Map<number, string>();
+    let partial = '';
+    // 'close' fires after stdout has drained: lines already in the pipe when
+    // the kill landed were acknowledged appends too, and are checked.
+    const killed = new Promise<void>((done) => child.on('close', () => done()));
+    const target = 2000;
+    await new Promise<void>((done, fail) => {
+      const deadline = setTimeout(() => fail(new Error(`child printed ${printed.size} appends in 20 s: ${stderr}`)), 20_000);
+      child.stdout.on('data', (b: Buffer) => {
+        const lines = (partial + b.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          const [seq, id] = line.split(' ');
+          printed.set(Number(seq), id!);
+        }
+        if (printed.size >= target && child.exitCode === null && !child.killed) {
+          child.kill('SIGKILL');
+          clearTimeout(deadline);
+          done();
+        }
+      });
+    });
+    await killed;
+    expect(child.signalCode).toBe('SIGKILL');
+
+    const log = openSqliteEventLog(file, { clock: new FakeClock() });
+    await log.addConsumer('default/default', 'check', { maxInFlight: 1000, leaseMs: 60_000, fromStart: true });
+    const found = new Map<number, string>();
+    for (;;) {
+      const batch = await log.fetch('check', 1000);
+      if (batch.length === 0) break;
+      for (const e of batch) {
+        found.set(e.seq, String(e.event.attributes.id));
+        await log.ack('check', e.seq);
+      }
+    }
+    await log.close();
+    const missing = [...printed].filter(([seq, id]) => found.get(seq) !== id);
+    expect(missing).toEqual([]);
+    // The kill came mid-stream: the child had a million appends to go.
+    expect(found.size).toBeLessThan(1_000_000);
+    expect(printed.size).toBeGreaterThanOrEqual(target);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

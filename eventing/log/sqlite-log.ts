@@ -1,0 +1,312 @@
+import Database from 'better-sqlite3';
+import { realClock, type Clock } from '../../core/clock.js';
+import { ZenoError } from '../../core/errors.js';
+import type { ConsumerInfo, ConsumerOptions, EventLog, LeasedEvent, StoredEvent } from './event-log.js';
+
+/**
+ * On disk an event is the CloudEvents JSON format (cloudevents/spec
+ * `formats/json-format.md`): attributes at the top level, then `data` for a
+ * JSON value or `data_base64` for binary data, so the stored body is
+ * readable with any CloudEvents tool.
+ */
+export function encodeEvent(event: StoredEvent): string {
+  const { attributes, data } = event;
+  if ('data' in attributes || 'data_base64' in attributes) {
+    throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'a CloudEvent attribute may not be named data or data_base64');
+  }
+  if (data === undefined) return JSON.stringify(attributes);
+  if (data instanceof Uint8Array) {
+    return JSON.stringify({ ...attributes, data_base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') });
+  }
+  return JSON.stringify({ ...attributes, data });
+}
+
+export function decodeEvent(body: string): StoredEvent {
+  const { data, data_base64: b64, ...attributes } = JSON.parse(body) as Record<string, unknown>;
+  const event: StoredEvent = { attributes: attributes as StoredEvent['attributes'] };
+  if (typeof b64 === 'string') event.data = new Uint8Array(Buffer.from(b64, 'base64'));
+  else if (data !== undefined) event.data = data;
+  return event;
+}
+
+interface PendingAppend {
+  broker: string;
+  body: string;
+  at: number;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+interface ConsumerRow {
+  broker: string;
+  ack_floor: number;
+  delivered: number;
+  max_in_flight: number;
+  lease_ms: number;
+}
+
+interface EventRow {
+  seq: number;
+  body: string;
+  appended_at: number;
+}
+
+/**
+ * Opens (or creates) the embedded event log in `file`. One process owns the
+ * file: opening it releases every lease left by a previous owner (it was
+ * killed, or it would still hold the file), so unacked events are handed out
+ * again at once instead of after their lease runs out.
+ */
+export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): EventLog {
+  const clock = opts.clock ?? realClock;
+  const db = new Database(file);
+  // WAL lets fetches read while an append commits. synchronous=FULL (not the
+  // NORMAL the resource store uses): in WAL mode NORMAL survives a killed
+  // process but can lose the last commits on power loss or an OS crash, and
+  // the broker's 202 promises the event is on disk. FULL fsyncs the WAL on
+  // every commit; appends are group-committed (below) so one fsync covers
+  // every append that arrived in the same turn of the event loop.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  // AUTOINCREMENT so a sequence number is never reused after compaction
+  // deleted the newest rows: consumer cursors are sequence numbers.
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      broker TEXT NOT NULL,
+      body TEXT NOT NULL,
+      appended_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_by_broker ON events (broker, seq);
+    CREATE TABLE IF NOT EXISTS consumers (
+      name TEXT PRIMARY KEY,
+      broker TEXT NOT NULL,
+      ack_floor INTEGER NOT NULL,
+      delivered INTEGER NOT NULL,
+      max_in_flight INTEGER NOT NULL,
+      lease_ms INTEGER NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS deliveries (
+      consumer TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      attempts INTEGER NOT NULL,
+      lease_until INTEGER NOT NULL,
+      next_at INTEGER NOT NULL,
+      PRIMARY KEY (consumer, seq)
+    ) WITHOUT ROWID;
+  `);
+  // Rows in deliveries are exactly a consumer's outstanding events (leased,
+  // or nacked and waiting); ack deletes the row. Everything at or below
+  // ack_floor is acked; everything above `delivered` was never handed out.
+  db.prepare('UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0').run();
+
+  const qInsert = db.prepare<[string, string, number]>('INSERT INTO events (broker, body, appended_at) VALUES (?, ?, ?)');
+  const qLastSeq = db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'");
+  const qConsumer = db.prepare<[string], ConsumerRow>('SELECT broker, ack_floor, delivered, max_in_flight, lease_ms FROM consumers WHERE name = ?');
+  const qAddConsumer = db.prepare<[string, string, number, number, number, number]>(
+    'INSERT INTO consumers (name, broker, ack_floor, delivered, max_in_flight, lease_ms) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const qUpdateConsumer = db.prepare<[number, number, string]>('UPDATE consumers SET max_in_flight = ?, lease_ms = ? WHERE name = ?');
+  const qDeleteConsumer = db.prepare<[string]>('DELETE FROM consumers WHERE name = ?');
+  const qDeleteDeliveries = db.prepare<[string]>('DELETE FROM deliveries WHERE consumer = ?');
+  const qDue = db.prepare<[string, number, number, number], EventRow & { attempts: number }>(`
+    SELECT d.seq AS seq, d.attempts AS attempts, e.body AS body, e.appended_at AS appended_at
+    FROM deliveries d JOIN events e ON e.seq = d.seq
+    WHERE d.consumer = ? AND d.lease_until <= ? AND d.next_at <= ?
+    ORDER BY d.seq LIMIT ?`);
+  const qRelease = db.prepare<[number, string, number]>('UPDATE deliveries SET attempts = attempts + 1, lease_until = ? WHERE consumer = ? AND seq = ?');
+  const qOutstanding = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE consumer = ?');
+  const qNew = db.prepare<[string, number, number], EventRow>(
+    'SELECT seq, body, appended_at FROM events WHERE broker = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
+  const qLease = db.prepare<[string, number, number]>('INSERT INTO deliveries (consumer, seq, attempts, lease_until, next_at) VALUES (?, ?, 1, ?, 0)');
+  const qSetDelivered = db.prepare<[number, string]>('UPDATE consumers SET delivered = ? WHERE name = ?');
+  const qAck = db.prepare<[string, number]>('DELETE FROM deliveries WHERE consumer = ? AND seq = ?');
+  const qMinOutstanding = db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM deliveries WHERE consumer = ?');
+  const qSetFloor = db.prepare<[number, string]>('UPDATE consumers SET ack_floor = ? WHERE name = ?');
+  const qNack = db.prepare<[number, string, number]>('UPDATE deliveries SET lease_until = 0, next_at = ? WHERE consumer = ? AND seq = ?');
+  const qBacklog = db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM events WHERE broker = ? AND seq > ?');
+  const qBrokers = db.prepare<[], { broker: string }>('SELECT DISTINCT broker FROM events');
+  const qFloorOf = db.prepare<[string], { floor: number | null; n: number }>(
+    'SELECT MIN(ack_floor) AS floor, COUNT(*) AS n FROM consumers WHERE broker = ?',
+  );
+  const qCompact = db.prepare<[string, number]>('DELETE FROM events WHERE broker = ? AND seq <= ?');
+
+  const consumerOf = (name: string): ConsumerRow => {
+    const row = qConsumer.get(name);
+    if (!row) throw new ZenoError('ZENO_ERR_INTERNAL', `event log: unknown consumer ${name}`);
+    return row;
+  };
+
+  // ---- appends, group-committed ----
+  let pending: PendingAppend[] = [];
+  let flushScheduled = false;
+  let closed = false;
+  const listeners = new Map<string, Set<(lastSeq: number) => void>>();
+
+  const insertAll = db.transaction((batch: PendingAppend[]) => batch.map((p) => Number(qInsert.run(p.broker, p.body, p.at).lastInsertRowid)));
+
+  const flush = (): void => {
+    flushScheduled = false;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    let seqs: number[];
+    try {
+      seqs = insertAll(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const last = new Map<string, number>();
+    batch.forEach((p, i) => {
+      const seq = seqs[i]!;
+      last.set(p.broker, seq);
+      p.resolve(seq);
+    });
+    for (const [broker, seq] of last) for (const l of listeners.get(broker) ?? []) l(seq);
+  };
+
+  const assertOpen = (): void => {
+    if (closed) throw new ZenoError('ZENO_ERR_SHUTTING_DOWN', 'event log is closed');
+  };
+
+  const fetchTx = db.transaction((name: string, max: number): LeasedEvent[] => {
+    const c = consumerOf(name);
+    const now = clock.now();
+    const leaseUntil = now + c.lease_ms;
+    const out: LeasedEvent[] = [];
+    for (const r of qDue.all(name, now, now, max)) {
+      qRelease.run(leaseUntil, name, r.seq);
+      out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
+    }
+    const room = Math.min(max - out.length, c.max_in_flight - qOutstanding.get(name)!.n);
+    if (room <= 0) return out;
+    const fresh = qNew.all(c.broker, c.delivered, room);
+    for (const r of fresh) {
+      qLease.run(name, r.seq, leaseUntil);
+      out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
+    }
+    if (fresh.length > 0) qSetDelivered.run(fresh[fresh.length - 1]!.seq, name);
+    return out;
+  });
+
+  const ackTx = db.transaction((name: string, seq: number) => {
+    const c = consumerOf(name);
+    if (qAck.run(name, seq).changes === 0) return;
+    const min = qMinOutstanding.get(name)!.seq;
+    qSetFloor.run(min === null ? c.delivered : min - 1, name);
+  });
+
+  const addTx = db.transaction((broker: string, name: string, o: ConsumerOptions) => {
+    const existing = qConsumer.get(name);
+    if (existing) {
+      if (existing.broker !== broker) {
+        throw new ZenoError('ZENO_ERR_INTERNAL', `event log: consumer ${name} belongs to broker ${existing.broker}`);
+      }
+      qUpdateConsumer.run(o.maxInFlight, o.leaseMs, name);
+      return;
+    }
+    const start = o.fromStart ? 0 : (qLastSeq.get()?.seq ?? 0);
+    qAddConsumer.run(name, broker, start, start, o.maxInFlight, o.leaseMs);
+  });
+
+  const compactTx = db.transaction((): number => {
+    let removed = 0;
+    for (const { broker } of qBrokers.all()) {
+      const { floor, n } = qFloorOf.get(broker)!;
+      const upTo = n === 0 ? Number.MAX_SAFE_INTEGER : (floor ?? 0);
+      if (upTo > 0) removed += qCompact.run(broker, upTo).changes;
+    }
+    return removed;
+  });
+
+  return {
+    append(broker, event) {
+      assertOpen();
+      const body = encodeEvent(event);
+      return new Promise<number>((resolve, reject) => {
+        pending.push({ broker, body, at: clock.now(), resolve, reject });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          // Not a timer: setImmediate runs after the I/O callbacks of this
+          // loop turn, so concurrent ingress requests share one commit.
+          setImmediate(flush);
+        }
+      });
+    },
+
+    async addConsumer(broker, consumer, o) {
+      assertOpen();
+      if (!Number.isInteger(o.maxInFlight) || o.maxInFlight < 1) {
+        throw new ZenoError('ZENO_ERR_INTERNAL', `event log: maxInFlight must be a positive integer, got ${o.maxInFlight}`);
+      }
+      // Appends queued before this call count as "before": the consumer
+      // starts after them, as it would had they already committed.
+      flush();
+      addTx(broker, consumer, o);
+    },
+
+    async removeConsumer(consumer) {
+      assertOpen();
+      db.transaction(() => {
+        qDeleteDeliveries.run(consumer);
+        qDeleteConsumer.run(consumer);
+      })();
+    },
+
+    async fetch(consumer, max) {
+      assertOpen();
+      if (max <= 0) return [];
+      return fetchTx(consumer, max);
+    },
+
+    async ack(consumer, seq) {
+      assertOpen();
+      ackTx(consumer, seq);
+    },
+
+    async nack(consumer, seq, retryAtMs) {
+      assertOpen();
+      consumerOf(consumer);
+      qNack.run(retryAtMs, consumer, seq);
+    },
+
+    async info(consumer) {
+      assertOpen();
+      const c = qConsumer.get(consumer);
+      if (!c) return undefined;
+      const info: ConsumerInfo = {
+        broker: c.broker,
+        ackFloor: c.ack_floor,
+        outstanding: qOutstanding.get(consumer)!.n,
+        backlog: qBacklog.get(c.broker, c.delivered)!.n,
+      };
+      return info;
+    },
+
+    onAppend(broker, listener) {
+      let set = listeners.get(broker);
+      if (!set) listeners.set(broker, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && listeners.get(broker) === set) listeners.delete(broker);
+      };
+    },
+
+    async compact() {
+      assertOpen();
+      return compactTx();
+    },
+
+    async close() {
+      if (closed) return;
+      flush();
+      closed = true;
+      listeners.clear();
+      db.close();
+    },
+  };
+}
