@@ -62,6 +62,8 @@ describe('CESQL evaluation (cases beyond the stored TCK)', () => {
     { label: 'LIKE % matches empty', input: "'' LIKE '%'", want: true },
     { label: 'LIKE _ is one character (code point)', input: "'😀' LIKE '_'", want: true },
     { label: 'LIKE escapes regex characters', input: "'a.c' LIKE 'a.c' AND NOT ('abc' LIKE 'a.c')", want: true },
+    { label: 'LIKE pattern with - and other punctuation', input: "'a-b/c:d' LIKE 'a-b/%:_'", want: true },
+    { label: 'LIKE pattern with regex syntax characters', input: "'(x)[y]{z}^$|+?*' LIKE '(x)[y]{z}^$|+?*'", want: true },
     { label: 'LIKE keyword lower-case', input: "myext like 'He%'", want: true },
     // Functions
     { label: 'function names are case-insensitive', input: "lower(myext) = 'hello'", want: true },

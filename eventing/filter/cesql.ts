@@ -317,8 +317,9 @@ function likeRegex(pattern: string): RegExp {
   return new RegExp(re + '$', 'u');
 }
 
+// Only the syntax characters: with the `u` flag any other escape (e.g. `\-`) is a SyntaxError.
 function escapeRe(c: string): string {
-  return c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  return c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
 
 // ---------------------------------------------------------------- evaluator
