@@ -14,7 +14,6 @@ export const BASE_DIR_ANNOTATION = 'zeno.dev/base-dir';
 const SERVICE_LABEL = 'serving.knative.dev/service';
 const CONFIG_LABEL = 'serving.knative.dev/configuration';
 const CONFIG_GEN_LABEL = 'serving.knative.dev/configurationGeneration';
-const ROUTE_LABEL = 'serving.knative.dev/route';
 /** Knative's routing state, which revision GC reads. */
 const ROUTING_STATE_LABEL = 'serving.knative.dev/routingState';
 const ROUTING_STATE_MODIFIED = 'serving.knative.dev/routingStateModified';
@@ -553,4 +552,3 @@ function split(id: RevisionId): [string, string] {
   return [id.slice(0, i), id.slice(i + 1)];
 }
 
-export { ROUTE_LABEL };

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
+import { pidAlive } from '../../test/support/process.js';
 import { waitFor } from '../../test/support/wait.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../runtime.js';
 import { createLocalRuntime, type LocalRuntimeOptions } from './local-runtime.js';
@@ -53,23 +54,6 @@ function start(opts: LocalRuntimeOptions = {}): Harness {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close()));
 });
-
-/** Alive and not a zombie (a killed grandchild may linger as one under a non-reaping init). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return true;
-  try {
-    const state = readFileSync(stat, 'utf8').split(') ').at(-1)?.[0];
-    return state !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function count(events: RuntimeEvent[], type: RuntimeEvent['type']): number {
   return events.filter((e) => e.type === type).length;
@@ -139,7 +123,7 @@ describe('local runtime: readiness', () => {
     await getText(`${pod.url}/fail`);
     await waitFor(() => count(events, 'pod-unready') === 1, 5_000, { message: 'pod-unready' });
     expect(runtime.readyPods(t.id)).toEqual([]);
-    expect(isAlive(pod.pid!)).toBe(true);
+    expect(pidAlive(pod.pid!)).toBe(true);
   });
 
   it('fails the revision with ProgressDeadlineExceeded when a pod never becomes ready', { timeout: T }, async () => {
@@ -227,13 +211,13 @@ describe('local runtime: scaling and stopping', () => {
     expect(events.at(-1)).toMatchObject({ type: 'pod-unready', pod: { id: newer!.id, state: 'terminating' } });
     await waitFor(() => order.length === 1, 2_000, { message: 'drain called' });
     await new Promise((r) => setTimeout(r, 100));
-    expect(isAlive(newer!.pid!)).toBe(true); // still waiting for the drain: no SIGTERM yet
+    expect(pidAlive(newer!.pid!)).toBe(true); // still waiting for the drain: no SIGTERM yet
     releaseDrain();
     await waitFor(() => runtime.status(t.id)!.pods.length === 1, 5_000, { message: 'pod removed' });
     expect(order).toEqual([`drain ${newer!.id} sigterm-seen=false`, `drained ${newer!.id}`]);
     expect(runtime.logs(t.id).filter((l) => l.pod === newer!.id).map((l) => l.line)).toContain('got SIGTERM');
     expect(events.find((e) => e.type === 'pod-exited')).toMatchObject({ pod: { id: newer!.id }, code: 0 });
-    expect(isAlive(newer!.pid!)).toBe(false);
+    expect(pidAlive(newer!.pid!)).toBe(false);
     expect(runtime.readyPods(t.id).map((p) => p.id)).toEqual([older!.id]);
   });
 
@@ -271,7 +255,7 @@ describe('local runtime: scaling and stopping', () => {
     expect(runtime.logs(t.id).map((l) => l.line)).toContain('got SIGTERM');
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(3_000);
-    expect(isAlive(pid)).toBe(false);
+    expect(pidAlive(pid)).toBe(false);
   });
 });
 
@@ -395,10 +379,10 @@ describe('local runtime: no orphans', () => {
       .filter((l) => l.line.startsWith('grandchild '))
       .map((l) => Number(l.line.split(' ')[1]));
     expect(grandchildren).toHaveLength(2);
-    for (const pid of [...pids, ...grandchildren]) expect(isAlive(pid)).toBe(true);
+    for (const pid of [...pids, ...grandchildren]) expect(pidAlive(pid)).toBe(true);
     await runtime.close();
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    await waitFor(() => grandchildren.every((p) => !isAlive(p)), 2_000, { message: 'grandchildren gone' });
+    for (const pid of pids) expect(pidAlive(pid)).toBe(false);
+    await waitFor(() => grandchildren.every((p) => !pidAlive(p)), 2_000, { message: 'grandchildren gone' });
     expect(runtime.status(a.id)!.pods).toEqual([]);
     // After close nothing starts again.
     runtime.scale(a.id, 1);
@@ -420,10 +404,10 @@ describe('local runtime: no orphans', () => {
       parent = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
       const line = await firstLine(parent, 15_000);
       const { pod, grandchild } = JSON.parse(line) as { pod: number; grandchild: number };
-      expect(isAlive(pod)).toBe(true);
-      expect(isAlive(grandchild)).toBe(true);
+      expect(pidAlive(pod)).toBe(true);
+      expect(pidAlive(grandchild)).toBe(true);
       if (input !== 'crash') parent.kill(input as NodeJS.Signals);
-      await waitFor(() => !isAlive(pod) && !isAlive(grandchild), 3_000, { message: 'pod and grandchild gone' });
+      await waitFor(() => !pidAlive(pod) && !pidAlive(grandchild), 3_000, { message: 'pod and grandchild gone' });
     } finally {
       parent?.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../test/support/process.js';
 import { waitFor } from '../../test/support/wait.js';
 import { nodeRuntimeEntry } from '../node/index.js';
 import type { FunctionRuntime, PodTemplate } from '../runtime.js';
@@ -38,21 +38,6 @@ const open: FunctionRuntime[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((r) => r.close()));
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return true;
-  try {
-    return readFileSync(stat, 'utf8').split(') ').at(-1)?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function withPool(size = 2): Promise<{ runtime: FunctionRuntime; pool: () => WarmPool }> {
   let pool: WarmPool | undefined;
@@ -90,7 +75,7 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     runtime.deploy(nodeTemplate());
     await waitFor(() => pool().bootedCount() === 2, T, { message: 'two booted warm processes' });
     expect(pool().pids()).toHaveLength(2);
-    for (const pid of pool().pids()) expect(isAlive(pid)).toBe(true);
+    for (const pid of pool().pids()) expect(pidAlive(pid)).toBe(true);
   }, T);
 
   it('a scale-from-zero specializes a warm process, which serves that revision with its env, and the pool refills', async () => {
@@ -134,7 +119,7 @@ describe('warm pool of Node runtime processes (real processes)', () => {
       // Scaling A to zero and back takes yet another process: A's old one is gone, never reused.
       runtime.scale(a.id, 0);
       await waitFor(() => (runtime.status(a.id)?.pods.length ?? 1) === 0, T, { message: 'a at zero' });
-      await waitFor(() => !isAlive(podA.pid), T, { message: 'a\'s process gone' });
+      await waitFor(() => !pidAlive(podA.pid), T, { message: 'a\'s process gone' });
       expect(pool().pids()).not.toContain(podA.pid);
     } finally {
       delete process.env.ZENO_TEST_LEAK;
@@ -187,8 +172,8 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     await waitFor(() => out.includes('PIDS '), T, { message: 'the platform to report its pool' });
     const pids = out.split('PIDS ')[1]!.trim().split(',').map(Number);
     expect(pids).toHaveLength(2);
-    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+    for (const pid of pids) expect(pidAlive(pid)).toBe(true);
     platform.kill('SIGKILL');
-    await waitFor(() => pids.every((pid) => !isAlive(pid)), T, { message: 'warm processes gone' });
+    await waitFor(() => pids.every((pid) => !pidAlive(pid)), T, { message: 'warm processes gone' });
   }, T);
 });

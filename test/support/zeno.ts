@@ -4,6 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from './process.js';
 import { waitFor } from './wait.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -113,20 +114,7 @@ export async function startZeno(opts: { dataDir?: string; configFile?: string; e
   return z;
 }
 
-/** True when a process with this pid exists (and is not a zombie we own). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+export { pidAlive } from './process.js';
 
 /** Pids of processes whose environment names this revision (the runtime contract's K_REVISION). */
 export function pidsWithEnv(name: string, value: string): number[] {
