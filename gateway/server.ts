@@ -54,8 +54,6 @@ export interface GatewayDeps {
   routes: RouteTable;
   revision(id: RevisionId): RevisionHandle | undefined;
   maxBodyBytes: number;
-  /** Extra platform endpoints (e.g. /metrics) answered before routing; return true when handled. */
-  platformHandler?: (req: IncomingMessage, res: ServerResponse) => boolean;
   random?: () => number;
 }
 
@@ -151,7 +149,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       res.end(closing ? 'shutting down' : 'ok');
       return;
     }
-    if (deps.platformHandler?.(req, res)) return;
     if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
 
     const target = resolve(req);
@@ -211,6 +208,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.once('close', onClose);
     try {
       const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
+      // Built lazily and once: a retry reuses the same (still unread) body
+      // stream instead of piping the request into a second one.
+      let body: Readable | null | undefined;
       for (let attempt = 1; ; attempt++) {
         // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
         lease = handleRev.throttler.tryAcquire();
@@ -221,7 +221,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (stopped) throw stopped;
 
         bodyUsed = true;
-        const body = !hasBody
+        body ??= !hasBody
           ? null
           : cl !== undefined
             ? req
