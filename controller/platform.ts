@@ -8,6 +8,7 @@ import { resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
+import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import { RouteTable } from '../gateway/routes.js';
@@ -106,6 +107,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       store.put('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...cm.metadata, namespace: cm.metadata.namespace ?? CONFIG_NAMESPACE }, data: cm.data ?? {} });
     }
   });
+
+  // One durable log for everything accepted with a 202 (broker events, async calls).
+  const eventLog = openSqliteEventLog(path.join(dataDir, CONFIG_FILE_NAMES.eventLog), { clock });
 
   let knative: KnativeConfig = configFromConfigMaps(store.list('configmaps'));
   const events = new EventRecorder(clock);
@@ -233,6 +237,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   } catch (e) {
     await gateway.close(0);
     await runtime.close();
+    await eventLog.close();
     store.close();
     unlock();
     throw new ZenoError('ZENO_ERR_DATA_DIR', `cannot listen on admin port ${opts.adminPort}: ${(e as Error).message}`);
@@ -256,6 +261,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         reconciler?.stop();
         for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
         await runtime.close();
+        await eventLog.close();
         store.close();
         unlock();
       })();

@@ -57,8 +57,21 @@ export interface GatewayDeps {
   random?: () => number;
 }
 
+/**
+ * A platform endpoint served on the gateway port beside the functions
+ * (broker ingress, async calls, metrics). It sees the raw request; the
+ * gateway has not read the body.
+ */
+export type MountHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
 export interface Gateway {
   server: http.Server;
+  /**
+   * Serves every path starting with `prefix` (e.g. "/async-function/") with
+   * `handler`, unless the request's Host names a function: a function's own
+   * paths always win on its host. The longest matching prefix wins.
+   */
+  mount(prefix: string, handler: MountHandler): void;
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting, waits for in-flight requests (up to graceMs), then closes. */
   close(graceMs?: number): Promise<void>;
@@ -136,6 +149,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return { rev, path };
   };
 
+  const mounts: { prefix: string; handler: MountHandler }[] = [];
+  const mountFor = (url: string): MountHandler | undefined => mounts.find((m) => url.startsWith(m.prefix))?.handler;
+
   let inFlight = 0;
   let closing = false;
   let idleWaiter: (() => void) | undefined;
@@ -150,6 +166,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return;
     }
     if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+
+    const mounted = mounts.length ? mountFor(url) : undefined;
+    if (mounted && !routes.lookupHost(req.headers.host)) return mounted(req, res);
 
     const target = resolve(req);
     if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target);
@@ -303,6 +322,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     server,
+    mount(prefix, handler) {
+      if (!prefix.startsWith('/') || prefix.startsWith('/function/')) throw new Error(`cannot mount ${JSON.stringify(prefix)} on the gateway`);
+      mounts.push({ prefix, handler });
+      mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    },
     listen(port, host) {
       return new Promise((resolveListen, reject) => {
         server.once('error', reject);

@@ -54,5 +54,7 @@ export const CONFIG_FILE_NAMES = {
   token: 'token',
   gatewayUrl: 'gateway-url',
   database: 'zeno.db',
+  /** The durable event log (brokers, async calls) in embedded mode. */
+  eventLog: 'events.db',
   pid: 'zeno.pid',
 } as const;
