@@ -1,33 +1,11 @@
 /**
- * The resource kinds the CLI can get, describe and delete, with kubectl's
- * names for them: plural, singular, short names (Knative's CRDs declare
- * `ksvc`, `rev`, `config`/`cfg`, `rt`; core declares `cm`) and the
- * fully-qualified `services.serving.knative.dev` form.
+ * How the CLI names kinds (core/kinds.ts holds the table): plural,
+ * singular, short names and the fully-qualified `services.serving.knative.dev`
+ * form; admin API paths; kubectl-style object references.
  */
-export interface KindInfo {
-  kind: string;
-  apiVersion: string;
-  /** API group; '' for the core group (ConfigMap). */
-  group: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  /** Namespace used when neither the manifest nor -n names one. */
-  defaultNamespace: string;
-}
+import { KINDS, kindInfoOf, type KindInfo } from '../core/kinds.js';
 
-const SERVING = 'serving.knative.dev/v1';
-
-export const KINDS: readonly KindInfo[] = [
-  { kind: 'Service', apiVersion: SERVING, group: 'serving.knative.dev', plural: 'services', singular: 'service', shortNames: ['svc', 'ksvc', 'kservice'], defaultNamespace: 'default' },
-  { kind: 'Configuration', apiVersion: SERVING, group: 'serving.knative.dev', plural: 'configurations', singular: 'configuration', shortNames: ['config', 'cfg'], defaultNamespace: 'default' },
-  { kind: 'Revision', apiVersion: SERVING, group: 'serving.knative.dev', plural: 'revisions', singular: 'revision', shortNames: ['rev'], defaultNamespace: 'default' },
-  { kind: 'Route', apiVersion: SERVING, group: 'serving.knative.dev', plural: 'routes', singular: 'route', shortNames: ['rt'], defaultNamespace: 'default' },
-  // Knative keeps its ConfigMaps in knative-serving; the admin API does the same (docs/admin-api.md).
-  { kind: 'ConfigMap', apiVersion: 'v1', group: '', plural: 'configmaps', singular: 'configmap', shortNames: ['cm'], defaultNamespace: 'knative-serving' },
-  // Zeno's compact kind (docs/functions.md); each owns the Service of its name.
-  { kind: 'Function', apiVersion: 'zeno.dev/v1', group: 'zeno.dev', plural: 'functions', singular: 'function', shortNames: ['fn'], defaultNamespace: 'default' },
-];
+export { KINDS, type KindInfo } from '../core/kinds.js';
 
 /** Namespace for objects of kinds the CLI has no entry for (Brokers, Triggers, …). */
 export const DEFAULT_NAMESPACE = 'default';
@@ -47,7 +25,7 @@ export function resolveKind(name: string): KindInfo | undefined {
 
 /** The kind entry for an object's apiVersion and kind, if the CLI knows it. */
 export function kindOf(obj: { apiVersion?: string; kind?: string }): KindInfo | undefined {
-  return KINDS.find((k) => k.kind === obj.kind && k.apiVersion === obj.apiVersion);
+  return kindInfoOf(obj);
 }
 
 /** Every name `get` accepts, for help and error messages. */

@@ -7,12 +7,13 @@ import { revisionId } from '../core/types.js';
 import { nodeRuntimeEntry } from '../functions/node/index.js';
 import type { FunctionRuntime, LogLine } from '../functions/runtime.js';
 import { isDns1123Label } from './validation/names.js';
-import { defaultService, validateFunctionFiles, validateObject, validateService } from './validation/index.js';
+import { BUILTIN_KINDS, defaultService, validateFunctionFiles, validateObject, validateService } from './validation/index.js';
 import {
   BASE_DIR_ANNOTATION, FUNCTION_API_VERSION, FUNCTION_LABEL, functionToService, isOwnedBy, withServiceStatus,
   type ZenoFunction,
 } from './function-kind.js';
 import type { EventRecorder } from './events.js';
+import { ALL_KINDS, GENERIC_KINDS, type GenericKind } from './resource-kinds.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import type { ResourceKind, ResourceStore } from './store.js';
 
@@ -24,6 +25,8 @@ export interface AdminApiDeps {
   config: () => KnativeConfig;
   info: () => Record<string, unknown>;
   maxBodyBytes: number;
+  /** Generic kinds served (default: resource-kinds.ts GENERIC_KINDS); tests pass their own. */
+  genericKinds?: readonly GenericKind[];
 }
 
 const SERVING = 'serving.knative.dev';
@@ -42,12 +45,6 @@ interface ApplyResult {
   action: 'created' | 'configured' | 'unchanged';
 }
 
-function kindOf(obj: KObject): ResourceKind | undefined {
-  if (obj.apiVersion === `${SERVING}/v1` && obj.kind === 'Service') return 'services';
-  if (obj.apiVersion === 'v1' && obj.kind === 'ConfigMap') return 'configmaps';
-  if (obj.apiVersion === FUNCTION_API_VERSION && obj.kind === 'Function') return 'functions';
-  return undefined;
-}
 
 /** A handler path must name a file on this machine (the embedded runtime runs it here). */
 function isFile(p: string): boolean {
@@ -69,6 +66,15 @@ function checkName(value: string, what: string): void {
  */
 export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: d.maxBodyBytes, return503OnClosing: true });
+  const genericKinds = d.genericKinds ?? GENERIC_KINDS;
+  const allKinds = d.genericKinds ? [...BUILTIN_KINDS, ...genericKinds] : ALL_KINDS;
+  const genericKindOf = (obj: { apiVersion?: unknown; kind?: unknown }) => genericKinds.find((k) => k.kind === obj.kind && k.apiVersion === obj.apiVersion);
+  const kindOf = (obj: KObject): ResourceKind | undefined => {
+    if (obj.apiVersion === `${SERVING}/v1` && obj.kind === 'Service') return 'services';
+    if (obj.apiVersion === 'v1' && obj.kind === 'ConfigMap') return 'configmaps';
+    if (obj.apiVersion === FUNCTION_API_VERSION && obj.kind === 'Function') return 'functions';
+    return genericKindOf(obj)?.plural;
+  };
   const tokenBuf = Buffer.from(d.token);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
@@ -107,7 +113,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const objects: { kind: ResourceKind; obj: KObject }[] = [];
     const seen = new Set<string>();
     items.forEach((raw, index) => {
-      const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' });
+      const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' }, allKinds);
       for (const i of found) issues.push({ ...i, index } as FieldIssue);
       if (found.length) return;
       const obj = raw as KObject;
@@ -125,11 +131,15 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
       if (kind === 'functions') {
         for (const i of validateFunctionFiles(obj, baseDirOf(obj), isFile)) issues.push({ ...i, index } as FieldIssue);
       }
+      const generic = genericKindOf(obj);
+      const asWritten: KObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...obj.metadata, namespace: ns }, spec: obj.spec ?? {} };
       const normalized: KObject = kind === 'services'
         ? (defaultService(obj, cfg.defaults) as unknown as KObject)
         : kind === 'functions'
-          ? { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...obj.metadata, namespace: ns }, spec: obj.spec ?? {} }
-          : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
+          ? asWritten
+          : generic
+            ? (generic.normalize?.(asWritten) ?? asWritten)
+            : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
       normalized.metadata.namespace = ns;
       delete normalized.status;
       objects.push({ kind, obj: normalized });
@@ -224,7 +234,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
       const o = raw as KObject;
       const kind = o && typeof o === 'object' ? kindOf(o) : undefined;
       if (!kind || typeof o.metadata?.name !== 'string') {
-        throw new ZenoError('ZENO_ERR_UNKNOWN_KIND', `item ${index}: only Services, Functions and ConfigMaps can be deleted`);
+        throw new ZenoError('ZENO_ERR_UNKNOWN_KIND', `item ${index}: ${String(o?.apiVersion)}/${String(o?.kind)} cannot be deleted here`);
       }
       const ns = o.metadata.namespace ?? (kind === 'configmaps' ? CONFIG_NAMESPACE : 'default');
       checkName(ns, 'namespace');
@@ -314,6 +324,47 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const o = getFunction(req.params.ns, req.params.name);
     d.store.transaction(() => deleteFunction(req.params.ns, req.params.name));
     return { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: o.metadata.name, kind: 'functions', uid: o.metadata.uid } };
+  });
+
+  // ---- generic kinds (eventing, sources, flows): stored as written, status by their controllers ----
+  const genericOr404 = (group: string, version: string, plural: string) => {
+    const k = genericKinds.find((g) => g.plural === plural && g.apiVersion === `${group}/${version}`);
+    if (!k) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `unknown resource ${plural}.${group}/${version}`);
+    return k;
+  };
+  type GenericParams = { group: string; version: string; plural: string; ns: string; name: string };
+  app.get<{ Params: Omit<GenericParams, 'ns' | 'name'> }>('/apis/:group/:version/:plural', async (req) => {
+    const k = genericOr404(req.params.group, req.params.version, req.params.plural);
+    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural));
+  });
+  app.get<{ Params: Omit<GenericParams, 'name'> }>('/apis/:group/:version/namespaces/:ns/:plural', async (req) => {
+    const k = genericOr404(req.params.group, req.params.version, req.params.plural);
+    checkName(req.params.ns, 'namespace');
+    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural, req.params.ns));
+  });
+  const getGeneric = (p: GenericParams): { k: GenericKind; o: KObject } => {
+    const k = genericOr404(p.group, p.version, p.plural);
+    checkName(p.ns, 'namespace');
+    const o = d.store.get(k.plural, p.ns, p.name);
+    if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `${k.plural} "${p.name}" not found in namespace ${p.ns}`);
+    return { k, o };
+  };
+  app.get<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req) => getGeneric(req.params).o);
+  app.put<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req, reply) => {
+    const k = genericOr404(req.params.group, req.params.version, req.params.plural);
+    checkName(req.params.ns, 'namespace');
+    const obj = req.body as KObject;
+    if (!obj || typeof obj !== 'object' || genericKindOf(obj) !== k || obj.metadata?.name !== req.params.name || (obj.metadata.namespace ?? req.params.ns) !== req.params.ns) {
+      throw new ZenoError('ZENO_ERR_BAD_REQUEST', `the body must be a ${k.kind} whose metadata.name and namespace match the path`);
+    }
+    const out = applyBatch([{ ...obj, metadata: { ...obj.metadata, namespace: req.params.ns } }], false);
+    void reply.status(out.results[0]?.action === 'created' ? 201 : 200);
+    return out.items[0];
+  });
+  app.delete<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req) => {
+    const { k, o } = getGeneric(req.params);
+    d.store.delete(k.plural, req.params.ns, req.params.name);
+    return { kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: o.metadata.name, kind: k.plural, uid: o.metadata.uid } };
   });
 
   // ---- logs ----

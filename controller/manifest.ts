@@ -11,7 +11,8 @@ import type { Document, Node } from 'yaml';
 import type { FieldIssue } from '../core/errors.js';
 import type { KObject } from '../core/types.js';
 import type { KindValidator, ValidationContext } from './validation/context.js';
-import { BUILTIN_KINDS, validateObject } from './validation/index.js';
+import { ALL_KINDS } from './resource-kinds.js';
+import { validateObject } from './validation/index.js';
 
 export interface SourcePosition {
   /** 1-based. */
@@ -112,7 +113,7 @@ export function parseManifestText(text: string, file: string, baseDir: string): 
  * line and column. Also rejects two documents in one apply that define the
  * same kind, namespace and name, since one would silently win.
  */
-export function validateManifests(docs: LoadedDoc[], ctx: ValidationContext, kinds: readonly KindValidator[] = BUILTIN_KINDS): FieldIssue[] {
+export function validateManifests(docs: LoadedDoc[], ctx: ValidationContext, kinds: readonly KindValidator[] = ALL_KINDS): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const seen = new Map<string, LoadedDoc>();
   for (const doc of docs) {

@@ -1,10 +1,11 @@
+import type { ResourcePlural } from '../core/kinds.js';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { realClock, type Clock } from '../core/clock.js';
 import type { KObject } from '../core/types.js';
 
 /** Resources are addressed by their plural resource name, as in REST paths. */
-export type ResourceKind = 'services' | 'configurations' | 'revisions' | 'routes' | 'configmaps' | 'functions';
+export type ResourceKind = ResourcePlural | 'configurations' | 'revisions' | 'routes';
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
