@@ -110,3 +110,50 @@ describe('admin API: generic kinds', () => {
     expect(store.list('brokers')).toEqual([]);
   });
 });
+
+describe('admin API: Broker and Trigger (the registered eventing kinds)', () => {
+  let real: FastifyInstance;
+  beforeEach(async () => {
+    real = createAdminApi({
+      store,
+      events: new EventRecorder(new FakeClock()),
+      runtime: inertRuntime,
+      token: 'test-token-0123456789',
+      config: () => configFromConfigMaps(store.list('configmaps')),
+      info: () => ({}),
+      maxBodyBytes: 64 * 1024,
+    });
+    await real.ready();
+  });
+  afterEach(async () => real.close());
+  const apply = (items: unknown[]) => real.inject({ method: 'POST', url: '/apis/zeno.dev/v1/apply', headers: AUTH, payload: { items } });
+  const trigger = (brokerName: string) => ({
+    apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't' },
+    spec: { broker: brokerName, subscriber: { uri: 'http://127.0.0.1:9/x' } },
+  });
+
+  it('defaults a Broker from config-br-defaults applied in the same batch', async () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-br-defaults' }, data: { 'default-br-config': 'clusterDefault:\n  brokerClass: Mine\n  delivery: {retry: 2}\n' } };
+    expect((await apply([cm, broker('b')])).statusCode).toBe(200);
+    const b = store.get('brokers', 'default', 'b');
+    expect(b?.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe('Mine');
+    expect(b?.spec).toEqual({ delivery: { retry: 2 } });
+  });
+
+  it('refuses a changed Trigger broker and keeps the stored one', async () => {
+    expect((await apply([trigger('one')])).statusCode).toBe(200);
+    const res = await apply([trigger('two')]);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'ZENO_ERR_INVALID_RESOURCE', issues: [{ path: 'spec.broker', index: 0 }] });
+    expect((store.get('triggers', 'default', 't')?.spec as { broker: string }).broker).toBe('one');
+    expect(store.get('triggers', 'default', 't')?.metadata.labels).toEqual({ 'eventing.knative.dev/broker': 'one' });
+  });
+
+  it('refuses an invalid filter with its path', async () => {
+    const bad = { ...trigger('one'), spec: { ...trigger('one').spec, filters: [{ cesql: "type = 'a" }] } };
+    const res = await apply([bad]);
+    expect(res.statusCode).toBe(422);
+    expect(res.json().issues[0].path).toMatch(/^spec\.filters\[0\]\.cesql/);
+    expect(store.list('triggers')).toEqual([]);
+  });
+});

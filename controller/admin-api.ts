@@ -133,12 +133,18 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
       }
       const generic = genericKindOf(obj);
       const asWritten: KObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { ...obj.metadata, namespace: ns }, spec: obj.spec ?? {} };
+      const prev = generic ? d.store.get(generic.plural, ns, obj.metadata.name) : undefined;
+      if (generic?.validateUpdate && prev) {
+        const found = generic.validateUpdate(prev, asWritten);
+        for (const i of found) issues.push({ ...i, index } as FieldIssue);
+        if (found.length) return;
+      }
       const normalized: KObject = kind === 'services'
         ? (defaultService(obj, cfg.defaults) as unknown as KObject)
         : kind === 'functions'
           ? asWritten
           : generic
-            ? (generic.normalize?.(asWritten) ?? asWritten)
+            ? (generic.normalize?.(asWritten, { config: cfg, prev }) ?? asWritten)
             : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...obj.metadata, namespace: ns }, data: obj.data ?? {} };
       normalized.metadata.namespace = ns;
       delete normalized.status;

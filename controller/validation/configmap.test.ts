@@ -4,6 +4,7 @@ import { DEFAULT_DEFAULTS_CONFIG } from '../../core/config/defaults.js';
 import type { KObject } from '../../core/types.js';
 import { configsFromConfigMaps, validateConfigMap } from './configmap.js';
 import { DEFAULT_GC_CONFIG } from '../../core/config/gc.js';
+import { DEFAULT_BR_DEFAULTS_CONFIG } from '../../eventing/resources/br-defaults.js';
 
 function cm(name: string, data?: Record<string, unknown>): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'knative-serving' }, ...(data ? { data } : {}) };
@@ -46,6 +47,6 @@ describe('configsFromConfigMaps', () => {
 
   it('ignores ConfigMaps with bad values and gives defaults without any', () => {
     const got = configsFromConfigMaps([cm('config-defaults', { 'revision-timeout-seconds': 'x' })] as unknown as KObject[]);
-    expect(got).toEqual({ defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { domain: 'localhost' }, gc: DEFAULT_GC_CONFIG });
+    expect(got).toEqual({ defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { domain: 'localhost' }, gc: DEFAULT_GC_CONFIG, brDefaults: DEFAULT_BR_DEFAULTS_CONFIG });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * `v1` ConfigMaps carrying Knative's platform settings. Zeno understands
- * `config-autoscaler`, `config-defaults`, `config-domain` and `config-gc`; a ConfigMap
+ * `config-autoscaler`, `config-defaults`, `config-domain`, `config-gc` and
+ * `config-br-defaults`; a ConfigMap
  * with any other name is rejected rather than stored and ignored, so a user
  * never believes a setting took effect when it did not.
  */
@@ -10,6 +11,7 @@ import type { DomainConfig } from '../../core/config/domain.js';
 import { DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../core/config/autoscaler.js';
 import { DEFAULT_GC_CONFIG, GC_CONFIG_NAME, parseGcConfigMap, type GcConfig } from '../../core/config/gc.js';
 import type { FieldIssue } from '../../core/errors.js';
+import { BR_DEFAULTS_CONFIG_NAME, DEFAULT_BR_DEFAULTS_CONFIG, parseBrDefaultsConfigMap, type BrDefaultsConfig } from '../../eventing/resources/br-defaults.js';
 import type { KObject } from '../../core/types.js';
 import type { ValidationContext } from './context.js';
 import { validateObjectMeta } from './names.js';
@@ -19,7 +21,7 @@ import { isRecord, unknownFields } from './shape.js';
 export const AUTOSCALER_CONFIG_NAME = 'config-autoscaler';
 
 /** The ConfigMap names Zeno reads, in the order they are listed to users. */
-export const KNOWN_CONFIG_MAPS: readonly string[] = [AUTOSCALER_CONFIG_NAME, DEFAULTS_CONFIG_NAME, DOMAIN_CONFIG_NAME, GC_CONFIG_NAME];
+export const KNOWN_CONFIG_MAPS: readonly string[] = [AUTOSCALER_CONFIG_NAME, DEFAULTS_CONFIG_NAME, DOMAIN_CONFIG_NAME, GC_CONFIG_NAME, BR_DEFAULTS_CONFIG_NAME];
 
 const CONFIGMAP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'data', 'binaryData', 'immutable']);
 
@@ -56,6 +58,7 @@ export function validateConfigMap(obj: unknown): FieldIssue[] {
   else if (name === DEFAULTS_CONFIG_NAME) issues.push(...parseDefaultsConfigMap(strings).issues);
   else if (name === DOMAIN_CONFIG_NAME) issues.push(...parseDomainConfigMap(strings).issues);
   else if (name === GC_CONFIG_NAME) issues.push(...parseGcConfigMap(strings).issues);
+  else if (name === BR_DEFAULTS_CONFIG_NAME) issues.push(...parseBrDefaultsConfigMap(strings).issues);
   return issues;
 }
 
@@ -63,6 +66,8 @@ export function validateConfigMap(obj: unknown): FieldIssue[] {
 export interface PlatformConfigs extends Required<Pick<ValidationContext, 'defaults' | 'autoscaler'>> {
   domain: DomainConfig;
   gc: GcConfig;
+  /** config-br-defaults (eventing/resources/br-defaults.ts). */
+  brDefaults: BrDefaultsConfig;
 }
 
 /**
@@ -71,7 +76,7 @@ export interface PlatformConfigs extends Required<Pick<ValidationContext, 'defau
  * rejected by validateConfigMap before it was stored.
  */
 export function configsFromConfigMaps(configMaps: readonly KObject[]): PlatformConfigs {
-  const out: PlatformConfigs = { defaults: { ...DEFAULT_DEFAULTS_CONFIG }, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { ...DEFAULT_DOMAIN_CONFIG }, gc: { ...DEFAULT_GC_CONFIG } };
+  const out: PlatformConfigs = { defaults: { ...DEFAULT_DEFAULTS_CONFIG }, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { ...DEFAULT_DOMAIN_CONFIG }, gc: { ...DEFAULT_GC_CONFIG }, brDefaults: structuredClone(DEFAULT_BR_DEFAULTS_CONFIG) as BrDefaultsConfig };
   for (const cm of configMaps) {
     if (cm.kind !== 'ConfigMap') continue;
     const data: Record<string, string> = {};
@@ -88,6 +93,9 @@ export function configsFromConfigMaps(configMaps: readonly KObject[]): PlatformC
     } else if (cm.metadata.name === GC_CONFIG_NAME) {
       const r = parseGcConfigMap(data);
       if (!r.issues.length) out.gc = r.config;
+    } else if (cm.metadata.name === BR_DEFAULTS_CONFIG_NAME) {
+      const r = parseBrDefaultsConfigMap(data);
+      if (!r.issues.length) out.brDefaults = r.config;
     }
   }
   return out;
