@@ -14,7 +14,10 @@ import { EVENTING_API_VERSION, normalizeBroker, validateBroker, validateBrokerUp
 import { normalizeTrigger, validateTrigger, validateTriggerUpdate } from '../eventing/resources/trigger.js';
 import type { KnativeConfig } from './platform-config.js';
 import type { KindValidator } from './validation/context.js';
+import { DEFAULT_CHANNEL_TEMPLATE } from './validation/duck.js';
+import { FLOWS_API_VERSION, MESSAGING_API_VERSION, validateChannel, validateParallel, validateSequence, validateSubscription } from './validation/flows.js';
 import { BUILTIN_KINDS } from './validation/index.js';
+import { DEFAULT_PING_SCHEDULE, SOURCES_API_VERSION, validateContainerSource, validatePingSource, validateSinkBinding } from './validation/sources.js';
 
 export interface NormalizeContext {
   /** The platform's ConfigMaps as this apply batch leaves them. */
@@ -30,6 +33,28 @@ export interface GenericKind extends KindValidator {
   /** Rules between the stored object and its replacement as written (immutable fields). */
   validateUpdate?(prev: KObject, next: KObject): FieldIssue[];
 }
+
+/** Knative's defaulting of a missing `spec.channelTemplate` (config-default-channel: InMemoryChannel). */
+function withChannelTemplate(o: KObject): KObject {
+  const spec = { ...(o.spec ?? {}) };
+  spec.channelTemplate ??= { ...DEFAULT_CHANNEL_TEMPLATE };
+  return { ...o, spec };
+}
+
+/** Sources (sources.knative.dev/v1) and messaging/flows (issue 4 items 6 and 7). */
+const SOURCE_AND_FLOW_KINDS: readonly GenericKind[] = [
+  {
+    apiVersion: SOURCES_API_VERSION, kind: 'PingSource', plural: 'pingsources', validate: (o) => validatePingSource(o),
+    // ping_defaults.go: an empty schedule is every minute.
+    normalize: (o) => ({ ...o, spec: { ...o.spec, schedule: (o.spec?.schedule as string | undefined) || DEFAULT_PING_SCHEDULE } }),
+  },
+  { apiVersion: SOURCES_API_VERSION, kind: 'ContainerSource', plural: 'containersources', validate: (o, ctx) => validateContainerSource(o, ctx) },
+  { apiVersion: SOURCES_API_VERSION, kind: 'SinkBinding', plural: 'sinkbindings', validate: (o) => validateSinkBinding(o) },
+  { apiVersion: MESSAGING_API_VERSION, kind: 'Channel', plural: 'channels', validate: (o) => validateChannel(o), normalize: withChannelTemplate },
+  { apiVersion: MESSAGING_API_VERSION, kind: 'Subscription', plural: 'subscriptions', validate: (o) => validateSubscription(o) },
+  { apiVersion: FLOWS_API_VERSION, kind: 'Sequence', plural: 'sequences', validate: (o) => validateSequence(o), normalize: withChannelTemplate },
+  { apiVersion: FLOWS_API_VERSION, kind: 'Parallel', plural: 'parallels', validate: (o) => validateParallel(o), normalize: withChannelTemplate },
+];
 
 /** Generic kinds, in the order their modules were added. */
 export const GENERIC_KINDS: readonly GenericKind[] = Object.freeze([
@@ -49,6 +74,7 @@ export const GENERIC_KINDS: readonly GenericKind[] = Object.freeze([
     validateUpdate: validateTriggerUpdate,
     normalize: (o) => normalizeTrigger(o),
   },
+  ...SOURCE_AND_FLOW_KINDS,
 ] satisfies GenericKind[]);
 
 /** Every kind `zeno apply` and the admin API validate. */

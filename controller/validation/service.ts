@@ -213,7 +213,8 @@ function validateRevisionSpec(spec: unknown, path: string, ctx: ValidationContex
   return issues;
 }
 
-function validateContainer(c: unknown, path: string, ctx: ValidationContext): FieldIssue[] {
+/** One container (also used for a ContainerSource's pod template). */
+export function validateContainer(c: unknown, path: string, ctx: ValidationContext): FieldIssue[] {
   if (!isRecord(c) || Object.keys(c).length === 0) {
     return [{ path, message: isRecord(c) ? 'missing field(s)' : 'must be a mapping' }];
   }
