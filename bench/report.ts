@@ -69,7 +69,7 @@ export function tableRows(r: BenchResults): string[][] {
     rows.push(['Function cold start p50, no pool', ms(f.noPool.p50), `${ms(c.bare.p50)} bare spawn`, ratio(f.noPool.p50, c.bare.p50)]);
     rows.push(['Function cold start p99, no pool', ms(f.noPool.p99), `${ms(c.bare.p99)} bare spawn`, ratio(f.noPool.p99, c.bare.p99)]);
   }
-  rows.push(['warm throughput', rps(w.gateway.rps), `${rps(w.direct.rps)} direct to the function`, ratio(w.gateway.rps, w.direct.rps)]);
+  rows.push(['warm throughput (gateway + activator path)', rps(w.gateway.rps), `${rps(w.direct.rps)} direct to the function`, ratio(w.gateway.rps, w.direct.rps)]);
   if (w.nginx) rows.push(['warm throughput', rps(w.gateway.rps), `${rps(w.nginx.rps)} nginx → function`, ratio(w.gateway.rps, w.nginx.rps)]);
   rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.direct.p50Ms)} direct`, ratio(w.gateway.p50Ms, w.direct.p50Ms)]);
   if (w.nginx) rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.nginx.p50Ms)} nginx`, ratio(w.gateway.p50Ms, w.nginx.p50Ms)]);
