@@ -43,6 +43,15 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   /** Autoscaler decision tick (Knative tickInterval) and stats collection period. */
   autoscalerTickMs: 2_000,
   statsPeriodMs: 1_000,
+  /**
+   * Per-attempt timeout of an event delivery when the delivery spec has no
+   * `timeout` (Knative then has none of its own; 300 s is undici's and
+   * Knative Serving's default request timeout, so a subscriber that hangs
+   * frees its in-flight slot eventually).
+   */
+  eventDeliveryTimeoutMs: 300_000,
+  /** While a subscription's subscriber cannot be resolved, how often the dispatcher looks again. */
+  eventHoldRecheckMs: 1_000,
   /** Time `zeno apply` waits for Ready before giving up. */
   applyWaitMs: 120_000,
 });
