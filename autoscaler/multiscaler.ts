@@ -19,6 +19,8 @@ export interface DecisionReport {
   stableAverage: number;
   panicAverage: number;
   excessBurstCapacity: number;
+  /** What the averages measure: the revision's autoscaling.knative.dev/metric. */
+  metric: 'concurrency' | 'rps';
 }
 
 export interface MultiscalerDeps {
@@ -147,7 +149,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
     );
     e.state = d.state;
     if (!d.valid) return undefined;
-    deps.onDecision?.(rev, { desired: d.desired, inPanic: d.inPanic, stableAverage, panicAverage, excessBurstCapacity: d.excessBurstCapacity });
+    deps.onDecision?.(rev, { desired: d.desired, inPanic: d.inPanic, stableAverage, panicAverage, excessBurstCapacity: d.excessBurstCapacity, metric: e.spec.metric === 'rps' ? 'rps' : 'concurrency' });
     return d.desired;
   };
 

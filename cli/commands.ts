@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'warm-pool': { type: 'string', arg: 'N', default: String(PLATFORM_DEFAULTS.warmPoolSize), help: 'generic Node runtime processes kept warm for Functions; 0 turns the pool off' },
       runtime: { type: 'string', arg: 'RUNTIME', default: 'local', help: 'where functions run; only "local" is supported yet' },
       nats: { type: 'string', arg: 'URL', help: 'NATS JetStream for events (not supported yet)' },
+      'access-log': { type: 'boolean', help: 'print one JSON line per gateway request on stdout (request id, trace id, status, duration, revision)' },
     },
     examples: ['zeno up', 'zeno up --port 9080 --admin-port 9081 --data-dir /tmp/zeno', 'zeno up --config deploy/config-autoscaler.yaml'],
   },

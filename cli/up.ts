@@ -36,7 +36,11 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const { startPlatform } = await import('../controller/platform.js');
   let platform;
   try {
-    platform = await startPlatform({ port, adminPort, host, dataDir, configFiles, warmPoolSize, log: (line) => ctx.err(`${line}\n`) });
+    platform = await startPlatform({
+      port, adminPort, host, dataDir, configFiles, warmPoolSize,
+      log: (line) => ctx.err(`${line}\n`),
+      ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),
+    });
   } catch (e) {
     throw explainStartFailure(e, { port, adminPort });
   }

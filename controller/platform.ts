@@ -7,12 +7,13 @@ import { realClock, type Clock } from '../core/clock.js';
 import { resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError } from '../core/errors.js';
-import type { RevisionId } from '../core/types.js';
+import { createMetrics, type RevisionLabels, type ZenoMetrics } from '../core/metrics.js';
+import { splitId, type RevisionId } from '../core/types.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import { RouteTable } from '../gateway/routes.js';
-import { createGateway, type RevisionHandle } from '../gateway/server.js';
+import { createGateway, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { loadManifests, validateManifests } from './manifest.js';
@@ -32,12 +33,16 @@ export interface PlatformOptions {
   maxBodyBytes?: number;
   /** Warm Node runtime processes for Functions (default PLATFORM_DEFAULTS.warmPoolSize; 0 = off). */
   warmPoolSize?: number;
+  /** One JSON line per gateway request (`zeno up --access-log`); off when unset. */
+  accessLog?: (line: string) => void;
 }
 
 export interface Platform {
   gatewayUrl: string;
   adminUrl: string;
   token: string;
+  /** The platform's metrics (core/metrics.ts): eventing and async code records through it. */
+  metrics: ZenoMetrics;
   close(): Promise<void>;
 }
 
@@ -115,6 +120,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const events = new EventRecorder(clock);
   const routes = new RouteTable();
   const handles = new Map<RevisionId, RevisionHandle>();
+  const metrics = createMetrics();
+  /** Knative's revision labels for metrics, from the stored Revision's labels. */
+  const labelsOf = (id: RevisionId): RevisionLabels => {
+    const { namespace, name } = splitId(id);
+    const l = store.get('revisions', namespace, name)?.metadata.labels ?? {};
+    return { namespace, revision: name, service: l['serving.knative.dev/service'] ?? '', configuration: l['serving.knative.dev/configuration'] ?? '' };
+  };
 
   // Reconciler is created below; the runtime's drain hook and the scaler need the handles.
   const runtime: FunctionRuntime = createLocalRuntime({
@@ -139,7 +151,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       reconciler?.markRevision(rev);
     },
     readyPods: (rev) => runtime.readyPods(rev).length,
-    onDecision: (rev, d) => reconciler?.recordDecision(rev, d),
+    onDecision: (rev, d) => {
+      reconciler?.recordDecision(rev, d);
+      const m = handles.get(rev)?.metrics;
+      if (m) metrics.recordDecision(m.labels, d);
+    },
   });
   const syncBackends = (rev: RevisionId) => {
     handles.get(rev)?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })));
@@ -148,6 +164,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') syncBackends(e.revision);
     const h = handles.get(e.revision);
     if (!h) return;
+    if (e.type === 'pod-ready' && h.metrics && e.pod.readyAt !== undefined) metrics.recordPodStart(h.metrics.labels, e.pod.readyAt - e.pod.startedAt);
     if (e.type === 'pod-ready' || e.type === 'revision-recovered') {
       h.failure = undefined;
       h.startedOnce = true;
@@ -168,6 +185,28 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     routes,
     revision: (id) => handles.get(id),
     maxBodyBytes,
+    ...(opts.accessLog ? { accessLog: (entry: AccessLogEntry) => opts.accessLog!(JSON.stringify(entry)) } : {}),
+  });
+  metrics.setServingSource(function* () {
+    for (const [id, h] of handles) {
+      if (!h.metrics) continue;
+      yield { labels: h.metrics.labels, queueDepth: h.throttler.queued(), inFlight: h.throttler.inFlight(), readyPods: runtime.readyPods(id).length, requestedPods: scaler.desired(id) ?? 0 };
+    }
+  });
+  const serveMetrics = async (res: import('node:http').ServerResponse): Promise<void> => {
+    const body = await metrics.render();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  // Prometheus scrapes the gateway port (like the design's contract) or the admin port with the token.
+  gateway.mount('/metrics', (req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+      return;
+    }
+    return serveMetrics(res);
   });
   const gwPort = await gateway.listen(opts.port, opts.host);
   const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
@@ -194,6 +233,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
             onQueued: () => scaler.poke(id),
           }),
           stats: scaler.statsFor(id),
+          metrics: metrics.revision(labelsOf(id)),
           timeoutMs: o.timeoutMs,
           responseStartTimeoutMs: o.responseStartTimeoutMs,
           idleTimeoutMs: o.idleTimeoutMs,
@@ -201,7 +241,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         syncBackends(id);
       },
       removeRevision(id) {
-        handles.get(id)?.throttler.failAll(new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `revision ${id} was deleted`));
+        const h = handles.get(id);
+        h?.throttler.failAll(new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `revision ${id} was deleted`));
+        if (h?.metrics) metrics.forget(h.metrics.labels);
         handles.delete(id);
       },
       setRoute: (entry, domain, tags) => routes.set(entry, domain, tags),
@@ -228,6 +270,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     config: () => knative,
     info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain }),
   });
+  admin.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', metrics.contentType).header('cache-control', 'no-store');
+    return metrics.render();
+  });
   let adminUrl: string;
   try {
     await admin.listen({ port: opts.adminPort, host: opts.host });
@@ -253,6 +299,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     gatewayUrl,
     adminUrl,
     token,
+    metrics,
     close() {
       closed ??= (async () => {
         await admin.close();

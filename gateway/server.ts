@@ -3,10 +3,12 @@ import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
+import type { RevisionMetrics } from '../core/metrics.js';
 import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
+import { newTraceparent, randomHex, traceIdOf } from './trace.js';
 
 /** Per-request concurrency accounting that feeds the autoscaler. */
 export interface StatsSink {
@@ -32,6 +34,37 @@ export interface RevisionHandle {
   failure?: ZenoError | undefined;
   /** A pod of this revision became ready since it last left zero. */
   startedOnce?: boolean;
+  /** The revision's pre-bound request counters (core/metrics.ts). */
+  metrics?: RevisionMetrics;
+}
+
+/** One line of the access log (`zeno up --access-log`), written when the response ends. */
+export interface AccessLogEntry {
+  time: string;
+  /** The client's X-Request-Id, else a generated one (also sent to the function). */
+  requestId: string;
+  /** From the traceparent the function received (the client's, or a generated one). */
+  traceId: string | undefined;
+  method: string | undefined;
+  host: string | undefined;
+  path: string;
+  status: number;
+  durationMs: number;
+  /** `namespace/revision` the request was routed to; undefined when unrouted. */
+  revision: string | undefined;
+  /** Set when the request waited for a pod to start (a cold start), in ms. */
+  coldStartMs?: number;
+  /** The ZENO_ERR_* code when the platform answered with an error. */
+  error?: string;
+}
+
+/** Per-request facts collected for the access log; only allocated when it is on. */
+interface RequestNotes {
+  requestId: string;
+  traceId: string | undefined;
+  revision: string | undefined;
+  coldStartMs: number | undefined;
+  error: string | undefined;
 }
 
 /** Attempts for a request that never reached a pod (connection refused). */
@@ -55,6 +88,8 @@ export interface GatewayDeps {
   revision(id: RevisionId): RevisionHandle | undefined;
   maxBodyBytes: number;
   random?: () => number;
+  /** Receives one entry per request when set (opt-in: it costs an allocation per request). */
+  accessLog?: (entry: AccessLogEntry) => void;
 }
 
 /**
@@ -156,7 +191,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let closing = false;
   let idleWaiter: (() => void) | undefined;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, notes: RequestNotes | undefined): Promise<void> => {
     const url = req.url ?? '/';
     // The platform's own /healthz, unless the Host names a function: a
     // function's /healthz must stay reachable through its own host.
@@ -171,20 +206,41 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (mounted && !routes.lookupHost(req.headers.host)) return mounted(req, res);
 
     const target = resolve(req);
-    if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target);
+    if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target, notes);
+    if (notes) notes.revision = target.rev;
     const handleRev = deps.revision(target.rev);
     if (!handleRev) {
-      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
+      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`), notes);
     }
 
     const cl = req.headers['content-length'];
     if (cl !== undefined && Number(cl) > deps.maxBodyBytes) {
-      return refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes, cl));
+      const e = tooLargeError(deps.maxBodyBytes, cl);
+      handleRev.metrics?.record(e.statusCode, 0, e.code);
+      return refuseBody(req, res, clock, deps.maxBodyBytes, e, notes);
     }
 
     if (handleRev.failure && !handleRev.throttler.hasBackends()) {
-      return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev.failure);
+      handleRev.metrics?.record(handleRev.failure.statusCode, 0, handleRev.failure.code);
+      return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev.failure, notes);
     }
+    // W3C trace context: the client's valid traceparent goes on unchanged,
+    // otherwise the function gets a new one (gateway/trace.ts).
+    const incomingTrace = req.headers.traceparent;
+    let traceparent: string | undefined;
+    if (notes) {
+      notes.traceId = traceIdOf(incomingTrace);
+      if (!notes.traceId) {
+        const t = newTraceparent();
+        traceparent = t.header;
+        notes.traceId = t.traceId;
+      }
+    } else if (!traceIdOf(incomingTrace)) {
+      traceparent = newTraceparent().header;
+    }
+    /** The status the request ends with when the platform answers it after a failure. */
+    let failedStatus = 0;
+    let failedCode: string | undefined;
     let timedOut: string | undefined;
     let tooLarge = false;
     let lease: Lease | undefined;
@@ -203,7 +259,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       timedOut = what;
       stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
     };
-    handleRev.stats.begin(clock.now());
+    const startedMs = clock.now();
+    handleRev.stats.begin(startedMs);
     const timer = clock.setTimeout(expire(`timeoutSeconds (${handleRev.timeoutMs / 1000}s)`), handleRev.timeoutMs);
     // Knative's other two timeouts, armed only when they can fire first.
     const rs = handleRev.responseStartTimeoutMs ?? 0;
@@ -235,7 +292,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
         lease = handleRev.throttler.tryAcquire();
         if (!lease) {
           cancelWait ??= new AbortController();
+          // A cold start, as the caller feels it: no pod at all was routable,
+          // so the request waits until one passes readiness (docs/metrics.md).
+          const cold = !handleRev.throttler.hasBackends();
+          const queuedMs = cold ? clock.now() : 0;
           lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
+          if (cold && !stopped) {
+            const waited = clock.now() - queuedMs;
+            handleRev.metrics?.coldStart(waited);
+            if (notes) notes.coldStartMs = waited;
+          }
         }
         if (stopped) throw stopped;
 
@@ -247,11 +313,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
             : limitBody(req, deps.maxBodyBytes, () => {
                 tooLarge = true;
               });
+        const headers = upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' });
+        if (traceparent) headers.traceparent = traceparent;
+        if (notes && !req.headers['x-request-id']) headers['x-request-id'] = notes.requestId;
         upstream = forward(agent, {
           origin: lease.backend.url,
           path: target.path,
           method: req.method as 'GET',
-          headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
+          headers,
           body,
         }, res, hooks);
         try {
@@ -269,13 +338,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     } catch (err) {
       if (tooLarge) {
-        refuseBody(req, res, clock, deps.maxBodyBytes, tooLargeError(deps.maxBodyBytes));
+        const e = tooLargeError(deps.maxBodyBytes);
+        failedStatus = e.statusCode;
+        failedCode = e.code;
+        refuseBody(req, res, clock, deps.maxBodyBytes, e, notes);
       } else if (timedOut || isZenoError(err)) {
         const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${timedOut} passed`) : (err as ZenoError);
+        failedStatus = e.statusCode;
+        failedCode = e.code;
+        if (notes) notes.error = e.code;
         if (bodyUsed) sendError(res, e);
-        else refuseBody(req, res, clock, deps.maxBodyBytes, e);
+        else refuseBody(req, res, clock, deps.maxBodyBytes, e, notes);
       } else if (!res.destroyed && !stopped) {
         const msg = err instanceof Error ? err.message : String(err);
+        failedCode = 'ZENO_ERR_UPSTREAM_FAILED';
+        if (notes) notes.error = failedCode;
         sendError(res, new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
       } else {
         res.destroy();
@@ -286,7 +363,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       clock.clearTimeout(idleTimer);
       res.off('close', onClose);
       lease?.release();
-      handleRev.stats.end(clock.now());
+      const endedMs = clock.now();
+      handleRev.stats.end(endedMs);
+      // A client that hung up before the head has no status: Knative counts that as 5xx.
+      handleRev.metrics?.record(res.headersSent ? res.statusCode : failedStatus, endedMs - startedMs, failedCode);
     }
   };
 
@@ -294,9 +374,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
     inFlight--;
     if (inFlight === 0) idleWaiter?.();
   };
+  const accessLog = deps.accessLog;
+  const logRequest = (req: IncomingMessage, res: ServerResponse, notes: RequestNotes, startedMs: number): void => {
+    const now = clock.now();
+    const entry: AccessLogEntry = {
+      time: new Date(now).toISOString(),
+      requestId: notes.requestId,
+      traceId: notes.traceId ?? traceIdOf(req.headers.traceparent),
+      method: req.method,
+      host: req.headers.host,
+      path: req.url ?? '/',
+      status: res.headersSent ? res.statusCode : 0,
+      durationMs: now - startedMs,
+      revision: notes.revision,
+    };
+    if (notes.coldStartMs !== undefined) entry.coldStartMs = notes.coldStartMs;
+    if (notes.error !== undefined) entry.error = notes.error;
+    accessLog!(entry);
+  };
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     inFlight++;
-    handle(req, res)
+    let notes: RequestNotes | undefined;
+    if (accessLog) {
+      const rid = req.headers['x-request-id'];
+      notes = { requestId: typeof rid === 'string' && rid ? rid : randomHex(16), traceId: undefined, revision: undefined, coldStartMs: undefined, error: undefined };
+      const startedMs = clock.now();
+      const n = notes;
+      res.once('close', () => logRequest(req, res, n, startedMs));
+    }
+    handle(req, res, notes)
       .catch((err: unknown) => {
         sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
       })
@@ -442,7 +548,8 @@ const REFUSED_BODY_GRACE_MS = 10_000;
  * 413. A client that sends more than twice `cap`, or for longer than
  * REFUSED_BODY_GRACE_MS, loses the connection instead.
  */
-function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap: number, err: ZenoError): void {
+function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap: number, err: ZenoError, notes?: RequestNotes): void {
+  if (notes) notes.error = err.code;
   if (req.complete) return sendError(res, err);
   let dropped = 0;
   const timer = clock.setTimeout(() => req.socket.destroy(), REFUSED_BODY_GRACE_MS);
