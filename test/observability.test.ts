@@ -129,7 +129,8 @@ describe('tracing', () => {
   });
 
   it('generates a traceparent (and a request id) when the client sent none, or an invalid one', async () => {
-    for (const headers of [{}, { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }]) {
+    const cases: Record<string, string>[] = [{}, { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' }];
+    for (const headers of cases) {
       const r = await call('warm', '/', headers);
       const got = JSON.parse(r.body) as { headers: Record<string, string> };
       expect(got.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
