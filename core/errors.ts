@@ -30,6 +30,7 @@ export const ERROR_TABLE = {
   ZENO_ERR_PLATFORM_UNREACHABLE: { status: 503, message: 'Cannot reach the Zeno platform' },
   ZENO_ERR_NOT_READY: { status: 504, message: 'Timed out waiting for the resource to become Ready' },
   ZENO_ERR_DATA_DIR: { status: 500, message: 'The data directory cannot be used' },
+  ZENO_ERR_NATS_UNAVAILABLE: { status: 503, message: 'Cannot reach NATS JetStream' },
   ZENO_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock, type Clock } from '../../core/clock.js';
+import { afterEach, beforeEach, describe, expect, it as vitestIt } from 'vitest';
+import { FakeClock, realClock, type Clock } from '../../core/clock.js';
 import type { EventLog, LeasedEvent, StoredEvent } from './event-log.js';
 
 /**
@@ -13,8 +13,31 @@ export interface EventLogHarness {
   dispose(): Promise<void>;
 }
 
+/**
+ * How time passes for a log, which decides how the suite moves it.
+ *
+ * - `fake`: leases and retry times follow the Clock given to open(); the
+ *   suite passes a FakeClock and advances it (SQLite).
+ * - `wall`: leases and retry times run on a server's own clock (JetStream's
+ *   AckWait and nak delay), which no test can move. The suite passes the
+ *   real clock, uses short leases, checks by polling that nothing comes back
+ *   before its time, then waits for the time and `settleMs` more (how late
+ *   the server's own timer may fire) before checking that it did.
+ *
+ * Every case runs in both; only the waiting differs.
+ */
+export type ContractTiming =
+  | { clock: 'fake' }
+  | {
+      clock: 'wall';
+      /** Lease the suite gives its consumers; must leave room for several round trips. */
+      leaseMs: number;
+      /** Delay of the nack case; well under leaseMs so the two deadlines cannot meet. */
+      retryMs: number;
+      settleMs: number;
+    };
+
 const BROKER = 'default/default';
-const LEASE_MS = 10_000;
 
 function ev(id: string, data?: unknown): StoredEvent {
   const e: StoredEvent = { attributes: { specversion: '1.0', id, source: '/contract', type: 'dev.zeno.test' } };
@@ -53,19 +76,66 @@ function collect(): void {
  * The guarantees every EventLog gives the broker. Each implementation calls
  * this from its own test file with a factory for a fresh backing store.
  */
-export function runEventLogContract(name: string, makeHarness: () => Promise<EventLogHarness>): void {
+export function runEventLogContract(
+  name: string,
+  makeHarness: () => Promise<EventLogHarness>,
+  timing: ContractTiming = { clock: 'fake' },
+): void {
   describe(`EventLog contract: ${name}`, () => {
     let harness: EventLogHarness;
-    let clock: FakeClock;
+    let fake: FakeClock | undefined;
+    let clock: Clock;
     let log: EventLog;
     const open = async () => (log = await harness.open(clock));
+    const LEASE_MS = timing.clock === 'fake' ? 10_000 : timing.leaseMs;
+    const RETRY_MS = timing.clock === 'fake' ? 500 : timing.retryMs;
+    const POLL_MS = 25;
+    // Wall-clock cases wait out real leases (and the memory case appends 32 MiB over the network).
+    const it = (title: string, fn: () => Promise<void>) => vitestIt(title, fn, timing.clock === 'wall' ? 60_000 : undefined);
 
+    /**
+     * Checks that `consumer` has nothing ready up to (not including) `at`.
+     * Fake time: jumps to at - 1 and fetches. Wall time: fetches every
+     * POLL_MS until settleMs before `at`.
+     */
+    const expectNothingUntil = async (consumer: string, at: number): Promise<void> => {
+      if (fake) {
+        if (at - 1 > fake.now()) fake.advance(at - 1 - fake.now());
+        expect(await log.fetch(consumer, 100)).toEqual([]);
+        return;
+      }
+      if (timing.clock !== 'wall') return;
+      // A fetch still running at `at` may rightly get the event, and would
+      // take it from the check that follows: polling stops settleMs early.
+      const until = at - timing.settleMs;
+      expect(clock.now(), 'the machine was too slow to check before the deadline').toBeLessThan(until);
+      while (clock.now() < until) {
+        const got = await log.fetch(consumer, 100);
+        expect(got, `fetch handed out events ${at - clock.now()} ms before their time`).toEqual([]);
+        await realClock.sleep(POLL_MS);
+      }
+    };
+    /** Lets the log's time reach `at` (and, on a wall clock, the server's timers fire). */
+    const reach = async (at: number): Promise<void> => {
+      if (fake) {
+        if (at > fake.now()) fake.advance(at - fake.now());
+        return;
+      }
+      if (timing.clock === 'wall') await realClock.sleep(Math.max(0, at - clock.now()) + timing.settleMs);
+    };
+    const latest = (es: LeasedEvent[]) => Math.max(...es.map((e) => e.leaseUntil));
+
+    let ready = false;
     beforeEach(async () => {
+      ready = false;
       harness = await makeHarness();
-      clock = new FakeClock();
+      fake = timing.clock === 'fake' ? new FakeClock() : undefined;
+      clock = fake ?? realClock;
       await open();
+      ready = true;
     });
     afterEach(async () => {
+      if (!ready) return;
       await log.close();
       await harness.dispose();
     });
@@ -100,17 +170,21 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
     it('hands an unacked event out again once its lease runs out, and not before', async () => {
       await log.addConsumer(BROKER, 't', { maxInFlight: 10, leaseMs: LEASE_MS });
       const seqs = await appendN(log, 3);
+      const before = clock.now();
       const first = await log.fetch('t', 10);
       expect(first.map((e) => [e.seq, e.attempt])).toEqual(seqs.map((s) => [s, 1]));
+      for (const e of first) {
+        expect(e.leaseUntil).toBeGreaterThanOrEqual(before + LEASE_MS);
+        expect(e.leaseUntil).toBeLessThanOrEqual(clock.now() + LEASE_MS);
+      }
       await log.ack('t', seqs[1]!);
-      clock.advance(LEASE_MS - 1);
-      expect(await log.fetch('t', 10)).toEqual([]);
-      clock.advance(1);
+      await expectNothingUntil('t', Math.min(...first.map((e) => e.leaseUntil)));
+      await reach(latest(first));
       const again = await log.fetch('t', 10);
       expect(again.map((e) => [e.seq, e.attempt])).toEqual([[seqs[0], 2], [seqs[2], 2]]);
       expect(ids(again)).toEqual(['e0', 'e2']);
       for (const e of again) await log.ack('t', e.seq);
-      clock.advance(LEASE_MS * 3);
+      await reach(clock.now() + LEASE_MS * 3);
       expect(await log.fetch('t', 10)).toEqual([]);
     });
 
@@ -118,13 +192,13 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       await log.addConsumer(BROKER, 't', { maxInFlight: 2, leaseMs: LEASE_MS });
       const seqs = await appendN(log, 3);
       const [a, b] = await log.fetch('t', 10);
-      await log.nack('t', a!.seq, clock.now() + 500);
+      const retryAt = clock.now() + RETRY_MS;
+      await log.nack('t', a!.seq, retryAt);
       await log.ack('t', b!.seq);
       // a still counts towards maxInFlight=2: only one new event fits.
       expect((await log.fetch('t', 10)).map((e) => e.seq)).toEqual([seqs[2]]);
-      clock.advance(499);
-      expect(await log.fetch('t', 10)).toEqual([]);
-      clock.advance(1);
+      await expectNothingUntil('t', retryAt);
+      await reach(retryAt);
       const retry = await log.fetch('t', 10);
       expect(retry.map((e) => [e.seq, e.attempt])).toEqual([[seqs[0], 2]]);
       expect(retry[0]!.event).toEqual(ev('e0'));
@@ -139,7 +213,7 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       await log.ack('t', seqs[2]!);
       await log.close();
       await open();
-      clock.advance(LEASE_MS);
+      await reach(latest(leased));
       const after = await drain(log, 't');
       // 1 and 3 were leased but not acked; 4 and 5 were never fetched.
       expect(after.map((e) => [e.seq, e.attempt])).toEqual([[seqs[1], 2], [seqs[3], 2], [seqs[4], 1], [seqs[5], 1]]);
@@ -158,9 +232,10 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       expect((await drain(log, 'fast')).map((e) => e.seq)).toEqual(seqs);
       expect(await log.info('slow')).toMatchObject({ outstanding: 3, backlog: 17 });
       await log.ack('slow', seqs[1]!);
-      expect((await log.fetch('slow', 100)).map((e) => e.seq)).toEqual([seqs[3]]);
+      const fourth = await log.fetch('slow', 100);
+      expect(fourth.map((e) => e.seq)).toEqual([seqs[3]]);
       // Expired leases come back without exceeding the bound either.
-      clock.advance(LEASE_MS);
+      await reach(latest([...slow, ...fourth]));
       const again = await log.fetch('slow', 100);
       expect(again.map((e) => e.seq)).toEqual([seqs[0], seqs[2], seqs[3]]);
       expect(await log.info('slow')).toMatchObject({ outstanding: 3 });
@@ -191,7 +266,7 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       await log.addConsumer(BROKER, 'audit', { maxInFlight: 100, leaseMs: LEASE_MS, fromStart: true });
       expect(ids(await drain(log, 'audit'))).toEqual(['e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8', 'e9']);
       // b's unacked event survived compaction and comes back intact.
-      clock.advance(LEASE_MS);
+      await reach(latest(leasedB));
       const back = await log.fetch('b', 1);
       expect(back.map((e) => [e.seq, e.attempt])).toEqual([[seqs[2], 2]]);
       expect(back[0]!.event).toEqual(ev('e2'));
@@ -201,6 +276,28 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       await log.removeConsumer('audit');
       expect(await log.compact()).toBe(8);
       expect(await log.compact()).toBe(0);
+    });
+
+    it('compacts each broker by its own consumers: a slow one holds back only its broker', async () => {
+      await log.addConsumer(BROKER, 'quick', { maxInFlight: 100, leaseMs: LEASE_MS });
+      await log.addConsumer('default/slow', 'slow', { maxInFlight: 100, leaseMs: LEASE_MS });
+      for (let i = 0; i < 4; i++) {
+        await log.append(BROKER, ev(`q${i}`));
+        await log.append('default/slow', ev(`s${i}`));
+      }
+      expect(ids(await drain(log, 'quick'))).toEqual(['q0', 'q1', 'q2', 'q3']);
+      const slow = await log.fetch('slow', 100);
+      expect(ids(slow)).toEqual(['s0', 's1', 's2', 's3']);
+      await log.ack('slow', slow[0]!.seq);
+      expect(await log.compact()).toBe(5);
+      await log.addConsumer(BROKER, 'auditQ', { maxInFlight: 100, leaseMs: LEASE_MS, fromStart: true });
+      await log.addConsumer('default/slow', 'auditS', { maxInFlight: 100, leaseMs: LEASE_MS, fromStart: true });
+      expect(await drain(log, 'auditQ')).toEqual([]);
+      expect(ids(await drain(log, 'auditS'))).toEqual(['s1', 's2', 's3']);
+      // The slow consumer's leases are intact.
+      for (const e of slow.slice(1)) await log.ack('slow', e.seq);
+      expect(await log.info('slow')).toMatchObject({ outstanding: 0, ackFloor: slow[3]!.seq });
+      expect(await log.compact()).toBe(3);
     });
 
     it('compacts the events of a broker nobody consumes, and a removed consumer holds nothing back', async () => {
@@ -240,7 +337,8 @@ export function runEventLogContract(name: string, makeHarness: () => Promise<Eve
       for (let round = 0; round < 5; round++) {
         const got = await log.fetch('stuck', 1000);
         expect(got.length).toBeLessThanOrEqual(10);
-        clock.advance(LEASE_MS);
+        expect(got.length).toBeGreaterThan(0);
+        await reach(latest(got));
       }
       collect();
       const grown = process.memoryUsage().heapUsed - before;
