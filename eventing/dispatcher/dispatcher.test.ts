@@ -172,6 +172,16 @@ describe('dispatcher: delivery', () => {
     expect(await env.log.info('trigger:default/t')).toMatchObject({ outstanding: 0, backlog: 0 });
   });
 
+  it("delivers everything when the filter says 'nofilter' (filter: {})", async () => {
+    const env = await setup();
+    const sub = await env.server();
+    await env.dispatcher.upsert(env.spec({ subscriber: () => sub.url, filter: filterOf({ filter: {} }) }));
+    await env.log.append(STREAM, ev('a', { type: 'x' }));
+    await env.log.append(STREAM, ev('b', { type: 'y' }));
+    await env.until((o) => o.kind === 'delivered', 2);
+    expect(env.dispatcher.stats('trigger:default/t')).toMatchObject({ delivered: 2, filtered: 0 });
+  });
+
   it('strips omitAttributes for the subscriber, and hands the reply with the original (TTL and all) to reply()', async () => {
     const env = await setup();
     const sub = await env.server((_r, res) =>
@@ -299,6 +309,10 @@ describe('dispatcher: retries and dead letters', () => {
       // Not a moment early: one ms before the retry is due, the event is not handed out.
       if (wait > 0) {
         await env.clock.advanceAsync(wait - 1);
+        // Had the event been nacked due any sooner, either the dispatcher
+        // holds it again (in flight, or already re-sent) or this fetch gets it.
+        expect(await env.log.fetch('trigger:default/t', 10)).toEqual([]);
+        expect(env.dispatcher.stats('trigger:default/t')!.inFlight).toBe(0);
         expect(sub.received).toHaveLength(i + 1);
         await env.clock.advanceAsync(1);
       }
@@ -351,6 +365,22 @@ describe('dispatcher: retries and dead letters', () => {
     expect(dls.received).toHaveLength(2);
     expect(dls.received[1]!.headers['ce-knativeerrorcode']).toBe('503');
     expect(env.outcomes.map((o) => o.kind)).toEqual(['retry', 'retry', 'deadlettered']);
+  });
+
+  it('drops an event waiting to be dead-lettered when an upsert takes the sink away', async () => {
+    const env = await setup();
+    const sub = await env.server((_r, res) => res.writeHead(400).end());
+    const dls = await env.server((_r, res) => res.writeHead(500).end());
+    const delivery: DeliverySpec = { retry: 1, backoffPolicy: 'exponential', backoffDelay: 'PT1S' };
+    await env.dispatcher.upsert(env.spec({ subscriber: () => sub.url, deadLetter: () => dls.url, delivery }));
+    await env.log.append(STREAM, ev('e1'));
+    await env.until((o) => o.kind === 'retry' && o.deadLetter === true);
+    await env.dispatcher.upsert(env.spec({ subscriber: () => sub.url, delivery }));
+    await env.clock.advanceAsync(1_000);
+    await env.until((o) => o.kind === 'failed');
+    expect(dls.received).toHaveLength(1);
+    expect(sub.received).toHaveLength(1);
+    expect(await env.log.info('trigger:default/t')).toMatchObject({ outstanding: 0 });
   });
 
   it('redelivers the original when the reply cannot be published', async () => {

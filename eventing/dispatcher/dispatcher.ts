@@ -526,7 +526,15 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
   async function deadLetter(sub: Sub, ev: LeasedEvent, entry: Running, ext: DeadLetterExtensions, dlsAttempt: number, register: (abort: (e: Error) => void) => void): Promise<void> {
     const { spec, policy, timeoutMs } = sub;
     const id = spec.id;
-    const url = spec.deadLetter?.();
+    if (spec.deadLetter === undefined) {
+      // The sink was taken out of the delivery spec while this event waited for a retry of it.
+      await ack(sub, ev.seq);
+      sub.stats.failed++;
+      say(`${id}: event ${String(ev.event.attributes.id)} (seq ${ev.seq}) dropped: no dead-letter sink any more`);
+      emit(id, { kind: 'failed', seq: ev.seq, attempt: ev.attempt, reason: 'no dead-letter sink', deadLetter: true });
+      return;
+    }
+    const url = spec.deadLetter();
     let outcome: AttemptOutcome;
     let status: number | undefined;
     if (url === undefined) {
