@@ -100,15 +100,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     maxArgs: 1,
     description:
       'Sends the request to /function/NAME.NS/PATH on the gateway (POST when there is data,\n' +
-      'GET otherwise) and prints the response body. Exits 1 when the status is 400 or above.',
+      'GET otherwise) and prints the response body. Exits 1 when the status is 400 or above.\n' +
+      'With --async it POSTs to /async-function/NAME.NS/PATH instead and prints the call id\n' +
+      '(X-Call-Id); the result goes to --callback, if given (docs/async.md).',
     options: {
       namespace,
       data: { type: 'string', short: 'd', arg: 'DATA', help: 'request body; @FILE reads it from a file' },
       method: { type: 'string', short: 'X', arg: 'METHOD', help: 'HTTP method (default: POST with --data, else GET)' },
       path: { type: 'string', arg: 'PATH', default: '/', help: 'path (and query) inside the function' },
       header: { type: 'string', short: 'H', multiple: true, arg: "'NAME: VALUE'", help: 'request header (repeatable)' },
+      async: { type: 'boolean', help: 'queue the call (/async-function/) and print its call id' },
+      callback: { type: 'string', arg: 'URL', help: 'with --async: where the result is POSTed (X-Callback-Url)' },
     },
-    examples: ['zeno invoke hello', `zeno invoke echo --data '{"a":1}' -H 'Content-Type: application/json'`, 'zeno invoke hello --path /greet?name=ada'],
+    examples: ['zeno invoke hello', 'zeno invoke slow --async --callback http://127.0.0.1:9000/done', `zeno invoke echo --data '{"a":1}' -H 'Content-Type: application/json'`, 'zeno invoke hello --path /greet?name=ada'],
   },
   {
     name: 'logs',

@@ -12,6 +12,8 @@ describe('buildInvokeRequest', () => {
     { label: 'POST with JSON data', input: { ...base, body: enc(' {"a":1}') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'application/json' } } },
     { label: 'POST with text data', input: { ...base, body: enc('{not json') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } } },
     { label: 'a file that is not JSON', input: { ...base, body: { bytes: new Uint8Array([0xff, 0x00]), fromFile: true } }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'POST', headers: { 'content-type': 'application/octet-stream' } } },
+    { label: '--async: POST to /async-function/ even without data', input: { ...base, async: true, path: '/run?x=1' }, want: { url: 'http://127.0.0.1:8080/async-function/hello.default/run?x=1', method: 'POST', headers: {} } },
+    { label: '--async --callback sets X-Callback-Url', input: { ...base, async: true, callbackUrl: 'http://127.0.0.1:9000/done' }, want: { url: 'http://127.0.0.1:8080/async-function/hello.default/', method: 'POST', headers: { 'x-callback-url': 'http://127.0.0.1:9000/done' } } },
     { label: '-X and -H win', input: { ...base, method: 'put', headers: ['Content-Type: text/csv', 'X-Id: 7'], body: enc('{}') }, want: { url: 'http://127.0.0.1:8080/function/hello.default/', method: 'PUT', headers: { 'content-type': 'text/csv', 'x-id': '7' } } },
   ];
   it.each(cases)('$label', ({ input, want }) => {
@@ -22,6 +24,12 @@ describe('buildInvokeRequest', () => {
 
   it('rejects a malformed -H', () => {
     expect(() => buildInvokeRequest({ ...base, headers: ['nocolon'] })).toThrow(UsageError);
+  });
+
+  it('refuses --callback without --async, and --async with another method', () => {
+    expect(() => buildInvokeRequest({ ...base, callbackUrl: 'http://127.0.0.1:9000/' })).toThrow(/--callback needs --async/);
+    expect(() => buildInvokeRequest({ ...base, async: true, method: 'GET' })).toThrow(/--async sends POST/);
+    expect(buildInvokeRequest({ ...base, async: true, method: 'post' }).method).toBe('POST');
   });
 });
 

@@ -28,13 +28,25 @@ export function buildInvokeRequest(input: {
   method?: string;
   headers: string[];
   body?: { bytes: Uint8Array; fromFile: boolean };
+  /** Queue the call: POST /async-function/ (only POST is queued, as in OpenFaaS). */
+  async?: boolean;
+  callbackUrl?: string;
 }): InvokeRequest {
   const path = input.path ? (input.path.startsWith('/') ? input.path : `/${input.path}`) : '/';
-  const url = `${input.gatewayUrl.replace(/\/+$/, '')}/function/${encodeURIComponent(input.name)}.${encodeURIComponent(input.namespace)}${path}`;
+  const route = input.async ? 'async-function' : 'function';
+  const url = `${input.gatewayUrl.replace(/\/+$/, '')}/${route}/${encodeURIComponent(input.name)}.${encodeURIComponent(input.namespace)}${path}`;
   const headers: Record<string, string> = {};
   for (const h of input.headers) {
     const [k, v] = parseHeader(h);
     headers[k.toLowerCase()] = v;
+  }
+  if (input.callbackUrl !== undefined) {
+    if (!input.async) throw new UsageError('--callback needs --async');
+    headers['x-callback-url'] = input.callbackUrl;
+  }
+  if (input.async) {
+    if (input.method !== undefined && input.method.toUpperCase() !== 'POST') throw new UsageError('--async sends POST; -X cannot change it');
+    input = { ...input, method: 'POST' };
   }
   if (input.body && headers['content-type'] === undefined) headers['content-type'] = guessContentType(input.body.bytes, input.body.fromFile);
   // A copy on a plain ArrayBuffer: what fetch's BodyInit accepts.
@@ -91,7 +103,11 @@ export async function runInvoke(ctx: CliContext, values: ParsedValues, args: str
   const gatewayUrl = await readGatewayUrl(dataDirOf(ctx, values));
   const method = str(values, 'method');
   const path = str(values, 'path');
+  const callbackUrl = str(values, 'callback');
+  const isAsync = bool(values, 'async');
   const req = buildInvokeRequest({
+    async: isAsync,
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     gatewayUrl,
     name: args[0]!,
     namespace: str(values, 'namespace') ?? DEFAULT_NAMESPACE,
@@ -108,6 +124,10 @@ export async function runInvoke(ctx: CliContext, values: ParsedValues, args: str
     throw unreachable(gatewayUrl);
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
+  if (isAsync && res.status === 202) {
+    ctx.out(`${res.headers.get('x-call-id') ?? ''}\n`);
+    return 0;
+  }
   if (res.status < 400) {
     ctx.out(bytes);
     return 0;

@@ -12,6 +12,7 @@ import { splitId, type RevisionId } from '../core/types.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
+import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
 import { createGateway, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
@@ -208,9 +209,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     }
     return serveMetrics(res);
   });
+  let gatewayUrl = '';
+  // POST /async-function/: calls kept in the event log, run through the gateway (docs/async.md).
+  const asyncCalls = mountAsyncCalls({
+    gateway, log: eventLog, routes, clock, maxBodyBytes, logLine: log,
+    gatewayUrl: () => gatewayUrl,
+    service: (ns, name) => store.get('services', ns, name),
+  });
   const gwPort = await gateway.listen(opts.port, opts.host);
   const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  const gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
+  gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
+  void asyncCalls.start().catch((e: unknown) => log(`async: cannot load the queue: ${(e as Error).message}`));
 
   reconciler = new Reconciler({
     store,
@@ -281,6 +290,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const adminPort = typeof addr === 'object' && addr ? addr.port : opts.adminPort;
     adminUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${adminPort}`;
   } catch (e) {
+    await asyncCalls.close(0);
     await gateway.close(0);
     await runtime.close();
     await eventLog.close();
@@ -303,6 +313,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     close() {
       closed ??= (async () => {
         await admin.close();
+        await asyncCalls.close(10_000);
         await gateway.close(10_000);
         scaler.close();
         reconciler?.stop();

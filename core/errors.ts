@@ -16,6 +16,11 @@ export const ERROR_TABLE = {
   ZENO_ERR_NO_READY_REVISION: { status: 503, message: 'The route has no ready revision yet' },
   ZENO_ERR_SHUTTING_DOWN: { status: 503, message: 'The platform is shutting down' },
 
+  // ---- asynchronous calls (/async-function/) ----
+  ZENO_ERR_INVALID_CALLBACK_URL: { status: 400, message: 'X-Callback-Url is not an absolute http or https URL' },
+  ZENO_ERR_CALL_NOT_FOUND: { status: 404, message: 'No queued asynchronous call has this id' },
+  ZENO_ERR_CALL_RUNNING: { status: 409, message: 'The asynchronous call is running and can no longer be cancelled' },
+
   // ---- admin API and resources ----
   ZENO_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   ZENO_ERR_INVALID_YAML: { status: 400, message: 'The manifest is not valid YAML' },

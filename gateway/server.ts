@@ -534,7 +534,7 @@ function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: Serve
   };
 }
 
-function tooLargeError(max: number, declared?: string): ZenoError {
+export function tooLargeError(max: number, declared?: string): ZenoError {
   return new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body${declared ? ` of ${declared} bytes` : ''} is over the ${max}-byte limit`);
 }
 
@@ -548,7 +548,7 @@ const REFUSED_BODY_GRACE_MS = 10_000;
  * 413. A client that sends more than twice `cap`, or for longer than
  * REFUSED_BODY_GRACE_MS, loses the connection instead.
  */
-function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap: number, err: ZenoError, notes?: RequestNotes): void {
+export function refuseBody(req: IncomingMessage, res: ServerResponse, clock: Clock, cap: number, err: ZenoError, notes?: RequestNotes): void {
   if (notes) notes.error = err.code;
   if (req.complete) return sendError(res, err);
   let dropped = 0;

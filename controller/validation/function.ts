@@ -8,6 +8,7 @@
  * exactly one of `handler` or `command`; a handler the Node runtime can load.
  */
 import path from 'node:path';
+import { validateAsyncAnnotations } from '../../core/config/async.js';
 import { validateAutoscalingAnnotations } from '../../core/config/autoscaler.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { FUNCTION_API_VERSION, FUNCTION_KIND, FUNCTION_LABEL, HANDLER_EXTENSIONS } from '../function-kind.js';
@@ -42,6 +43,7 @@ export function validateFunction(obj: unknown, ctx: ValidationContext): FieldIss
     }
   }
   issues.push(...validateAutoscalingAnnotations(stringEntries(meta.annotations), 'metadata.annotations', ctx.autoscaler));
+  issues.push(...validateAsyncAnnotations(stringEntries(meta.annotations), 'metadata.annotations'));
 
   const spec = obj.spec;
   if (spec === undefined || spec === null) return [...issues, { path: 'spec', message: 'missing field(s): set spec.handler or spec.command' }];

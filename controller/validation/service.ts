@@ -9,6 +9,7 @@
  * (the image is only used on Kubernetes), so the local runtime needs a
  * `command`.
  */
+import { validateAsyncAnnotations } from '../../core/config/async.js';
 import { validateAutoscalingAnnotations } from '../../core/config/autoscaler.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { SERVING_API_VERSION } from '../../core/types.js';
@@ -89,6 +90,7 @@ export function validateService(obj: unknown, ctx: ValidationContext): FieldIssu
   const serviceName = typeof meta.name === 'string' ? meta.name : '';
   issues.push(...validateServiceLabels(meta.labels));
   issues.push(...validateAutoscalingAnnotations(stringEntries(meta.annotations), 'metadata.annotations', ctx.autoscaler));
+  issues.push(...validateAsyncAnnotations(stringEntries(meta.annotations), 'metadata.annotations'));
 
   const spec = obj.spec;
   if (spec === undefined || spec === null) {
@@ -138,6 +140,7 @@ function validateTemplate(template: unknown, path: string, serviceName: string, 
       issues.push(...validateLabels(meta.labels, `${mpath}.labels`));
       issues.push(...validateAnnotations(meta.annotations, `${mpath}.annotations`));
       issues.push(...validateAutoscalingAnnotations(stringEntries(meta.annotations), `${mpath}.annotations`, ctx.autoscaler));
+      issues.push(...validateAsyncAnnotations(stringEntries(meta.annotations), `${mpath}.annotations`));
     }
   }
 

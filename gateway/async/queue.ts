@@ -1,0 +1,436 @@
+/**
+ * The asynchronous call queue and its worker, on the platform's EventLog
+ * (only its interface: the same code runs on the SQLite log and on NATS
+ * JetStream).
+ *
+ * Streams and consumers in the log:
+ * - `async:NS/NAME`, one per function, with a consumer of the same name
+ *   whose maxInFlight is the function's in-flight limit (waiting retries
+ *   count, as JetStream's MaxAckPending counts them);
+ * - `async-registry`: one record per function stream, never acked, so a
+ *   restarted platform knows every stream that may hold calls;
+ * - `async-cancel`: one record per cancelled call, acked once that call is
+ *   settled, so a cancellation survives a restart as the call does.
+ *
+ * A call is acked only after its last attempt and its callback: a platform
+ * killed at any point runs the call again after restart (at least once).
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import { ASYNC_DEFAULTS, DEFAULT_ASYNC_SETTINGS, type AsyncSettings } from '../../core/config/async.js';
+import type { EventLog, LeasedEvent } from '../../eventing/log/event-log.js';
+import {
+  callbackHeaders, callToEvent, cancelToEvent, eventToCall, eventToCancel, streamKey,
+  type AsyncCall, type CallResult, type CancelRecord,
+} from './calls.js';
+import { decideCallbackRetry, decideRetry, UNREACHABLE_STATUS } from './retry.js';
+
+export const REGISTRY_STREAM = 'async-registry';
+export const CANCEL_STREAM = 'async-cancel';
+const SCAN_PREFIX = 'async-scan:';
+/** Records that stay outstanding on purpose (registry, cancellations) are leased for this long. */
+const FOREVER_MS = 10 * 365 * 24 * 3_600_000;
+const MANY = 1_000_000;
+
+export type AsyncTiming = Pick<typeof ASYNC_DEFAULTS, 'leaseMs' | 'callbackAttempts' | 'callbackMinWaitMs' | 'callbackTimeoutMs' | 'pollMs'>;
+
+export interface AsyncQueueDeps {
+  log: EventLog;
+  clock: Clock;
+  /** The gateway's own URL: calls go through it, so scale-from-zero and concurrency limits apply. */
+  gatewayUrl: () => string;
+  /** A function's effective settings (defaults plus its annotations). */
+  settings: (namespace: string, name: string) => AsyncSettings;
+  logLine?: (line: string) => void;
+  random?: () => number;
+  timing?: Partial<AsyncTiming>;
+}
+
+export type CancelOutcome = 'cancelled' | 'not-found' | 'running';
+
+interface CallState {
+  stream: string;
+  /** 0 until the append that records the call has resolved. */
+  seq: number;
+  running: boolean;
+  /** Set once a cancellation is recorded; the worker drops the call when it next gets it. */
+  cancelSeq?: number;
+}
+
+export interface AsyncQueue {
+  /** Loads the registry and cancellations, then starts a worker per known stream. */
+  start(): Promise<void>;
+  /** Records a call durably; resolves once it is in the log. */
+  enqueue(call: Omit<AsyncCall, 'id' | 'acceptedAt'> & { id?: string }): Promise<AsyncCall>;
+  /** Cancels a call that has not started (or waits for a retry). */
+  cancel(callId: string, fn?: { name: string; namespace: string }): Promise<CancelOutcome>;
+  /** Calls queued or running, for tests and metrics. */
+  size(): number;
+  /** Stops fetching; waits up to graceMs for running attempts, then leaves the rest leased (they run again after restart). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function newCallId(): string {
+  return randomUUID();
+}
+
+export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
+  const { log, clock } = deps;
+  const random = deps.random ?? Math.random;
+  const say = deps.logLine ?? (() => undefined);
+  const t: AsyncTiming = { ...ASYNC_DEFAULTS, ...deps.timing };
+  const agent: Dispatcher = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
+
+  const calls = new Map<string, CallState>();
+  /** Cancellation records not yet acked, by call id. */
+  const cancels = new Map<string, { record: CancelRecord; seq: number }>();
+  const workers = new Map<string, StreamWorker>();
+  const known = new Set<string>();
+  let closed = false;
+  /** close() began: nothing new starts; running calls may finish. */
+  let stopping = false;
+  let started = false;
+  /** Settles when start() has loaded the registry and cancellations. */
+  let ready: Promise<void> | undefined;
+  const inFlight = new Set<Promise<void>>();
+  const aborts = new Set<AbortController>();
+
+  const track = (p: Promise<void>): void => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  };
+
+  /** Makes sure the stream's consumer exists (before any append) and that the registry names it. */
+  const ensureStream = async (namespace: string, name: string): Promise<StreamWorker> => {
+    const stream = streamKey(namespace, name);
+    let w = workers.get(stream);
+    if (w) return w;
+    const settings = deps.settings(namespace, name);
+    await log.addConsumer(stream, stream, { maxInFlight: settings.maxInFlight, leaseMs: t.leaseMs });
+    if (!known.has(stream)) {
+      await log.append(REGISTRY_STREAM, { attributes: { specversion: '1.0', id: randomUUID(), source: '/async-function/', type: 'dev.zeno.async.stream', stream, fnname: name, fnnamespace: namespace } });
+      known.add(stream);
+    }
+    w = workers.get(stream);
+    if (!w) {
+      w = new StreamWorker(stream, namespace, name, settings.maxInFlight);
+      workers.set(stream, w);
+      if (started) w.startTimers();
+    }
+    return w;
+  };
+
+  const ackCancel = async (callId: string): Promise<void> => {
+    const c = cancels.get(callId);
+    if (!c) return;
+    cancels.delete(callId);
+    await log.ack(CANCEL_STREAM, c.seq);
+  };
+
+  class StreamWorker {
+    private fetching = false;
+    private again = false;
+    private poll: TimerHandle | undefined;
+    private retryTimers = new Map<number, TimerHandle>();
+    private unsubscribe: (() => void) | undefined;
+
+    constructor(
+      readonly stream: string,
+      readonly namespace: string,
+      readonly name: string,
+      private maxInFlight: number,
+    ) {}
+
+    startTimers(): void {
+      this.unsubscribe = log.onAppend(this.stream, () => this.wake());
+      this.poll = clock.setInterval(() => this.wake(), t.pollMs);
+      this.wake();
+    }
+
+    stop(): void {
+      this.unsubscribe?.();
+      clock.clearInterval(this.poll);
+      for (const h of this.retryTimers.values()) clock.clearTimeout(h);
+      this.retryTimers.clear();
+    }
+
+    /** Fetches whatever is due, at most one fetch at a time. */
+    wake(): void {
+      if (stopping) return;
+      if (this.fetching) {
+        this.again = true;
+        return;
+      }
+      this.fetching = true;
+      void this.fetchLoop().finally(() => {
+        this.fetching = false;
+      });
+    }
+
+    wakeAt(seq: number, atMs: number): void {
+      clock.clearTimeout(this.retryTimers.get(seq));
+      this.retryTimers.set(seq, clock.setTimeout(() => {
+        this.retryTimers.delete(seq);
+        this.wake();
+      }, Math.max(0, atMs - clock.now())));
+    }
+
+    private async fetchLoop(): Promise<void> {
+      try {
+        do {
+          this.again = false;
+          const settings = deps.settings(this.namespace, this.name);
+          if (settings.maxInFlight !== this.maxInFlight) {
+            this.maxInFlight = settings.maxInFlight;
+            await log.addConsumer(this.stream, this.stream, { maxInFlight: settings.maxInFlight, leaseMs: t.leaseMs });
+          }
+          if (stopping) return;
+          const batch = await log.fetch(this.stream, settings.maxInFlight);
+          // Fetched while stopping: left leased, handed out again after restart.
+          if (stopping) return;
+          for (const le of batch) track(this.run(le));
+          if (batch.length > 0) this.again = true;
+        } while (this.again && !closed);
+      } catch (err) {
+        if (!closed) say(`async: fetching ${this.stream} failed: ${(err as Error).message}`);
+      }
+    }
+
+    private async run(le: LeasedEvent): Promise<void> {
+      let call: AsyncCall;
+      try {
+        call = eventToCall(le.event);
+      } catch (err) {
+        say(`async: dropping unreadable call #${le.seq} of ${this.stream}: ${(err as Error).message}`);
+        await log.ack(this.stream, le.seq);
+        return;
+      }
+      let st = calls.get(call.id);
+      if (!st) calls.set(call.id, (st = { stream: this.stream, seq: le.seq, running: false }));
+      st.seq = le.seq;
+      if (st.cancelSeq !== undefined || cancels.has(call.id)) {
+        await log.ack(this.stream, le.seq);
+        calls.delete(call.id);
+        await ackCancel(call.id);
+        say(`async: call ${call.id} to ${call.label} cancelled`);
+        return;
+      }
+      st.running = true;
+      const settings = deps.settings(this.namespace, this.name);
+      const result = await invoke(call);
+      if (closed) return; // left leased: it runs again after restart
+      const decision = decideRetry(settings, le.attempt, result.status, header(result.headers, 'retry-after'), clock.now(), random);
+      if (decision.retry) {
+        st.running = false;
+        const at = clock.now() + decision.delayMs;
+        await log.nack(this.stream, le.seq, at);
+        if (!stopping) this.wakeAt(le.seq, at);
+        say(`async: call ${call.id} to ${call.label}: attempt ${le.attempt} got ${result.status}; retrying in ${decision.delayMs} ms`);
+        return;
+      }
+      if (result.status >= 300 && le.attempt > 1) say(`async: call ${call.id} to ${call.label}: giving up after ${le.attempt} attempts (last status ${result.status})`);
+      if (call.callbackUrl !== undefined) await deliverCallback(call, result);
+      if (closed) return;
+      await log.ack(this.stream, le.seq);
+      calls.delete(call.id);
+    }
+  }
+
+  /** One attempt: the recorded request, again, through the gateway. */
+  const invoke = async (call: AsyncCall): Promise<CallResult> => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of call.headers) {
+      const prev = headers[k];
+      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    const url = `${deps.gatewayUrl()}/function/${call.name}.${call.namespace}${call.path}${call.query}`;
+    const ac = new AbortController();
+    aborts.add(ac);
+    const started = clock.now();
+    try {
+      const res = await request(url, {
+        method: call.method as Dispatcher.HttpMethod,
+        headers,
+        body: call.body.length > 0 ? Buffer.from(call.body.buffer, call.body.byteOffset, call.body.byteLength) : null,
+        dispatcher: agent,
+        signal: ac.signal,
+      });
+      const body = new Uint8Array(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers as Record<string, string | string[]>, body, durationMs: clock.now() - started };
+    } catch (err) {
+      if (!closed) say(`async: call ${call.id} to ${call.label} could not reach the gateway: ${(err as Error).message}`);
+      return { status: UNREACHABLE_STATUS, headers: {}, body: new Uint8Array(0), durationMs: clock.now() - started };
+    } finally {
+      aborts.delete(ac);
+    }
+  };
+
+  /** POSTs the result to X-Callback-Url; retries a few times, then gives up and logs (the call is settled either way). */
+  const deliverCallback = async (call: AsyncCall, result: CallResult): Promise<void> => {
+    const url = call.callbackUrl!;
+    const headers = callbackHeaders(call, result);
+    for (let attempt = 1; ; attempt++) {
+      let status: number | undefined;
+      let why = '';
+      const ac = new AbortController();
+      aborts.add(ac);
+      const timer = clock.setTimeout(() => ac.abort(new Error(`no answer within ${t.callbackTimeoutMs} ms`)), t.callbackTimeoutMs);
+      try {
+        const res = await request(url, { method: 'POST', headers, body: Buffer.from(result.body), dispatcher: agent, signal: ac.signal });
+        status = res.statusCode;
+        await res.body.dump();
+      } catch (err) {
+        why = (err as Error).message;
+      } finally {
+        clock.clearTimeout(timer);
+        aborts.delete(ac);
+      }
+      if (closed) return;
+      if (status !== undefined && status >= 200 && status < 300) return;
+      const next = decideCallbackRetry(t.callbackAttempts, t.callbackMinWaitMs, attempt, status);
+      const what = status === undefined ? why : `status ${status}`;
+      if (!next.retry) {
+        say(`async: call ${call.id} to ${call.label}: callback to ${url} failed (${what}) after ${attempt} attempt(s); giving up`);
+        return;
+      }
+      await clock.sleep(next.delayMs);
+      if (closed) return;
+    }
+  };
+
+  /** Every record of a stream whose records stay outstanding (registry, cancellations). */
+  const readAll = async (stream: string): Promise<LeasedEvent[]> => {
+    await log.addConsumer(stream, stream, { maxInFlight: MANY, leaseMs: FOREVER_MS, fromStart: true });
+    const out: LeasedEvent[] = [];
+    for (;;) {
+      const batch = await log.fetch(stream, 500);
+      if (batch.length === 0) return out;
+      out.push(...batch);
+    }
+  };
+
+  /**
+   * After a restart: learns the ids of the calls still in a stream, so that
+   * DELETE knows them before the worker gets to them. A throwaway consumer
+   * reads the stream from the start; calls at or below the stream
+   * consumer's ack floor are settled and skipped.
+   */
+  const scan = async (stream: string): Promise<void> => {
+    const floor = (await log.info(stream))?.ackFloor ?? 0;
+    const name = `${SCAN_PREFIX}${stream}`;
+    await log.removeConsumer(name);
+    await log.addConsumer(stream, name, { maxInFlight: MANY, leaseMs: FOREVER_MS, fromStart: true });
+    try {
+      for (;;) {
+        const batch = await log.fetch(name, 500);
+        if (batch.length === 0) break;
+        for (const le of batch) {
+          const id = le.event.attributes.id;
+          if (le.seq > floor && typeof id === 'string' && !calls.has(id)) calls.set(id, { stream, seq: le.seq, running: false });
+        }
+      }
+    } finally {
+      await log.removeConsumer(name);
+    }
+  };
+
+  const load = async (): Promise<void> => {
+    for (const le of await readAll(REGISTRY_STREAM)) {
+      const { stream, fnname, fnnamespace } = le.event.attributes;
+      if (typeof stream !== 'string' || typeof fnname !== 'string' || typeof fnnamespace !== 'string' || known.has(stream)) continue;
+      known.add(stream);
+      await ensureStream(fnnamespace, fnname);
+      await scan(stream);
+    }
+    for (const le of await readAll(CANCEL_STREAM)) {
+      const rec = eventToCancel(le.event);
+      if (!rec) {
+        await log.ack(CANCEL_STREAM, le.seq);
+        continue;
+      }
+      const floor = (await log.info(rec.stream))?.ackFloor ?? Number.MAX_SAFE_INTEGER;
+      if (rec.seq <= floor) {
+        await log.ack(CANCEL_STREAM, le.seq); // the call was settled before the crash
+        continue;
+      }
+      cancels.set(rec.callId, { record: rec, seq: le.seq });
+      const st = calls.get(rec.callId);
+      if (st) st.cancelSeq = le.seq;
+    }
+    started = true;
+    for (const w of workers.values()) w.startTimers();
+  };
+
+  return {
+    start() {
+      ready ??= load();
+      return ready;
+    },
+
+    async enqueue(input) {
+      await ready;
+      const w = await ensureStream(input.namespace, input.name);
+      const call: AsyncCall = { ...input, id: input.id ?? newCallId(), acceptedAt: clock.now() };
+      const st: CallState = { stream: w.stream, seq: 0, running: false };
+      calls.set(call.id, st);
+      try {
+        const seq = await log.append(w.stream, callToEvent(call));
+        if (st.seq === 0) st.seq = seq;
+      } catch (err) {
+        calls.delete(call.id);
+        throw err;
+      }
+      return call;
+    },
+
+    async cancel(callId, fn) {
+      await ready;
+      const st = calls.get(callId);
+      if (!st || st.seq === 0) return 'not-found';
+      if (fn && streamKey(fn.namespace, fn.name) !== st.stream) return 'not-found';
+      if (st.running) return 'running';
+      if (st.cancelSeq !== undefined) return 'not-found';
+      await log.addConsumer(CANCEL_STREAM, CANCEL_STREAM, { maxInFlight: MANY, leaseMs: FOREVER_MS });
+      const record: CancelRecord = { callId, stream: st.stream, seq: st.seq };
+      const seq = await log.append(CANCEL_STREAM, cancelToEvent(record));
+      // Lease it now, so that only a restart hands it out again.
+      await log.fetch(CANCEL_STREAM, MANY);
+      cancels.set(callId, { record, seq });
+      st.cancelSeq = seq;
+      // A call waiting for its retry is dropped now rather than at its retry time.
+      const w = workers.get(st.stream);
+      if (w) {
+        await log.nack(st.stream, st.seq, clock.now());
+        w.wake();
+      }
+      return 'cancelled';
+    },
+
+    size() {
+      return calls.size;
+    },
+
+    async close(graceMs = 10_000) {
+      stopping = true;
+      for (const w of workers.values()) w.stop();
+      if (inFlight.size > 0) {
+        let timer: TimerHandle | undefined;
+        await Promise.race([
+          Promise.allSettled([...inFlight]),
+          new Promise<void>((r) => (timer = clock.setTimeout(r, graceMs))),
+        ]);
+        clock.clearTimeout(timer);
+      }
+      closed = true;
+      for (const ac of aborts) ac.abort(new Error('the platform is shutting down'));
+      await Promise.allSettled([...inFlight]);
+      await agent.close().catch(() => undefined);
+    },
+  };
+}
+
+function header(h: Record<string, string | string[]>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
