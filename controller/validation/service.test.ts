@@ -129,6 +129,8 @@ describe('validateService', () => {
     { label: 'traffic not a list', mutate: (o) => { o.spec.traffic = { percent: 100 }; }, want: ['spec.traffic'] },
     { label: 'template autoscaling annotation out of range', mutate: (o) => { o.spec.template.metadata.annotations['autoscaling.knative.dev/target-utilization-percentage'] = '150'; }, want: ['spec.template.metadata.annotations["autoscaling.knative.dev/target-utilization-percentage"]'] },
     { label: 'service autoscaling annotation invalid', mutate: (o) => { o.metadata.annotations['autoscaling.knative.dev/min-scale'] = '-1'; }, want: ['metadata.annotations["autoscaling.knative.dev/min-scale"]'] },
+    { label: 'async retry annotation invalid', mutate: (o) => { o.metadata.annotations['com.openfaas.retry.attempts'] = '0'; }, want: ['metadata.annotations["com.openfaas.retry.attempts"]'] },
+    { label: 'template async in-flight annotation invalid', mutate: (o) => { o.spec.template.metadata.annotations['zeno.dev/async-max-inflight'] = 'lots'; }, want: ['spec.template.metadata.annotations["zeno.dev/async-max-inflight"]'] },
   ];
 
   it.each(rules)('rejects: $label', ({ mutate, want, message }) => {

@@ -214,6 +214,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
         calls.delete(call.id);
         await ackCancel(call.id);
         say(`async: call ${call.id} to ${call.label} cancelled`);
+        this.wake(); // a slot is free
         return;
       }
       st.running = true;
@@ -234,6 +235,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       if (closed) return;
       await log.ack(this.stream, le.seq);
       calls.delete(call.id);
+      this.wake(); // a slot is free
     }
   }
 
@@ -244,6 +246,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       const prev = headers[k];
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
+    headers['x-call-id'] = call.id;
     const url = `${deps.gatewayUrl()}/function/${call.name}.${call.namespace}${call.path}${call.query}`;
     const ac = new AbortController();
     aborts.add(ac);
