@@ -33,7 +33,7 @@ const SCAN_PREFIX = 'async-scan:';
 const FOREVER_MS = 10 * 365 * 24 * 3_600_000;
 const MANY = 1_000_000;
 
-export type AsyncTiming = Pick<typeof ASYNC_DEFAULTS, 'leaseMs' | 'callbackAttempts' | 'callbackMinWaitMs' | 'callbackTimeoutMs' | 'pollMs'>;
+export type AsyncTiming = { [K in 'leaseMs' | 'callbackAttempts' | 'callbackMinWaitMs' | 'callbackTimeoutMs' | 'pollMs']: number };
 
 export interface AsyncQueueDeps {
   log: EventLog;
