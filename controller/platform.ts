@@ -212,7 +212,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let gatewayUrl = '';
   // POST /async-function/: calls kept in the event log, run through the gateway (docs/async.md).
   const asyncCalls = mountAsyncCalls({
-    gateway, log: eventLog, routes, clock, maxBodyBytes, logLine: log,
+    gateway, log: eventLog, routes, clock, maxBodyBytes, logLine: log, metrics: metrics.async,
     gatewayUrl: () => gatewayUrl,
     service: (ns, name) => store.get('services', ns, name),
   });

@@ -107,6 +107,13 @@ describe('async calls', () => {
     expect(got).toMatchObject({ method: 'POST', url: '/ok?x=1&y=2', callId: id, body: 'hello async', callbackUrl: `${cbBase}/cb`, contentType: 'text/plain' });
   });
 
+  it('counts calls in /metrics', async () => {
+    const m = await httpCall(`${zeno.gatewayUrl}/metrics`);
+    const line = (outcome: string) => m.body.split('\n').find((l) => l.includes('async_call_count{') && l.includes('service_name="afn"') && l.includes(`outcome="${outcome}"`));
+    expect(line('accepted')).toMatch(/ [1-9]\d*$/);
+    expect(line('succeeded')).toMatch(/ [1-9]\d*$/);
+  });
+
   it('names the function as the caller did (NAME.NAMESPACE) and runs a call without a callback', async () => {
     const id = await call('afn.default/ok');
     expect((await callback(id)).headers['x-function-name']).toBe('afn.default');

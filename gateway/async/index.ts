@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { resolveAsyncSettings, type AsyncSettings } from '../../core/config/async.js';
+import type { AsyncMetrics } from '../../core/metrics.js';
 import type { KObject } from '../../core/types.js';
 import type { EventLog } from '../../eventing/log/event-log.js';
 import type { RouteTable } from '../routes.js';
@@ -24,6 +25,7 @@ export interface AsyncCallsDeps {
   service: (namespace: string, name: string) => KObject | undefined;
   logLine?: (line: string) => void;
   timing?: Partial<AsyncTiming>;
+  metrics?: AsyncMetrics;
 }
 
 /** Defaults overridden by the Service's annotations, then its template's (a Function's scale annotations land there). */
@@ -41,6 +43,7 @@ export function mountAsyncCalls(deps: AsyncCallsDeps): AsyncQueue {
     settings: (ns, name) => asyncSettingsOf(deps.service(ns, name)),
     ...(deps.logLine ? { logLine: deps.logLine } : {}),
     ...(deps.timing ? { timing: deps.timing } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   deps.gateway.mount(ASYNC_PREFIX, asyncIngress({ queue, routes: deps.routes, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes }));
   return queue;

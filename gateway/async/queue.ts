@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { ASYNC_DEFAULTS, DEFAULT_ASYNC_SETTINGS, type AsyncSettings } from '../../core/config/async.js';
+import type { AsyncMetrics } from '../../core/metrics.js';
 import type { EventLog, LeasedEvent } from '../../eventing/log/event-log.js';
 import {
   callbackHeaders, callToEvent, cancelToEvent, eventToCall, eventToCancel, streamKey,
@@ -45,6 +46,7 @@ export interface AsyncQueueDeps {
   logLine?: (line: string) => void;
   random?: () => number;
   timing?: Partial<AsyncTiming>;
+  metrics?: AsyncMetrics;
 }
 
 export type CancelOutcome = 'cancelled' | 'not-found' | 'running';
@@ -79,6 +81,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
   const { log, clock } = deps;
   const random = deps.random ?? Math.random;
   const say = deps.logLine ?? (() => undefined);
+  const metrics = deps.metrics;
   const t: AsyncTiming = { ...ASYNC_DEFAULTS, ...deps.timing };
   const agent: Dispatcher = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
 
@@ -131,6 +134,8 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
   class StreamWorker {
     private fetching = false;
     private again = false;
+    /** Attempts (and their callbacks) running now. */
+    private running = 0;
     private poll: TimerHandle | undefined;
     private retryTimers = new Map<number, TimerHandle>();
     private unsubscribe: (() => void) | undefined;
@@ -165,6 +170,8 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       this.fetching = true;
       void this.fetchLoop().finally(() => {
         this.fetching = false;
+        // A wake-up that came after the loop's last fetch is not lost.
+        if (this.again) this.wake();
       });
     }
 
@@ -172,7 +179,10 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       clock.clearTimeout(this.retryTimers.get(seq));
       this.retryTimers.set(seq, clock.setTimeout(() => {
         this.retryTimers.delete(seq);
-        this.wake();
+        // Timers run on a monotonic clock and can fire a little before the
+        // wall-clock time the log compares with: then the call is not due yet.
+        if (clock.now() < atMs) this.wakeAt(seq, atMs);
+        else this.wake();
       }, Math.max(0, atMs - clock.now())));
     }
 
@@ -189,10 +199,18 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
           const batch = await log.fetch(this.stream, settings.maxInFlight);
           // Fetched while stopping: left leased, handed out again after restart.
           if (stopping) return;
-          for (const le of batch) track(this.run(le));
+          for (const le of batch) {
+            this.running++;
+            track(this.run(le).finally(() => this.running--));
+          }
           if (batch.length > 0) this.again = true;
         } while (this.again && !closed);
+        if (metrics) {
+          const info = await log.info(this.stream);
+          if (info) metrics.queueDepth({ namespace: this.namespace, service: this.name, depth: Math.max(0, info.backlog + info.outstanding - this.running) });
+        }
       } catch (err) {
+        this.again = false; // the poll tries again; no hot loop on a failing log
         if (!closed) say(`async: fetching ${this.stream} failed: ${(err as Error).message}`);
       }
     }
@@ -222,7 +240,9 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       const result = await invoke(call);
       if (closed) return; // left leased: it runs again after restart
       const decision = decideRetry(settings, le.attempt, result.status, header(result.headers, 'retry-after'), clock.now(), random);
+      const labels = { namespace: this.namespace, service: this.name };
       if (decision.retry) {
+        metrics?.outcome({ ...labels, outcome: 'retried' });
         st.running = false;
         const at = clock.now() + decision.delayMs;
         await log.nack(this.stream, le.seq, at);
@@ -230,7 +250,9 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
         say(`async: call ${call.id} to ${call.label}: attempt ${le.attempt} got ${result.status}; retrying in ${decision.delayMs} ms`);
         return;
       }
-      if (result.status >= 300 && le.attempt > 1) say(`async: call ${call.id} to ${call.label}: giving up after ${le.attempt} attempts (last status ${result.status})`);
+      const ok = result.status >= 200 && result.status < 300;
+      metrics?.outcome({ ...labels, outcome: ok ? 'succeeded' : 'failed', latencyMs: Math.max(0, clock.now() - call.acceptedAt) });
+      if (!ok && le.attempt > 1) say(`async: call ${call.id} to ${call.label}: giving up after ${le.attempt} attempts (last status ${result.status})`);
       if (call.callbackUrl !== undefined) await deliverCallback(call, result);
       if (closed) return;
       await log.ack(this.stream, le.seq);
@@ -294,6 +316,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       const next = decideCallbackRetry(t.callbackAttempts, t.callbackMinWaitMs, attempt, status);
       const what = status === undefined ? why : `status ${status}`;
       if (!next.retry) {
+        metrics?.outcome({ namespace: call.namespace, service: call.name, outcome: 'callback_failed' });
         say(`async: call ${call.id} to ${call.label}: callback to ${url} failed (${what}) after ${attempt} attempt(s); giving up`);
         return;
       }
@@ -380,6 +403,7 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       try {
         const seq = await log.append(w.stream, callToEvent(call));
         if (st.seq === 0) st.seq = seq;
+        metrics?.outcome({ namespace: call.namespace, service: call.name, outcome: 'accepted' });
       } catch (err) {
         calls.delete(call.id);
         throw err;
