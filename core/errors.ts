@@ -21,6 +21,11 @@ export const ERROR_TABLE = {
   ZENO_ERR_CALL_NOT_FOUND: { status: 404, message: 'No queued asynchronous call has this id' },
   ZENO_ERR_CALL_RUNNING: { status: 409, message: 'The asynchronous call is running and can no longer be cancelled' },
 
+  // ---- eventing (broker ingress) ----
+  ZENO_ERR_INVALID_EVENT: { status: 400, message: 'The request is not a valid CloudEvent' },
+  ZENO_ERR_BROKER_NOT_FOUND: { status: 404, message: 'No broker at this path' },
+  ZENO_ERR_EVENT_TTL_EXPIRED: { status: 400, message: 'The event passed through brokers too many times (knativebrokerttl reached 0)' },
+
   // ---- admin API and resources ----
   ZENO_ERR_UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required' },
   ZENO_ERR_INVALID_YAML: { status: 400, message: 'The manifest is not valid YAML' },

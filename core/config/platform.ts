@@ -54,6 +54,27 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   eventHoldRecheckMs: 1_000,
   /** Time `zeno apply` waits for Ready before giving up. */
   applyWaitMs: 120_000,
+  /**
+   * Largest CloudEvent a broker ingress accepts (the whole HTTP body). The
+   * spec asks intermediaries to forward at least 64 KiB; 1 MiB is NATS'
+   * default max_payload, so the same events fit the JetStream log.
+   */
+  maxEventBytes: 1024 * 1024,
+  /**
+   * Events a Trigger may have outstanding (being delivered, or waiting for a
+   * retry): a slow or dead subscriber holds at most this many and never
+   * blocks other Triggers (JetStream's MaxAckPending).
+   */
+  triggerMaxInFlight: 100,
+  /** Lease on an event being delivered, beyond the attempt's timeout, before it is handed out again. */
+  deliveryLeaseSlackMs: 5_000,
+  /**
+   * Lease when the delivery spec sets no timeout: the longest a function
+   * call may take (config-defaults max-revision-timeout-seconds, 600 s).
+   */
+  deliveryLeaseDefaultMs: 600_000,
+  /** How often acked events are deleted from the event log. */
+  eventLogCompactMs: 30_000,
 });
 
 export type PlatformDefaults = typeof PLATFORM_DEFAULTS;
