@@ -27,6 +27,8 @@ export interface AdminApiDeps {
   maxBodyBytes: number;
   /** Generic kinds served (default: resource-kinds.ts GENERIC_KINDS); tests pass their own. */
   genericKinds?: readonly GenericKind[];
+  /** Adds live, unstored fields to a generic object when it is read (e.g. a Trigger's delivery counters). */
+  decorate?: (plural: string, obj: KObject) => KObject;
 }
 
 const SERVING = 'serving.knative.dev';
@@ -339,14 +341,15 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     return k;
   };
   type GenericParams = { group: string; version: string; plural: string; ns: string; name: string };
+  const shown = (plural: string, o: KObject): KObject => (d.decorate ? d.decorate(plural, o) : o);
   app.get<{ Params: Omit<GenericParams, 'ns' | 'name'> }>('/apis/:group/:version/:plural', async (req) => {
     const k = genericOr404(req.params.group, req.params.version, req.params.plural);
-    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural));
+    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural).map((o) => shown(k.plural, o)));
   });
   app.get<{ Params: Omit<GenericParams, 'name'> }>('/apis/:group/:version/namespaces/:ns/:plural', async (req) => {
     const k = genericOr404(req.params.group, req.params.version, req.params.plural);
     checkName(req.params.ns, 'namespace');
-    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural, req.params.ns));
+    return listOf(k.apiVersion, `${k.kind}List`, d.store.list(k.plural, req.params.ns).map((o) => shown(k.plural, o)));
   });
   const getGeneric = (p: GenericParams): { k: GenericKind; o: KObject } => {
     const k = genericOr404(p.group, p.version, p.plural);
@@ -355,7 +358,10 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `${k.plural} "${p.name}" not found in namespace ${p.ns}`);
     return { k, o };
   };
-  app.get<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req) => getGeneric(req.params).o);
+  app.get<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req) => {
+    const { k, o } = getGeneric(req.params);
+    return shown(k.plural, o);
+  });
   app.put<{ Params: GenericParams }>('/apis/:group/:version/namespaces/:ns/:plural/:name', async (req, reply) => {
     const k = genericOr404(req.params.group, req.params.version, req.params.plural);
     checkName(req.params.ns, 'namespace');

@@ -9,6 +9,9 @@ import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js
 import { ZenoError } from '../core/errors.js';
 import { createMetrics, type RevisionLabels, type ZenoMetrics } from '../core/metrics.js';
 import { splitId, type RevisionId } from '../core/types.js';
+import { EventingController, recordTriggerOutcome } from '../eventing/broker/controller.js';
+import { BROKER_PATH_PREFIX, createBrokerIngress } from '../eventing/broker/ingress.js';
+import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
@@ -216,6 +219,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     gatewayUrl: () => gatewayUrl,
     service: (ns, name) => store.get('services', ns, name),
   });
+  // Broker ingress (eventing/broker/ingress.ts): answers 202 once the event log has the event.
+  gateway.mount(BROKER_PATH_PREFIX, createBrokerIngress({
+    log: eventLog,
+    clock,
+    maxEventBytes: PLATFORM_DEFAULTS.maxEventBytes,
+    hasBroker: (ns, name) => store.get('brokers', ns, name) !== undefined,
+    onAnswered: (a) => metrics.eventing.brokerEvent(a),
+  }));
   const gwPort = await gateway.listen(opts.port, opts.host);
   const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
@@ -269,6 +280,28 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   reconciler.start();
 
+  // Eventing: the dispatcher delivers each Trigger's events through the gateway; the controller keeps statuses and subscriptions.
+  let eventing: EventingController | undefined;
+  const dispatcher = createDispatcher({
+    log: eventLog,
+    clock,
+    logLine: log,
+    onOutcome: (id, o) => {
+      const t = eventing?.triggerOf(id);
+      if (t) recordTriggerOutcome(metrics.eventing, t, o);
+    },
+  });
+  eventing = new EventingController({
+    store,
+    log: eventLog,
+    dispatcher,
+    clock,
+    gatewayUrl,
+    brDefaults: () => knative.brDefaults,
+    onError: (e) => log(`eventing: ${(e as Error).message}`),
+  });
+  eventing.start();
+
   const token = randomBytes(32).toString('hex');
   const admin = createAdminApi({
     store,
@@ -278,6 +311,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     maxBodyBytes,
     config: () => knative,
     info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain }),
+    decorate: (plural, obj) => (plural === 'triggers' ? eventing?.withDeliveryStats(obj) ?? obj : obj),
   });
   admin.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', metrics.contentType).header('cache-control', 'no-store');
@@ -292,6 +326,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   } catch (e) {
     await asyncCalls.close(0);
     await gateway.close(0);
+    eventing.stop();
+    await dispatcher.close();
     await runtime.close();
     await eventLog.close();
     store.close();
@@ -314,6 +350,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       closed ??= (async () => {
         await admin.close();
         await asyncCalls.close(10_000);
+        // Deliveries in flight are aborted; the log hands them out again at the next start.
+        eventing?.stop();
+        await dispatcher.close();
         await gateway.close(10_000);
         scaler.close();
         reconciler?.stop();

@@ -66,13 +66,6 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    * blocks other Triggers (JetStream's MaxAckPending).
    */
   triggerMaxInFlight: 100,
-  /** Lease on an event being delivered, beyond the attempt's timeout, before it is handed out again. */
-  deliveryLeaseSlackMs: 5_000,
-  /**
-   * Lease when the delivery spec sets no timeout: the longest a function
-   * call may take (config-defaults max-revision-timeout-seconds, 600 s).
-   */
-  deliveryLeaseDefaultMs: 600_000,
   /** How often acked events are deleted from the event log. */
   eventLogCompactMs: 30_000,
 });

@@ -10,7 +10,8 @@ import { openSqliteEventLog } from '../log/sqlite-log.js';
 import { DEFAULT_BR_DEFAULTS_CONFIG } from '../resources/br-defaults.js';
 import { normalizeBroker } from '../resources/broker.js';
 import { normalizeTrigger } from '../resources/trigger.js';
-import { EventingController, leaseFor, type DispatcherPort, type SubscriptionSpec } from './controller.js';
+import type { SubscriptionSpec } from '../dispatcher/dispatcher.js';
+import { EventingController, leaseFor, type DispatcherPort } from './controller.js';
 
 const GW = 'http://127.0.0.1:8080';
 
@@ -19,11 +20,11 @@ class RecordingDispatcher implements DispatcherPort {
   subs = new Map<string, SubscriptionSpec>();
   upserts = 0;
   removed: string[] = [];
-  upsert(spec: SubscriptionSpec) {
+  async upsert(spec: SubscriptionSpec) {
     this.upserts++;
     this.subs.set(spec.id, spec);
   }
-  remove(id: string) {
+  async remove(id: string) {
     this.removed.push(id);
     this.subs.delete(id);
   }
@@ -75,7 +76,7 @@ describe('EventingController', () => {
     expect(store.get('triggers', 'default', 't')?.status).toMatchObject({ subscriberUri: 'http://127.0.0.1:9/sink' });
     for (const type of ['BrokerReady', 'SubscriberResolved', 'DependencyReady', 'SubscriptionReady', 'Ready']) expect(cond('triggers', 't', type)?.status).toBe('True');
     const sub = dispatcher.subs.get(`trigger:default/t/${t.metadata.uid}`);
-    expect(sub).toMatchObject({ stream: 'default/b', maxInFlight: 100, delivery: { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' } });
+    expect(sub).toMatchObject({ stream: 'default/b', maxInFlight: 100, omitAttributes: ['knativebrokerttl'], delivery: { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' } });
     expect(sub?.subscriber()).toBe('http://127.0.0.1:9/sink');
     expect(sub?.filter?.match({ type: 'x' })).toBe('pass');
     expect(sub?.filter?.match({ type: 'y' })).toBe('fail');
@@ -165,8 +166,8 @@ describe('EventingController', () => {
 
 describe('leaseFor', () => {
   it.each([
-    [{}, 600_000],
-    [{ timeout: 'PT2S' }, 7_000],
-    [{ timeout: 'PT0.5S', retry: 3 }, 5_500],
+    [{}, 605_000],
+    [{ timeout: 'PT2S' }, 9_000],
+    [{ timeout: 'PT0.5S', retry: 3 }, 6_000],
   ])('%j → %i ms', (delivery, want) => expect(leaseFor(delivery)).toBe(want));
 });

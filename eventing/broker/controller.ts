@@ -20,8 +20,10 @@ import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import type { KObject } from '../../core/types.js';
 import type { ResourceStore, WatchEvent } from '../../controller/store.js';
 import type { DeliverySpec } from '../delivery/delivery.js';
+import type { EventingMetrics } from '../../core/metrics.js';
+import { LEASE_SLACK_MS, type DeliveryOutcome, type EventDispatcher } from '../dispatcher/dispatcher.js';
 import { parseIsoDuration } from '../delivery/iso-duration.js';
-import { compileFilters, type CompiledFilter } from '../filter/filters.js';
+import { compileFilters } from '../filter/filters.js';
 import type { EventLog, StoredEvent } from '../log/event-log.js';
 import type { BrDefaultsConfig } from '../resources/br-defaults.js';
 import { brokerDefaultsFor } from '../resources/br-defaults.js';
@@ -29,22 +31,21 @@ import type { TriggerSpec } from '../resources/trigger.js';
 import { brokerStream, ingest, TTL_ATTRIBUTE } from './ingress.js';
 import { brokerStatus, planTrigger } from './status.js';
 
-/** What the controller needs from the delivery engine (eventing/dispatcher). */
-export interface SubscriptionSpec {
-  id: string;
-  stream: string;
-  filter?: CompiledFilter;
-  subscriber: () => string | undefined;
-  reply?: (event: StoredEvent, original?: StoredEvent) => Promise<void>;
-  delivery: DeliverySpec;
-  deadLetter?: () => string | undefined;
-  maxInFlight: number;
-  leaseMs: number;
+/** What the controller needs of the delivery engine (eventing/dispatcher). */
+export type DispatcherPort = Pick<EventDispatcher, 'upsert' | 'remove'> & Partial<Pick<EventDispatcher, 'stats'>>;
+
+export interface TriggerRef {
+  namespace: string;
+  broker: string;
+  trigger: string;
 }
 
-export interface DispatcherPort {
-  upsert(spec: SubscriptionSpec): void | Promise<void>;
-  remove(id: string): void | Promise<void>;
+/** Feeds a delivery outcome to the eventing metric hooks (core/metrics.ts, Knative's trigger metric names). */
+export function recordTriggerOutcome(m: EventingMetrics, t: TriggerRef, o: DeliveryOutcome): void {
+  if (o.kind === 'delivered') m.triggerDelivered(t);
+  else if (o.kind === 'retry') m.triggerRetry(t);
+  else if (o.kind === 'deadlettered') m.triggerDeadLettered(t);
+  else if (o.kind === 'failed') m.triggerDropped(t);
 }
 
 export interface EventingControllerDeps {
@@ -66,15 +67,20 @@ export function triggerConsumerId(trigger: KObject): string {
   return `trigger:${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}/${trigger.metadata.uid ?? ''}`;
 }
 
-/** The lease on an event in delivery: one attempt's timeout plus slack, or the longest a function call may take. */
+/**
+ * The lease on an event in delivery, from the delivery timeout: room for one
+ * attempt and one dead-letter post plus slack (the dispatcher's own floor),
+ * so a lease never runs out under a live attempt.
+ */
 export function leaseFor(delivery: DeliverySpec): number {
   const t = delivery.timeout === undefined ? undefined : parseIsoDuration(delivery.timeout);
-  if (t && 'ms' in t && t.ms > 0) return t.ms + PLATFORM_DEFAULTS.deliveryLeaseSlackMs;
-  return PLATFORM_DEFAULTS.deliveryLeaseDefaultMs;
+  const attemptMs = t && 'ms' in t && t.ms > 0 ? t.ms : PLATFORM_DEFAULTS.eventDeliveryTimeoutMs;
+  return 2 * attemptMs + LEASE_SLACK_MS;
 }
 
 interface Held {
   id: string;
+  ref: TriggerRef;
   /** What the subscription was built from; a change re-upserts it. */
   key: string;
   subscriber: string | undefined;
@@ -105,6 +111,22 @@ export class EventingController {
     this.stopped = true;
     this.unwatch?.();
     this.d.clock.clearInterval(this.compactTimer);
+  }
+
+  /** The Trigger behind a subscription id, for metrics. */
+  triggerOf(id: string): TriggerRef | undefined {
+    return this.held.get(id)?.ref;
+  }
+
+  /**
+   * A Trigger as the admin API shows it, with the dispatcher's live
+   * counters since this process started in `status.deliveryStats` (Zeno's
+   * addition; not stored, not in Knative's schema).
+   */
+  withDeliveryStats(trigger: KObject): KObject {
+    const stats = this.d.dispatcher.stats?.(triggerConsumerId(trigger));
+    if (!stats) return trigger;
+    return { ...trigger, status: { ...(trigger.status ?? {}), deliveryStats: stats } };
   }
 
   /** Resolves once every change seen so far is reconciled (tests, startup). */
@@ -162,7 +184,7 @@ export class EventingController {
     const prev = this.held.get(id);
     // Only what changes the subscription itself re-upserts it; URLs are read through getters.
     const key = JSON.stringify({ g: t.metadata.generation, delivery, broker: spec.broker });
-    const entry: Held = { id, key, subscriber, deadLetter };
+    const entry: Held = { id, ref: { namespace: ns, broker: spec.broker, trigger: t.metadata.name }, key, subscriber, deadLetter };
     this.held.set(id, entry);
     if (prev?.key === key) return;
     const compiled = compileFilters({ ...(spec.filter ? { filter: spec.filter } : {}), ...(spec.filters ? { filters: spec.filters } : {}) });
@@ -178,6 +200,8 @@ export class EventingController {
       delivery,
       maxInFlight: this.d.maxInFlight ?? PLATFORM_DEFAULTS.triggerMaxInFlight,
       leaseMs: leaseFor(delivery),
+      // Knative's broker filter strips the TTL before the subscriber and puts it back on the reply.
+      omitAttributes: [TTL_ATTRIBUTE],
       reply: (event, original) => this.reply(ns, spec.broker, event, original),
     });
   }
@@ -187,8 +211,8 @@ export class EventingController {
    * As Knative's filter does, it carries the original event's TTL back in
    * (the broker then decrements it), so a reply loop ends.
    */
-  private async reply(ns: string, brokerName: string, event: StoredEvent, original?: StoredEvent): Promise<void> {
-    const ttl = original?.attributes[TTL_ATTRIBUTE];
+  private async reply(ns: string, brokerName: string, event: StoredEvent, original: StoredEvent): Promise<void> {
+    const ttl = original.attributes[TTL_ATTRIBUTE];
     const attributes = { ...event.attributes };
     if (ttl !== undefined) attributes[TTL_ATTRIBUTE] = ttl;
     const withTtl: StoredEvent = event.data === undefined ? { attributes } : { attributes, data: event.data };

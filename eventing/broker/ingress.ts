@@ -141,8 +141,8 @@ export interface IngressDeps {
   /** Whether a Broker of this namespace and name exists. */
   hasBroker(namespace: string, name: string): boolean;
   maxEventBytes: number;
-  /** Called after an event is durably stored (metrics hooks). */
-  onAccepted?(namespace: string, name: string, event: StoredEvent): void;
+  /** Called once a request to an existing path `/brokers/NS/NAME` is answered (metrics: Knative's broker event_count and latency). */
+  onAnswered?(a: { namespace: string; broker: string; eventType: string; code: number; latencyMs: number }): void;
 }
 
 /**
@@ -196,6 +196,13 @@ export function createBrokerIngress(deps: IngressDeps): (req: IncomingMessage, r
     if (!deps.hasBroker(namespace, name)) {
       return refuseBody(req, res, deps.clock, deps.maxEventBytes, new ZenoError('ZENO_ERR_BROKER_NOT_FOUND', `broker "${name}" not found in namespace "${namespace}"`));
     }
+    // Metrics only for Brokers that exist: arbitrary paths must not become label values.
+    const started = deps.clock.now();
+    let eventType = '';
+    if (deps.onAnswered) {
+      const report = deps.onAnswered;
+      res.once('finish', () => report({ namespace, broker: name, eventType, code: res.statusCode, latencyMs: deps.clock.now() - started }));
+    }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > deps.maxEventBytes) {
       return refuseBody(req, res, deps.clock, deps.maxEventBytes, tooLargeError(deps.maxEventBytes, declared));
@@ -204,15 +211,14 @@ export function createBrokerIngress(deps: IngressDeps): (req: IncomingMessage, r
     if (body === 'too-large') return refuseBody(req, res, deps.clock, deps.maxEventBytes, tooLargeError(deps.maxEventBytes));
     const parsed = eventFromHttp(req.headers, body);
     if ('error' in parsed) return sendError(res, new ZenoError('ZENO_ERR_INVALID_EVENT', parsed.error.message));
-    let stored: StoredEvent;
+    eventType = parsed.event.type;
     try {
-      stored = await ingest(deps.log, new Date(deps.clock.now()).toISOString(), namespace, name, toStoredEvent(parsed.event), parsed.trace);
+      await ingest(deps.log, new Date(deps.clock.now()).toISOString(), namespace, name, toStoredEvent(parsed.event), parsed.trace);
     } catch (e) {
       if (e instanceof ZenoError) return sendError(res, e);
       // Not stored, so not accepted: the producer may retry (Knative answers 500 when the channel fails).
       return sendError(res, new ZenoError('ZENO_ERR_INTERNAL', `the event was not stored: ${(e as Error).message}`));
     }
-    deps.onAccepted?.(namespace, name, stored);
     // 202 only now: the log has fsynced the event (EventLog.append resolves when durable).
     res.writeHead(202, { 'content-length': 0 });
     res.end();
