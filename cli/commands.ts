@@ -30,10 +30,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       examples: { type: 'boolean', help: 'deploy functions/examples/*/service.yaml once started and print how to call them' },
       'warm-pool': { type: 'string', arg: 'N', default: String(PLATFORM_DEFAULTS.warmPoolSize), help: 'generic Node runtime processes kept warm for Functions; 0 turns the pool off' },
       runtime: { type: 'string', arg: 'RUNTIME', default: 'local', help: 'where functions run; only "local" is supported yet' },
-      nats: { type: 'string', arg: 'URL', help: 'NATS JetStream for events (not supported yet)' },
+      nats: { type: 'string', arg: 'URL', help: 'keep the durable event log in NATS JetStream at URL (nats://HOST:PORT) instead of the data dir; instances on one NATS share the work' },
+      'nats-prefix': { type: 'string', arg: 'NAME', default: 'zeno', help: 'names the JetStream stream (NAME-events) and subjects, so several deployments can share one NATS' },
       'access-log': { type: 'boolean', help: 'print one JSON line per gateway request on stdout (request id, trace id, status, duration, revision)' },
     },
-    examples: ['zeno up', 'zeno up --port 9080 --admin-port 9081 --data-dir /tmp/zeno', 'zeno up --config deploy/config-autoscaler.yaml'],
+    examples: ['zeno up', 'zeno up --port 9080 --admin-port 9081 --data-dir /tmp/zeno', 'zeno up --config deploy/config-autoscaler.yaml', 'zeno up --nats nats://127.0.0.1:4222'],
   },
   {
     name: 'apply',

@@ -336,15 +336,17 @@ describe('main: up flags', () => {
     }
   });
 
-  it('refuses runtimes and NATS that are not supported yet, before starting anything', async () => {
+  it('refuses runtimes that are not supported yet and NATS URLs that are not ones, before starting anything', async () => {
     const a = harness();
     expect(await main(['up', '--runtime', 'kubernetes'], a.ctx)).toBe(1);
     expect(a.err()).toBe('error: --runtime kubernetes is not supported yet; use --runtime local (the default)\n');
     const b = harness();
     expect(await main(['up', '--runtime', 'docker'], b.ctx)).toBe(2);
-    const c = harness();
-    expect(await main(['up', '--nats', 'nats://127.0.0.1:4222'], c.ctx)).toBe(1);
-    expect(c.err()).toContain('--nats is not supported yet');
+    for (const bad of [['--nats', 'http://127.0.0.1:4222'], ['--nats', '127.0.0.1:4222'], ['--nats', 'nats://h:1', '--nats-prefix', 'a.b'], ['--nats-prefix', 'x']]) {
+      const c = harness();
+      expect(await main(['up', ...bad], c.ctx), bad.join(' ')).toBe(2);
+      expect(c.err()).toMatch(/^error: flag --nats/);
+    }
     const d = harness();
     expect(await main(['up', '--port', 'http'], d.ctx)).toBe(2);
   });

@@ -19,9 +19,12 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     if (PLANNED_RUNTIMES.includes(runtime)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `--runtime ${runtime} is not supported yet; use --runtime local (the default)`);
     throw new UsageError(`flag --runtime: "${runtime}" is not a runtime; use local`);
   }
-  if (str(values, 'nats') !== undefined) {
-    throw new ZenoError('ZENO_ERR_BAD_REQUEST', '--nats is not supported yet; events use the embedded SQLite log (leave out --nats)');
+  const natsUrl = parseNatsUrl(str(values, 'nats'));
+  const natsPrefix = str(values, 'nats-prefix');
+  if (natsPrefix !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) {
+    throw new UsageError(`flag --nats-prefix: "${natsPrefix}" must be 1-64 letters, digits, '-' or '_'`);
   }
+  if (natsPrefix !== undefined && !natsUrl) throw new UsageError('flag --nats-prefix needs --nats');
   const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
   const adminPort = parsePort(str(values, 'admin-port') ?? String(PLATFORM_DEFAULTS.adminPort), '--admin-port');
   const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
@@ -38,6 +41,8 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   try {
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize,
+      ...(natsUrl ? { natsUrl } : {}),
+      ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => ctx.err(`${line}\n`),
       ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),
     });
@@ -73,6 +78,21 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   return 0;
 }
 
+/** `--nats nats://HOST:PORT`: a NATS URL (tls:// too), or a usage error. */
+export function parseNatsUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['nats:', 'tls:'].includes(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/')) {
+    throw new UsageError(`flag --nats: "${text}" is not a NATS URL like nats://127.0.0.1:4222`);
+  }
+  return text;
+}
+
 /** --config files hold ConfigMaps only; an invalid one stops `up` before anything starts. */
 async function checkConfigFiles(ctx: CliContext, files: string[]): Promise<void> {
   if (!files.length) return;
@@ -93,6 +113,10 @@ async function checkConfigFiles(ctx: CliContext, files: string[]): Promise<void>
 
 function explainStartFailure(e: unknown, ports: { port: number; adminPort: number }): unknown {
   const err = e as { code?: string; port?: number; message?: string };
+  if (err.code === 'ZENO_ERR_NATS_UNAVAILABLE') {
+    const oneLine = (err.message ?? '').replace(/\s+/g, ' ');
+    return new ZenoError('ZENO_ERR_NATS_UNAVAILABLE', `${oneLine}; nothing was started (ZENO_ERR_NATS_UNAVAILABLE)`, { cause: e });
+  }
   if (err.code === 'EADDRINUSE') {
     const which = err.port === ports.adminPort ? `admin port ${ports.adminPort}` : err.port === ports.port ? `port ${ports.port}` : `port ${ports.port} or ${ports.adminPort}`;
     return new ZenoError('ZENO_ERR_BAD_REQUEST', `${which} is already in use (another "zeno up"? choose others with --port and --admin-port)`, { cause: e });

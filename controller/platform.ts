@@ -12,6 +12,8 @@ import { splitId, type RevisionId } from '../core/types.js';
 import { EventingController, recordTriggerOutcome } from '../eventing/broker/controller.js';
 import { BROKER_PATH_PREFIX, createBrokerIngress } from '../eventing/broker/ingress.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
+import type { EventLog } from '../eventing/log/event-log.js';
+import { openJetStreamEventLog } from '../eventing/log/jetstream-log.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
@@ -39,6 +41,13 @@ export interface PlatformOptions {
   warmPoolSize?: number;
   /** One JSON line per gateway request (`zeno up --access-log`); off when unset. */
   accessLog?: (line: string) => void;
+  /**
+   * NATS server with JetStream (`zeno up --nats`): the durable event log
+   * lives there instead of in the data dir, shared by every instance on it.
+   */
+  natsUrl?: string;
+  /** Names the stream and subjects on NATS (`zeno up --nats-prefix`, default `zeno`). */
+  natsPrefix?: string;
 }
 
 export interface Platform {
@@ -118,7 +127,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
 
   // One durable log for everything accepted with a 202 (broker events, async calls).
-  const eventLog = openSqliteEventLog(path.join(dataDir, CONFIG_FILE_NAMES.eventLog), { clock });
+  let eventLog: EventLog;
+  try {
+    eventLog = opts.natsUrl
+      ? await openJetStreamEventLog({ url: opts.natsUrl, clock, ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) })
+      : openSqliteEventLog(path.join(dataDir, CONFIG_FILE_NAMES.eventLog), { clock });
+  } catch (e) {
+    // NATS unreachable: nothing has started yet.
+    store.close();
+    unlock();
+    throw e;
+  }
 
   let knative: KnativeConfig = configFromConfigMaps(store.list('configmaps'));
   const events = new EventRecorder(clock);
