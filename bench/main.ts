@@ -4,7 +4,8 @@
  * writes docs/benchmarks.md and bench/results/latest.json.
  *
  * Environment: BENCH_COLD_N (30), BENCH_APPLY_N (5), BENCH_DURATION (10, s),
- * BENCH_WARMUP (2, s), BENCH_CONNECTIONS (32), BENCH_LOADGEN=node (skip wrk).
+ * BENCH_WARMUP (2, s), BENCH_CONNECTIONS (32), BENCH_LOADGEN=node (skip wrk),
+ * BENCH_EVENTLOG_N (5000), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
+import { benchEventLogs } from './eventlog.js';
 import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
     durationS: intEnv('BENCH_DURATION', 10),
     warmupS: intEnv('BENCH_WARMUP', 2),
     connections: intEnv('BENCH_CONNECTIONS', 32),
+    eventLogN: intEnv('BENCH_EVENTLOG_N', 5000),
     loadTool: pickLoadTool(process.env),
   };
   const started = new Date();
@@ -132,6 +135,7 @@ async function main(): Promise<void> {
 
   let results: BenchResults;
   try {
+    const eventLog = await benchEventLogs(settings.eventLogN, process.env.ZENO_NATS_URL ?? 'nats://127.0.0.1:4222', log);
     const z = await startZeno({ root: ROOT, dataDir, configFile });
     log(`zeno up: gateway ${z.gatewayUrl}`);
     const cold = await runColdStarts(z, HELLO_DIR, settings.coldN, log);
@@ -159,6 +163,7 @@ async function main(): Promise<void> {
       apply: { samples: summarize(applyMs), ms: applyMs },
       scaling: { burst, step },
       warm,
+      eventLog,
     };
   } finally {
     await stopAllChildren();

@@ -1,5 +1,6 @@
 /** Statistics, the machine, and the table printed to stdout and written to docs/benchmarks.md. */
 import { cpus, release } from 'node:os';
+import type { EventLogBenchResult } from './eventlog.js';
 import type { LoadResult, LoadTool } from './load.js';
 
 /**
@@ -49,11 +50,14 @@ export interface BenchResults {
   functionColdStart?: { pool: Summary; noPool: Summary; poolMs: number[]; noPoolMs: number[] };
   apply: { samples: Summary; ms: number[] };
   warm: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined };
+  /** The durable event log alone: append → fetch → ack, SQLite and NATS JetStream (absent when NATS did not answer). */
+  eventLog?: { sqlite: EventLogBenchResult; jetstream?: EventLogBenchResult | undefined };
 }
 
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 const rps = (v: number) => `${Math.round(v).toLocaleString('en-US')} req/s`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const eps = (v: number) => `${Math.round(v).toLocaleString('en-US')} events/s`;
 
 /** Rows of figure | Zeno | baseline | Zeno ÷ baseline. */
 export function tableRows(r: BenchResults): string[][] {
@@ -82,6 +86,16 @@ export function tableRows(r: BenchResults): string[][] {
     rows.push([`burst of ${b.n} at zero: latency p50 / p99`, `${ms(b.latency.p50)} / ${ms(b.latency.p99)}`, 'none (no baseline)', '—']);
     const st = r.scaling.step;
     rows.push([`step 0 → ${st.concurrency} concurrent at CC 1 (10 × target): time to ${st.wantPods} ready pods`, ms(st.toPodsMs), 'none (no baseline)', '—']);
+  }
+  if (r.eventLog) {
+    const { sqlite, jetstream } = r.eventLog;
+    rows.push([`event log append → fetch → ack, SQLite (n=${sqlite.events})`, eps(sqlite.eventsPerSecond), 'none (no baseline)', '—']);
+    rows.push([
+      `event log append → fetch → ack, JetStream (n=${jetstream?.events ?? sqlite.events})`,
+      jetstream ? eps(jetstream.eventsPerSecond) : 'NATS did not answer',
+      `${eps(sqlite.eventsPerSecond)} SQLite`,
+      jetstream ? ratio(jetstream.eventsPerSecond, sqlite.eventsPerSecond) : '—',
+    ]);
   }
   rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
   rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
@@ -146,7 +160,11 @@ ${markdownTable(r)}
   process fewer, which is part of what any proxy costs here. Requests per target:
 ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
-${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
+${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
+  while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
+  to the last ack; SQLite in a temp dir (WAL, synchronous=FULL, group commit), JetStream on the local
+  nats-server (file storage) on a throwaway stream. It is the log alone: no ingress, no dispatcher.
+` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
   default) of one min-scale 1 Service, timed from spawning the CLI to its exit; each Service is deleted
   before the next. It has no baseline. The CLI polls the Service every 25 ms for the first second,
   then every 250 ms; the figure includes starting the CLI's own Node process.
