@@ -15,6 +15,7 @@ import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import type { EventLog } from '../eventing/log/event-log.js';
 import { openJetStreamEventLog } from '../eventing/log/jetstream-log.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
+import { SourcesController } from '../eventing/sources/controller.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
@@ -251,7 +252,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
   void asyncCalls.start().catch((e: unknown) => log(`async: cannot load the queue: ${(e as Error).message}`));
 
+  // Sources (PingSource, ContainerSource, SinkBinding): a SinkBinding's env reaches Services through the reconciler.
+  const sources = new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => reconciler?.resyncAll() });
+
   reconciler = new Reconciler({
+    bindingEnv: (svc) => sources.bindingEnv(svc),
     store,
     runtime,
     scaler,
@@ -298,6 +303,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (domainChanged) reconciler?.resyncAll();
   });
   reconciler.start();
+  sources.start();
 
   // Eventing: the dispatcher delivers each Trigger's events through the gateway; the controller keeps statuses and subscriptions.
   let eventing: EventingController | undefined;
@@ -344,6 +350,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     adminUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${adminPort}`;
   } catch (e) {
     await asyncCalls.close(0);
+    await sources.close();
     await gateway.close(0);
     eventing.stop();
     await dispatcher.close();
@@ -375,6 +382,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         await gateway.close(10_000);
         scaler.close();
         reconciler?.stop();
+        await sources.close();
         for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
         await runtime.close();
         await eventLog.close();

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
-import type { Condition, KObject, RevisionId, RevisionSpecFields, RevisionTemplate, Service, ServiceSpec, TrafficTarget } from '../core/types.js';
+import type { Condition, EnvVar, KObject, RevisionId, RevisionSpecFields, RevisionTemplate, Service, ServiceSpec, TrafficTarget } from '../core/types.js';
 import { SERVING_API_VERSION, revisionId } from '../core/types.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../functions/runtime.js';
 import type { RouteEntry, RouteTarget } from '../gateway/routes.js';
@@ -54,6 +54,22 @@ export interface ReconcilerDeps {
   defaultBaseDir: string;
   /** The revision's effective initial scale (annotation or config-autoscaler). */
   initialScale: (annotations: Record<string, string>, containerConcurrency: number) => number;
+  /**
+   * Environment a SinkBinding injects into the Service's containers
+   * (K_SINK, K_CE_OVERRIDES). Knative's webhook writes it into the Service's
+   * template, so the Configuration changes and a new Revision rolls out;
+   * here it is added to the Configuration's template, leaving the Service
+   * as the user wrote it.
+   */
+  bindingEnv?: (svc: Service) => EnvVar[] | undefined;
+}
+
+/** The template with binding env on every container (replacing same-named entries, as Knative's Do() does). */
+function withBindingEnv(template: RevisionTemplate, env: EnvVar[] | undefined): RevisionTemplate {
+  if (!env || env.length === 0) return template;
+  const names = new Set(env.map((e) => e.name));
+  const containers = template.spec.containers.map((c) => ({ ...c, env: [...(c.env ?? []).filter((e) => !names.has(e.name)), ...env] }));
+  return { ...template, spec: { ...template.spec, containers } };
 }
 
 function pad5(n: number): string {
@@ -215,11 +231,11 @@ export class Reconciler {
         ...(svc.metadata.annotations ? { annotations: svc.metadata.annotations } : {}),
         ownerReferences: ownerRef(svc),
       },
-      spec: { template: svc.spec.template },
+      spec: { template: withBindingEnv(svc.spec.template as RevisionTemplate, this.d.bindingEnv?.(svc)) },
     });
     const cfg = cfgPut.object;
     const gen = cfg.metadata.generation ?? 1;
-    const template = svc.spec.template as RevisionTemplate;
+    const template = cfg.spec!.template as RevisionTemplate;
     const revName = template.metadata?.name ?? `${name}-${pad5(gen)}`;
     let revNameConflict: string | undefined;
 

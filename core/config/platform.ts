@@ -38,6 +38,8 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    * Node-runtime functions (Fission's pool, reference peers.md); 0 disables it.
    */
   warmPoolSize: 2,
+  /** A ContainerSource process gets this long after SIGTERM before SIGKILL (Kubernetes' terminationGracePeriodSeconds is 30 s; local processes stop faster). */
+  sourceGraceMs: 10_000,
   /** Lines of logs kept per revision for `zeno logs`. */
   logLinesPerRevision: 2_000,
   /** Autoscaler decision tick (Knative tickInterval) and stats collection period. */
