@@ -15,12 +15,14 @@ import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import type { EventLog } from '../eventing/log/event-log.js';
 import { openJetStreamEventLog } from '../eventing/log/jetstream-log.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
+import { CHANNEL_PATH_PREFIX, createChannelIngress } from '../eventing/flows/channel-ingress.js';
+import { FlowsController } from '../eventing/flows/controller.js';
 import { SourcesController } from '../eventing/sources/controller.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
-import { createGateway, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
+import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { loadManifests, validateManifests } from './manifest.js';
@@ -254,6 +256,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
   // Sources (PingSource, ContainerSource, SinkBinding): a SinkBinding's env reaches Services through the reconciler.
   const sources = new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => reconciler?.resyncAll() });
+  // Channels (addressed on the gateway, backed by the event log), Subscriptions, Sequences, Parallels.
+  const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log });
+  gateway.mount(CHANNEL_PATH_PREFIX, createChannelIngress({ log: eventLog, exists: (ns, name) => store.get('channels', ns, name) !== undefined, maxBodyBytes, sendError }));
 
   reconciler = new Reconciler({
     bindingEnv: (svc) => sources.bindingEnv(svc),
@@ -304,6 +309,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   reconciler.start();
   sources.start();
+  flows.start();
 
   // Eventing: the dispatcher delivers each Trigger's events through the gateway; the controller keeps statuses and subscriptions.
   let eventing: EventingController | undefined;
@@ -351,6 +357,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   } catch (e) {
     await asyncCalls.close(0);
     await sources.close();
+    await flows.close();
     await gateway.close(0);
     eventing.stop();
     await dispatcher.close();
@@ -383,6 +390,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         scaler.close();
         reconciler?.stop();
         await sources.close();
+        await flows.close();
         for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
         await runtime.close();
         await eventLog.close();

@@ -54,6 +54,10 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   eventDeliveryTimeoutMs: 300_000,
   /** While a subscription's subscriber cannot be resolved, how often the dispatcher looks again. */
   eventHoldRecheckMs: 1_000,
+  /** Events a Channel Subscription may have outstanding (leased or waiting for a retry) at once. */
+  subscriptionMaxInFlight: 100,
+  /** Lease of a fetched channel event (the dispatcher raises it to cover two attempt timeouts). */
+  subscriptionLeaseMs: 30_000,
   /** Time `zeno apply` waits for Ready before giving up. */
   applyWaitMs: 120_000,
   /**
