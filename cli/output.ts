@@ -101,9 +101,64 @@ function columnsFor(kind: KindInfo, wide: boolean): Columns {
         headers: ['NAME', 'DATA', 'AGE', ...(wide ? ['KEYS'] : [])],
         row: (o, now) => [o.metadata.name, Object.keys(o.data ?? {}).length, created(o, now), ...(wide ? [Object.keys(o.data ?? {}).join(',')] : [])],
       };
+    // Sources and flows: kn's list columns (kn source ping|container|binding list, kn channel|subscription list).
+    case 'PingSource':
+      return {
+        headers: ['NAME', 'SCHEDULE', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
+        row: (o, now) => [o.metadata.name, text(specOf(o).schedule), text(status(o).sinkUri), created(o, now), okCount(o), ...ready(o)],
+      };
+    case 'ContainerSource':
+      return {
+        headers: ['NAME', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
+        row: (o, now) => [o.metadata.name, text(status(o).sinkUri), created(o, now), okCount(o), ...ready(o)],
+      };
+    case 'SinkBinding':
+      return {
+        headers: ['NAME', 'SUBJECT', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
+        row: (o, now) => [o.metadata.name, subjectOf(o), text(status(o).sinkUri), created(o, now), okCount(o), ...ready(o)],
+      };
+    case 'Channel':
+      return {
+        headers: ['NAME', 'TYPE', 'URL', 'AGE', 'READY', 'REASON'],
+        row: (o, now) => [o.metadata.name, text((specOf(o).channelTemplate as { kind?: string } | undefined)?.kind), text(addressOf(o)), created(o, now), ...ready(o)],
+      };
+    case 'Subscription': {
+      const phys = (o: KObject) => (status(o).physicalSubscription ?? {}) as Record<string, unknown>;
+      return {
+        headers: ['NAME', 'CHANNEL', 'SUBSCRIBER', 'REPLY', 'DEAD LETTER SINK', 'READY', 'REASON'],
+        row: (o) => [o.metadata.name, text((specOf(o).channel as { name?: string } | undefined)?.name), text(phys(o).subscriberUri), text(phys(o).replyUri), text(phys(o).deadLetterSinkUri), ...ready(o)],
+      };
+    }
+    case 'Sequence':
+    case 'Parallel':
+      return {
+        headers: ['NAME', kind.kind === 'Sequence' ? 'STEPS' : 'BRANCHES', 'URL', 'AGE', 'READY', 'REASON'],
+        row: (o, now) => [o.metadata.name, text(((specOf(o)[kind.kind === 'Sequence' ? 'steps' : 'branches'] as unknown[] | undefined) ?? []).length), text(addressOf(o)), created(o, now), ...ready(o)],
+      };
     default:
       return { headers: ['NAME', 'AGE', 'READY'], row: (o, now) => [o.metadata.name, created(o, now), readyCondition(o)?.status] };
   }
+}
+
+function specOf(o: KObject): Record<string, unknown> {
+  return (o.spec ?? {}) as Record<string, unknown>;
+}
+
+function addressOf(o: KObject): unknown {
+  return (status(o).address as { url?: unknown } | undefined)?.url;
+}
+
+/** kn's CONDITIONS column: how many conditions are True, of how many, e.g. `3 OK / 4`. */
+function okCount(o: KObject): string {
+  const conds = (status(o).conditions ?? []) as { status?: string }[];
+  return conds.length ? `${conds.filter((c) => c.status === 'True').length} OK / ${conds.length}` : '';
+}
+
+/** kn's SUBJECT column: `Kind:apiVersion:name` or the selector's labels. */
+function subjectOf(o: KObject): string {
+  const s = (specOf(o).subject ?? {}) as { kind?: string; apiVersion?: string; name?: string; selector?: { matchLabels?: Record<string, string> } };
+  const target = s.name ?? Object.entries(s.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return `${s.kind ?? ''}:${s.apiVersion ?? ''}:${target}`;
 }
 
 function sortObjects(items: KObject[]): KObject[] {
