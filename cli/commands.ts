@@ -116,6 +116,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['zeno invoke hello', 'zeno invoke slow --async --callback http://127.0.0.1:9000/done', `zeno invoke echo --data '{"a":1}' -H 'Content-Type: application/json'`, 'zeno invoke hello --path /greet?name=ada'],
   },
   {
+    name: 'events',
+    summary: 'Send a CloudEvent to a Broker',
+    usage: 'events send --broker NAME --type TYPE --source SOURCE [flags]',
+    minArgs: 1,
+    maxArgs: 1,
+    description:
+      'POSTs one CloudEvent (binary content mode) to the Broker\'s ingress on the gateway,\n' +
+      '/brokers/NS/NAME, and prints its id once the broker accepted it (202: it is on disk and\n' +
+      'will reach every matching Trigger). Data that parses as JSON is sent as application/json.',
+    options: {
+      namespace,
+      broker: { type: 'string', short: 'b', arg: 'NAME', help: 'the Broker (required)' },
+      type: { type: 'string', short: 't', arg: 'TYPE', help: 'the event\'s type attribute (required)' },
+      source: { type: 'string', short: 's', arg: 'SOURCE', help: 'the event\'s source attribute, a URI-reference (required)' },
+      id: { type: 'string', arg: 'ID', default: 'a random UUID', help: 'the event\'s id attribute' },
+      subject: { type: 'string', arg: 'SUBJECT', help: 'the event\'s subject attribute' },
+      data: { type: 'string', short: 'd', arg: 'DATA', help: 'the event\'s data (JSON or text)' },
+      'data-file': { type: 'string', arg: 'FILE', help: 'read the data from a file' },
+      'content-type': { type: 'string', arg: 'TYPE', help: 'datacontenttype (default: guessed from the data)' },
+      extension: { type: 'string', short: 'e', multiple: true, arg: 'NAME=VALUE', help: 'an extension attribute (repeatable)' },
+    },
+    examples: [
+      `zeno events send --broker default --type com.example.order --source /shop --data '{"id":1}'`,
+      'zeno events send -b default -t com.example.ping -s /cli -e priority=high --data-file ./event.json',
+    ],
+  },
+  {
     name: 'logs',
     summary: "Print a service's function logs",
     usage: 'logs NAME [flags]',

@@ -21,6 +21,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   describe: async () => (await import('./get.js')).runDescribe,
   invoke: async () => (await import('./invoke.js')).runInvoke,
   logs: async () => (await import('./invoke.js')).runLogs,
+  events: async () => (await import('./events.js')).runEvents,
   new: async () => (await import('./new.js')).runNew,
 };
 

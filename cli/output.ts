@@ -38,6 +38,15 @@ function conditionSummary(obj: KObject): string {
   return all.length ? `${all.filter((c) => c.status === 'True').length} OK / ${all.length}` : '';
 }
 
+/** kn's sink notation: `ksvc:NAME`, `broker:NAME`, `KIND:NAME` for other refs (plus the uri path), or the uri. */
+function sinkOf(dest: unknown): string | undefined {
+  if (!dest || typeof dest !== 'object') return undefined;
+  const { ref, uri } = dest as { ref?: { kind?: string; name?: string; apiVersion?: string }; uri?: string };
+  if (!ref) return uri;
+  const prefix = ref.kind === 'Service' && ref.apiVersion?.startsWith('serving.knative.dev/') ? 'ksvc' : (ref.kind ?? '').toLowerCase();
+  return `${prefix}:${ref.name ?? ''}${uri ?? ''}`;
+}
+
 interface Columns {
   headers: string[];
   row: (obj: KObject, nowMs: number) => Cell[];
@@ -135,6 +144,36 @@ function columnsFor(kind: KindInfo, wide: boolean): Columns {
         headers: ['NAME', kind.kind === 'Sequence' ? 'STEPS' : 'BRANCHES', 'URL', 'AGE', 'READY', 'REASON'],
         row: (o, now) => [o.metadata.name, text(((specOf(o)[kind.kind === 'Sequence' ? 'steps' : 'branches'] as unknown[] | undefined) ?? []).length), text(addressOf(o)), created(o, now), ...ready(o)],
       };
+    case 'Broker':
+      // kn broker list: NAME URL AGE CONDITIONS READY REASON.
+      return {
+        headers: ['NAME', 'URL', 'AGE', 'CONDITIONS', 'READY', 'REASON', ...(wide ? ['CLASS', 'DEADLETTERSINK'] : [])],
+        row: (o, now) => [
+          o.metadata.name,
+          text((status(o).address as { url?: unknown } | undefined)?.url),
+          created(o, now),
+          conditionSummary(o),
+          ...ready(o),
+          ...(wide ? [o.metadata.annotations?.['eventing.knative.dev/broker.class'], text(status(o).deadLetterSinkUri)] : []),
+        ],
+      };
+    case 'Trigger': {
+      // kn trigger list: NAME BROKER SINK AGE CONDITIONS READY REASON; -o wide adds the
+      // dispatcher's counters since the platform started (status.deliveryStats).
+      const stat = (o: KObject, k: string): Cell => text((status(o).deliveryStats as Record<string, unknown> | undefined)?.[k]);
+      return {
+        headers: ['NAME', 'BROKER', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON', ...(wide ? ['DELIVERED', 'RETRIED', 'DEADLETTERED', 'FAILED', 'INFLIGHT'] : [])],
+        row: (o, now) => [
+          o.metadata.name,
+          text((o.spec as { broker?: unknown } | undefined)?.broker),
+          sinkOf((o.spec as { subscriber?: unknown } | undefined)?.subscriber),
+          created(o, now),
+          conditionSummary(o),
+          ...ready(o),
+          ...(wide ? [stat(o, 'delivered'), stat(o, 'retried'), stat(o, 'deadLettered'), stat(o, 'failed'), stat(o, 'inFlight')] : []),
+        ],
+      };
+    }
     default:
       return { headers: ['NAME', 'AGE', 'READY'], row: (o, now) => [o.metadata.name, created(o, now), readyCondition(o)?.status] };
   }
