@@ -156,6 +156,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['zeno logs hello', 'zeno logs hello -f --tail 20'],
   },
   {
+    name: 'dashboard',
+    summary: 'Print the dashboard URL (with --open, open it in a browser)',
+    usage: 'dashboard [--open]',
+    minArgs: 0,
+    maxArgs: 0,
+    description:
+      'Prints the URL of the dashboard on the admin port, with the admin token in it. Opening it\n' +
+      'once sets a browser cookie (HttpOnly, SameSite=Strict, for /ui only) and drops the token\n' +
+      'from the address; keep the printed URL private, as you would the token.',
+    options: {
+      open: { type: 'boolean', help: 'also open it with the desktop browser (xdg-open, open or start)' },
+    },
+    examples: ['zeno dashboard', 'zeno dashboard --open'],
+  },
+  {
     name: 'new',
     summary: 'Create a function folder from a template',
     usage: 'new NAME [--template http|cloudevent|typescript|python] [--dir PARENT]',

@@ -23,6 +23,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   logs: async () => (await import('./invoke.js')).runLogs,
   events: async () => (await import('./events.js')).runEvents,
   new: async () => (await import('./new.js')).runNew,
+  dashboard: async () => (await import('./dashboard.js')).runDashboard,
 };
 
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 usage error). */

@@ -29,6 +29,8 @@ export interface AdminApiDeps {
   genericKinds?: readonly GenericKind[];
   /** Adds live, unstored fields to a generic object when it is read (e.g. a Trigger's delivery counters). */
   decorate?: (plural: string, obj: KObject) => KObject;
+  /** Lets a request through without the bearer token (the dashboard's cookie, on /ui paths only). */
+  allowWithoutToken?: (req: FastifyRequest) => boolean;
 }
 
 const SERVING = 'serving.knative.dev';
@@ -81,6 +83,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (req.url === '/healthz') return;
+    if (d.allowWithoutToken?.(req)) return;
     const h = req.headers.authorization ?? '';
     const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
     if (given.length !== tokenBuf.length || !timingSafeEqual(given, tokenBuf)) throw new ZenoError('ZENO_ERR_UNAUTHORIZED');

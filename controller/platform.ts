@@ -24,6 +24,7 @@ import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
+import { createDashboard } from './dashboard.js';
 import { EventRecorder } from './events.js';
 import { loadManifests, validateManifests } from './manifest.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
@@ -334,12 +335,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   eventing.start();
 
   const token = randomBytes(32).toString('hex');
+  const dashboard = createDashboard({ clock, token, store, runtime, metrics, events });
   const admin = createAdminApi({
     store,
     runtime,
     events,
     token,
     maxBodyBytes,
+    allowWithoutToken: (req) => dashboard.allows(req),
     config: () => knative,
     info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain }),
     decorate: (plural, obj) => (plural === 'triggers' ? eventing?.withDeliveryStats(obj) ?? obj : obj),
@@ -348,6 +351,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     void reply.header('content-type', metrics.contentType).header('cache-control', 'no-store');
     return metrics.render();
   });
+  dashboard.register(admin);
   let adminUrl: string;
   try {
     await admin.listen({ port: opts.adminPort, host: opts.host });
@@ -355,6 +359,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const adminPort = typeof addr === 'object' && addr ? addr.port : opts.adminPort;
     adminUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${adminPort}`;
   } catch (e) {
+    dashboard.close();
     await asyncCalls.close(0);
     await sources.close();
     await flows.close();
@@ -381,6 +386,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     metrics,
     close() {
       closed ??= (async () => {
+        dashboard.close();
         await admin.close();
         await asyncCalls.close(10_000);
         // Deliveries in flight are aborted; the log hands them out again at the next start.

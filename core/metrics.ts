@@ -317,6 +317,15 @@ export class ZenoMetrics {
     return r;
   }
 
+  /** Requests the revision has answered so far, all classes (0 if none). */
+  requestTotal(namespace: string, revision: string): number {
+    const r = this.revisions.get(`${namespace}/${revision}`);
+    if (!r) return 0;
+    let n = 0;
+    for (const c of r.counts) n += c;
+    return n;
+  }
+
   /** Drops every series of a deleted revision. */
   forget(labels: RevisionLabels): void {
     this.revisions.delete(`${labels.namespace}/${labels.revision}`);

@@ -58,6 +58,10 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   subscriptionMaxInFlight: 100,
   /** Lease of a fetched channel event (the dispatcher raises it to cover two attempt timeouts). */
   subscriptionLeaseMs: 30_000,
+  /** The dashboard's sampling period for its replicas-and-requests history and live updates. */
+  dashboardSampleMs: 1_000,
+  /** Samples of history kept per service (5 minutes at 1 s). */
+  dashboardHistory: 300,
   /** Time `zeno apply` waits for Ready before giving up. */
   applyWaitMs: 120_000,
   /**
