@@ -139,6 +139,12 @@ async function loadLogs() {
   if (atBottom) out.scrollTop = out.scrollHeight;
 }
 
+/** A trigger's name with the dispatcher's live delivery counters (status.deliveryStats), if any. */
+function triggerText(t) {
+  const stats = Object.entries(t.status?.deliveryStats ?? {}).filter(([, v]) => typeof v === 'number');
+  return stats.length ? `${t.metadata.name} (${stats.map(([k, v]) => `${k} ${v}`).join(', ')})` : t.metadata.name;
+}
+
 async function loadEventing() {
   const res = await fetch('/ui/api/eventing');
   if (!res.ok) return;
@@ -156,9 +162,9 @@ async function loadEventing() {
       el('td', {}, `${ns}/${b.metadata.name}`),
       el('td', { class: ready(b) ? 'ok' : 'bad' }, ready(b) ? 'Ready' : 'not ready'),
       el('td', {}, b.status?.address?.url ?? '—'),
-      el('td', {}, triggers.length ? triggers.map((t) => t.metadata.name).join(', ') : '—'));
+      el('td', {}, triggers.length ? triggers.map(triggerText).join('; ') : '—'));
   });
-  box.replaceChildren(el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'broker'), el('th', {}, 'ready'), el('th', {}, 'address'), el('th', {}, 'triggers'))), el('tbody', {}, ...rows)));
+  box.replaceChildren(el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'broker'), el('th', {}, 'ready'), el('th', {}, 'address'), el('th', {}, 'triggers (deliveries)'))), el('tbody', {}, ...rows)));
 }
 
 function render(state) {
