@@ -7,6 +7,12 @@
  *
  * `benchDispatcher` is for bench/main.ts; `node dist/bench/events.js`
  * runs it on its own (BENCH_EVENTS, default 5000).
+ *
+ * `benchBroker` (below) is the end-to-end figure: a real `zeno up`, events
+ * POSTed to a Broker's ingress, delivered by 1 or 10 Triggers to a consumer
+ * function through the gateway. `node dist/bench/events.js broker` runs it
+ * on its own (BENCH_BROKER_N events, default 5000; BENCH_BROKER_RATE,
+ * default 1000/s, for 3 s).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
 import { realClock } from '../core/clock.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
@@ -95,7 +102,7 @@ export async function benchDispatcher(opts: { events: number; subscriptions: num
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] !== 'broker') {
   const events = Number(process.env.BENCH_EVENTS ?? 5000);
   for (const subscriptions of [1, 10]) {
     const r = await benchDispatcher({ events, subscriptions });
@@ -103,5 +110,177 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       `${subscriptions} subscription(s): ${Math.round(r.eventsPerSecond)} events/s, ${Math.round(r.deliveriesPerSecond)} deliveries/s, ` +
         `latency p50 ${r.latencyMs.p50.toFixed(1)} ms p99 ${r.latencyMs.p99.toFixed(1)} ms (${r.events} events, ${r.seconds.toFixed(2)} s)\n`,
     );
+  }
+}
+
+// ---- end to end: broker ingress → trigger → consumer function through the gateway ----
+
+/** The consumer function: counts CloudEvents, and how long each took from the producer's `ce-sentat` (ms since epoch). */
+const CONSUMER_JS = `import { createServer } from 'node:http';
+let count = 0;
+let lat = [];
+createServer((req, res) => {
+  if (req.method === 'GET') {
+    const body = JSON.stringify({ count, lat });
+    if (req.url.includes('reset')) lat = [];
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(body);
+  }
+  req.resume();
+  req.on('end', () => {
+    count++;
+    const sent = Number(req.headers['ce-sentat']);
+    if (sent) lat.push(Date.now() - sent);
+    res.writeHead(202);
+    res.end();
+  });
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+export interface BrokerBenchResult {
+  triggers: number;
+  events: number;
+  /** Events accepted (202, durable) and delivered to every trigger's consumer, per second. */
+  eventsPerSecond: number;
+  /** Events answered 202 by the ingress per second, during the same run. */
+  ingressPerSecond: number;
+  /** Open-loop producer at `rate` events/s for `rateSeconds`: ingress to the function, ms. */
+  rate: number;
+  rateSeconds: number;
+  latencyMs: Summary;
+}
+
+interface BrokerBenchZeno {
+  gatewayUrl: string;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+}
+
+async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Applies a consumer Service (one pod, kept warm) and, per setting, a Broker
+ * with that many Triggers subscribed to it; then measures (1) events/s for
+ * `events` sent by `concurrency` producers until the function has them all,
+ * (2) latency at a fixed `rate`. Everything shares this machine's cores.
+ */
+export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { events: number; triggers: number[]; rate: number; rateSeconds: number; concurrency?: number; log?: (s: string) => void }): Promise<BrokerBenchResult[]> {
+  const say = opts.log ?? (() => undefined);
+  const concurrency = opts.concurrency ?? 64;
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(workDir, 'consumer.mjs'), CONSUMER_JS);
+  const apply = async (items: object[]) => {
+    const r = await z.admin('POST', '/apis/zeno.dev/v1/apply', { items });
+    if (r.status !== 200) throw new Error(`apply answered ${r.status}: ${JSON.stringify(r.json)}`);
+  };
+  await apply([{
+    apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'consumer', namespace: 'default' },
+    spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' } }, spec: { containers: [{ image: 'example.com/consumer', command: ['node', 'consumer.mjs'], workingDir: workDir }] } } },
+  }]);
+  const stats = async (reset = false): Promise<{ count: number; lat: number[] }> => {
+    const r = await fetch(`${z.gatewayUrl}/function/consumer.default/stats${reset ? '?reset=1' : ''}`);
+    if (r.status !== 200) throw new Error(`consumer stats answered ${r.status}`);
+    return (await r.json()) as { count: number; lat: number[] };
+  };
+  await until(async () => (await fetch(`${z.gatewayUrl}/function/consumer.default/stats`).catch(() => undefined))?.status === 200, 60_000, 'the consumer function');
+
+  const out: BrokerBenchResult[] = [];
+  for (const n of opts.triggers) {
+    const broker = `bench-${n}`;
+    const triggers = Array.from({ length: n }, (_, i) => ({
+      apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: `${broker}-t${i}`, namespace: 'default' },
+      spec: { broker, subscriber: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'consumer' } } },
+    }));
+    await apply([{ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: broker, namespace: 'default' }, spec: {} }, ...triggers]);
+    await until(async () => {
+      const list = (await z.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers')).json.items as { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+      const mine = list.filter((t) => t.metadata.name.startsWith(`${broker}-`));
+      return mine.length === n && mine.every((t) => t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    }, 30_000, `the triggers of ${broker}`);
+    const path = `/brokers/default/${broker}`;
+    // A keep-alive pool: fetch() costs the producer more CPU than the ingress spends on the event.
+    const pool = new Pool(z.gatewayUrl, { connections: concurrency });
+    const send = async (id: string): Promise<void> => {
+      const r = await pool.request({
+        path,
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/bench', 'ce-type': 'dev.zeno.bench', 'ce-sentat': String(Date.now()), 'content-type': 'application/json' },
+        body: `{"id":"${id}"}`,
+      });
+      await r.body.dump();
+      if (r.statusCode !== 202) throw new Error(`ingress answered ${r.statusCode}`);
+    };
+
+    // (1) Throughput: as fast as `concurrency` producers go, until the function has every delivery.
+    const base = (await stats(true)).count;
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < opts.events) await send(`${broker}-e${next++}`);
+    }));
+    const ingressS = (performance.now() - t0) / 1000;
+    await until(async () => (await stats()).count - base >= opts.events * n, 300_000, `${opts.events * n} deliveries`);
+    const seconds = (performance.now() - t0) / 1000;
+
+    // (2) Latency at a fixed rate (open loop: sends are not held back by slow answers).
+    await stats(true);
+    const before = (await stats()).count;
+    const total = opts.rate * opts.rateSeconds;
+    const tickMs = 10;
+    const perTick = opts.rate / (1000 / tickMs);
+    const sends: Promise<void>[] = [];
+    let sent = 0;
+    let owed = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        owed += perTick;
+        while (owed >= 1 && sent < total) {
+          owed -= 1;
+          sends.push(send(`${broker}-r${sent++}`));
+        }
+        if (sent >= total) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, tickMs);
+    });
+    await Promise.all(sends);
+    await until(async () => (await stats()).count - before >= total * n, 120_000, 'the fixed-rate deliveries');
+    const lat = (await stats(true)).lat;
+    const r: BrokerBenchResult = { triggers: n, events: opts.events, eventsPerSecond: opts.events / seconds, ingressPerSecond: opts.events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat) };
+    await pool.close();
+    say(`broker → ${n} trigger(s) → function: ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms`);
+    out.push(r);
+  }
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'broker') {
+  const { startZeno } = await import('./platform.js');
+  const { stopAllChildren } = await import('./proc.js');
+  const { writeFileSync } = await import('node:fs');
+  const root = join(fileURLToPath(import.meta.url), '../../..');
+  const dir = mkdtempSync(join(tmpdir(), 'zeno-bench-broker-'));
+  const cfg = join(dir, 'config.yaml');
+  writeFileSync(cfg, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-autoscaler}\ndata: {}\n');
+  try {
+    const z = await startZeno({ root, dataDir: join(dir, 'data'), configFile: cfg });
+    const results = await benchBroker(z, dir, {
+      events: Number(process.env.BENCH_BROKER_N ?? 5000),
+      triggers: [1, 10],
+      rate: Number(process.env.BENCH_BROKER_RATE ?? 1000),
+      rateSeconds: 3,
+      log: (l) => process.stdout.write(`${l}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    await z.stop();
+  } finally {
+    await stopAllChildren();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_COLD_N (30), BENCH_APPLY_N (5), BENCH_DURATION (10, s),
  * BENCH_WARMUP (2, s), BENCH_CONNECTIONS (32), BENCH_LOADGEN=node (skip wrk),
- * BENCH_EVENTLOG_N (5000), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log.
+ * BENCH_EVENTLOG_N (5000), BENCH_BROKER_N (5000), BENCH_BROKER_RATE (1000, events/s), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
 import { benchEventLogs } from './eventlog.js';
+import { benchBroker } from './events.js';
 import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
     warmupS: intEnv('BENCH_WARMUP', 2),
     connections: intEnv('BENCH_CONNECTIONS', 32),
     eventLogN: intEnv('BENCH_EVENTLOG_N', 5000),
+    brokerN: intEnv('BENCH_BROKER_N', 5000),
+    brokerRate: intEnv('BENCH_BROKER_RATE', 1000),
     loadTool: pickLoadTool(process.env),
   };
   const started = new Date();
@@ -154,6 +157,9 @@ async function main(): Promise<void> {
     const step = await stepToPods(z, SLOW_DIR);
     log(`step to ${step.concurrency} concurrent (CC 1): ${step.wantPods} ready pods after ${step.toPodsMs.toFixed(0)} ms`);
     const warm = await warmPath(z, settings.loadTool, settings);
+    const brokerDir = join(tmp, 'broker');
+    mkdirSync(brokerDir);
+    const broker = await benchBroker(z, brokerDir, { events: settings.brokerN, triggers: [1, 10], rate: settings.brokerRate, rateSeconds: 3, log });
     await z.stop();
     results = {
       machine: machine(started),
@@ -164,6 +170,7 @@ async function main(): Promise<void> {
       scaling: { burst, step },
       warm,
       eventLog,
+      broker,
     };
   } finally {
     await stopAllChildren();

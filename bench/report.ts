@@ -1,6 +1,7 @@
 /** Statistics, the machine, and the table printed to stdout and written to docs/benchmarks.md. */
 import { cpus, release } from 'node:os';
 import type { EventLogBenchResult } from './eventlog.js';
+import type { BrokerBenchResult } from './events.js';
 import type { LoadResult, LoadTool } from './load.js';
 
 /**
@@ -52,6 +53,8 @@ export interface BenchResults {
   warm: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined };
   /** The durable event log alone: append → fetch → ack, SQLite and NATS JetStream (absent when NATS did not answer). */
   eventLog?: { sqlite: EventLogBenchResult; jetstream?: EventLogBenchResult | undefined };
+  /** Broker ingress → Trigger(s) → a consumer function through the gateway, durable (bench/events.ts benchBroker). */
+  broker?: BrokerBenchResult[];
 }
 
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
@@ -96,6 +99,10 @@ export function tableRows(r: BenchResults): string[][] {
       `${eps(sqlite.eventsPerSecond)} SQLite`,
       jetstream ? ratio(jetstream.eventsPerSecond, sqlite.eventsPerSecond) : '—',
     ]);
+  }
+  for (const b of r.broker ?? []) {
+    rows.push([`broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events})`, eps(b.eventsPerSecond), 'none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)', '—']);
+    rows.push([`broker → ${b.triggers} trigger(s) → function at ${b.rate}/s: latency p50 / p99`, `${ms(b.latencyMs.p50)} / ${ms(b.latencyMs.p99)}`, 'none (no baseline)', '—']);
   }
   rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
   rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
