@@ -19,6 +19,7 @@ import { findFreePort } from './free-port.js';
 import { LineSplitter, RingBuffer } from './log-buffer.js';
 import { OrphanGuard, SPAWN_DETACHED, signalPod } from './orphan-guard.js';
 import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../node/index.js';
+import type { ReadyMessage } from '../node/protocol.js';
 import { buildPodEnv, pickBaseEnv } from './pod-env.js';
 import { exitFailure, nextCrashCount, pickVictims, restartDelayMs, startFailure } from './pod-policy.js';
 import { probeOnce, resolveProbe, type ProbePlan } from './probe.js';
@@ -46,6 +47,35 @@ export interface LocalRuntimeOptions {
   warmPoolSize?: number;
   /** Called with the pool once it exists (tests read its pids). */
   onWarmPool?: (pool: WarmPool) => void;
+}
+
+/** Resolves when a specialized process sends `zeno-ready` (never rejects: the probe loop's abort ends the wait). */
+function readyMessage(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown): void => {
+      if ((m as Partial<ReadyMessage> | null)?.type !== 'zeno-ready') return;
+      off();
+      resolve();
+    };
+    const off = (): void => {
+      child.off('message', onMessage);
+      child.off('exit', off);
+    };
+    child.on('message', onMessage);
+    child.once('exit', off);
+  });
+}
+
+function untilOrAborted(p: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    void p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** Longest wait after a process exits for its stdout/stderr to be read to the end. */
@@ -96,6 +126,8 @@ interface Pod {
   probeAbort: AbortController | undefined;
   /** A specialized warm process: it listens within milliseconds, so probe every 1 ms until ready. */
   fastStart?: boolean;
+  /** A specialized warm process with the default probe: ready when it says its handler is loaded. */
+  ipcReady?: Promise<void> | undefined;
   restartTimer: TimerHandle | undefined;
   deadlineTimer: TimerHandle | undefined;
   stopping: Promise<void> | undefined;
@@ -217,21 +249,52 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     return tail ? `; last stderr: ${tail}` : '';
   }
 
+  /** The pod is being stopped, or the runtime closed (checked after every wait). */
+  function stopped(pod: Pod): boolean {
+    return pod.state === 'terminating' || closed;
+  }
+
+  /** Kills a taken warm process that will not become a pod after all. */
+  function dropWarm(child: ChildProcess): void {
+    if (child.pid === undefined) return;
+    signalPod(child.pid, 'SIGKILL');
+    guard.untrack(child.pid);
+  }
+
+  /**
+   * Takes a warm Node runtime process for the pod and specializes it. It
+   * already listens on its port (the pod's port). Undefined when the pool
+   * has none for this command, or the one taken died: spawn instead.
+   */
+  async function fromPool(pod: Pod): Promise<{ child: ChildProcess; port: number; ready: Promise<void> | undefined } | undefined> {
+    const t = pod.rev.template;
+    const taken = pool && isNodeRuntimeCommand(t.command) ? pool.take() : undefined;
+    if (!taken) return undefined;
+    const { child } = taken;
+    let port: number;
+    try {
+      port = await taken.port;
+    } catch {
+      dropWarm(child);
+      return undefined;
+    }
+    if (stopped(pod)) {
+      dropWarm(child);
+      return undefined;
+    }
+    // With the default probe, readiness is the process saying its handler is
+    // loaded: a TCP probe would pass on the pre-bound socket before that.
+    const ready = t.readinessProbe === undefined ? readyMessage(child) : undefined;
+    if (!specialize(child, { args: t.args, cwd: t.workingDir, env: buildPodEnv(baseEnv, t, port) })) {
+      dropWarm(child);
+      return undefined;
+    }
+    return { child, port, ready };
+  }
+
   async function startProcess(pod: Pod): Promise<void> {
     const rev = pod.rev;
     const t = rev.template;
-    let port: number;
-    try {
-      port = await findFreePort(host);
-    } catch (err) {
-      const message = `cannot find a free port on ${host}: ${(err as Error).message}`;
-      if (pod.state !== 'terminating') onProcessGone(pod, undefined, null, null, { reason: 'PortAllocationFailed', message });
-      return;
-    }
-    if (pod.state === 'terminating' || closed) return;
-
-    pod.port = port;
-    pod.url = `http://${urlHost}:${port}`;
     pod.state = 'starting';
     pod.startedAt = clock.now();
     pod.readyAt = undefined;
@@ -253,19 +316,31 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       return;
     }
 
-    const podEnv = buildPodEnv(baseEnv, t, port);
-    // A warm Node runtime process becomes this pod (already tracked by the guard).
-    const warm = pool && isNodeRuntimeCommand(t.command) ? pool.take() : undefined;
-    const specialized = warm !== undefined && specialize(warm, { args: t.args, cwd: t.workingDir, env: podEnv });
-    if (warm && !specialized && warm.pid !== undefined) {
-      signalPod(warm.pid, 'SIGKILL');
-      guard.untrack(warm.pid);
+    const warm = await fromPool(pod);
+    let port: number;
+    if (warm) {
+      port = warm.port;
+    } else {
+      try {
+        port = await findFreePort(host);
+      } catch (err) {
+        const message = `cannot find a free port on ${host}: ${(err as Error).message}`;
+        if (!stopped(pod)) onProcessGone(pod, undefined, null, null, { reason: 'PortAllocationFailed', message });
+        return;
+      }
     }
+    if (stopped(pod)) {
+      if (warm) dropWarm(warm.child);
+      return;
+    }
+    pod.port = port;
+    pod.url = `http://${urlHost}:${port}`;
+    const specialized = warm !== undefined;
     let child: ChildProcess;
     try {
-      child = specialized ? warm : spawn(command, [...commandArgs, ...t.args], {
+      child = warm ? warm.child : spawn(command, [...commandArgs, ...t.args], {
         cwd: t.workingDir,
-        env: podEnv,
+        env: buildPodEnv(baseEnv, t, port),
         detached: SPAWN_DETACHED,
         stdio: ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
@@ -278,6 +353,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.child = child;
     pod.pid = child.pid;
     pod.fastStart = specialized;
+    pod.ipcReady = warm?.ready;
     let resolveExited!: () => void;
     pod.exited = new Promise((r) => (resolveExited = r));
     if (child.pid !== undefined && !specialized) guard.track(child.pid);
@@ -341,7 +417,13 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     let successes = 0;
     let failures = 0;
     try {
-      if (plan.initialDelayMs > 0) await clock.sleep(plan.initialDelayMs, signal);
+      if (pod.ipcReady) {
+        await untilOrAborted(pod.ipcReady, signal);
+        if (signal.aborted || pod.child !== child) return;
+        markReady(pod);
+        // From here on the periodic probe watches liveness, as for any pod.
+        await clock.sleep(plan.readyPeriodMs, signal);
+      } else if (plan.initialDelayMs > 0) await clock.sleep(plan.initialDelayMs, signal);
       while (!signal.aborted && pod.child === child) {
         const ready = pod.state === 'ready';
         const ok = await probeOnce(plan, target, ready ? plan.readyTimeoutMs : plan.startTimeoutMs, clock);
@@ -499,7 +581,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     deploy(template) {
       if (revisions.has(template.id)) return;
       if (!pool && !closed && poolSize > 0 && isNodeRuntimeCommand(template.command)) {
-        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeEntry(), env: baseEnv, guard, clock });
+        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeEntry(), host, env: baseEnv, guard, clock });
         pool.start();
         opts.onWarmPool?.(pool);
       }

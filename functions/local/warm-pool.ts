@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
-import { WARM_FLAG, type SpecializeMessage } from '../node/protocol.js';
+import { isWarmMessage, WARM_FLAG, type SpecializeMessage } from '../node/protocol.js';
 import { SPAWN_DETACHED, signalPod } from './orphan-guard.js';
 import { restartDelayMs } from './pod-policy.js';
 
@@ -11,6 +11,8 @@ export interface WarmPoolOptions {
   size?: number;
   /** The Node runtime's entry point (nodeRuntimeEntry()). */
   entry: string;
+  /** Interface the warm processes listen on: the runtime's host, where pods are reached. */
+  host: string;
   /** The only environment a warm process starts with (the pods' base env). */
   env: Record<string, string>;
   /** Same process-group bookkeeping as pods, so warm processes die with the platform. */
@@ -30,9 +32,20 @@ export interface WarmPoolOptions {
 interface Warm {
   child: ChildProcess;
   pid: number;
-  /** Sent `zeno-warm`: its preloads are done. */
+  /** Sent `zeno-warm`: its preloads are done and it listens on `port`. */
   booted: boolean;
+  port: number;
   detach(): void;
+}
+
+/** A process handed over by take(). */
+export interface TakenProcess {
+  child: ChildProcess;
+  /**
+   * The port it listens on (the pod's port): at once for a booted process;
+   * for one still booting, when it says so. Rejects if it dies first.
+   */
+  port: Promise<number>;
 }
 
 /**
@@ -77,19 +90,44 @@ export class WarmPool {
 
   /**
    * Hands over an idle process, a booted one first (a booting one still
-   * beats a fresh spawn: it is further along). Undefined when the pool is empty.
+   * beats a fresh spawn: it is further along). Undefined when the pool is
+   * empty. The caller owns the process from then on, kill included.
    */
-  take(): ChildProcess | undefined {
+  take(): TakenProcess | undefined {
     const i = this.idle.findIndex((w) => w.booted);
     const [w] = this.idle.splice(i >= 0 ? i : 0, 1);
     if (!w) return undefined;
     w.detach();
     this.scheduleFill(this.refillDelayMs);
-    if (!w.child.connected || w.child.exitCode !== null || w.child.signalCode !== null) {
+    const { child } = w;
+    // Until the new owner listens: an 'error' with no listener would throw.
+    child.on('error', () => {});
+    if (!child.connected || child.exitCode !== null || child.signalCode !== null) {
       this.forget(w);
       return undefined;
     }
-    return w.child;
+    if (w.booted) return { child, port: Promise.resolve(w.port) };
+    const port = new Promise<number>((resolve, reject) => {
+      const onMessage = (m: unknown): void => {
+        if (!isWarmMessage(m)) return;
+        off();
+        this.failures = 0;
+        resolve(m.port);
+      };
+      const onGone = (): void => {
+        off();
+        reject(new Error(`warm process ${w.pid} exited while booting`));
+      };
+      const off = (): void => {
+        child.off('message', onMessage);
+        child.off('exit', onGone);
+        child.off('disconnect', onGone);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onGone);
+      child.once('disconnect', onGone);
+    });
+    return { child, port };
   }
 
   /** Kills every idle process. */
@@ -140,7 +178,7 @@ export class WarmPool {
   private spawnOne(): boolean {
     let child: ChildProcess;
     try {
-      child = spawn(this.opts.execPath ?? process.execPath, [this.opts.entry, WARM_FLAG], {
+      child = spawn(this.opts.execPath ?? process.execPath, [this.opts.entry, WARM_FLAG, this.opts.host], {
         cwd: dirname(this.opts.entry),
         env: this.opts.env,
         detached: SPAWN_DETACHED,
@@ -162,6 +200,7 @@ export class WarmPool {
       child,
       pid,
       booted: false,
+      port: 0,
       detach: () => {
         child.off('message', onMessage);
         child.off('exit', onExit);
@@ -169,8 +208,9 @@ export class WarmPool {
       },
     };
     const onMessage = (m: unknown): void => {
-      if ((m as { type?: unknown } | null)?.type === 'zeno-warm') {
+      if (isWarmMessage(m)) {
         w.booted = true;
+        w.port = m.port;
         this.failures = 0;
       }
     };

@@ -97,7 +97,8 @@ function fail(res: ServerResponse, status: number, message: string): void {
     res.destroy();
     return;
   }
-  const body = JSON.stringify({ statusCode: status, error: status === 400 ? 'Bad Request' : 'Internal Server Error', message });
+  const error = status === 400 ? 'Bad Request' : status === 503 ? 'Service Unavailable' : 'Internal Server Error';
+  const body = JSON.stringify({ statusCode: status, error, message });
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -112,10 +113,27 @@ async function handleFetch(fetch: (r: Request) => Response | Promise<Response>, 
   await sendResponse(res, response);
 }
 
+function dispatch(handlers: Handlers, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const useCe = handlers.cloudevent !== undefined && (handlers.fetch === undefined || isCloudEventRequest(req.headers));
+  return useCe
+    ? cloudEvents().then((ce) => ce.handleCloudEvent(handlers.cloudevent!, req, res))
+    : handleFetch(handlers.fetch!, req, res);
+}
+
 export interface ServeOptions {
   port: number;
   host?: string;
-  handlers: Handlers;
+  /**
+   * What requests go to. A promise (a warm process that listens before it
+   * knows its handler): requests wait until it resolves.
+   */
+  handlers: Handlers | Promise<Handlers>;
+  /**
+   * Sees each request first: other handlers for this one request, or
+   * `'unavailable'` to answer 503 and close the connection; undefined lets
+   * `handlers` serve it.
+   */
+  select?: (req: IncomingMessage) => Handlers | 'unavailable' | undefined;
   /** Where errors of the handler go (the pod's stderr). @default console.error */
   logError?: (message: string, err: unknown) => void;
 }
@@ -126,7 +144,9 @@ export interface ServeOptions {
  * `shutdown()`.
  */
 export function serve(opts: ServeOptions): { server: Server; shutdown(): Promise<void> } {
-  const { handlers } = opts;
+  let handlers = opts.handlers instanceof Promise ? undefined : opts.handlers;
+  const pending = opts.handlers instanceof Promise ? opts.handlers : undefined;
+  void pending?.then((h) => (handlers = h), () => {});
   const logError = opts.logError ?? ((message: string, err: unknown) => console.error(message, err));
   let inFlight = 0;
   let stopping = false;
@@ -143,10 +163,14 @@ export function serve(opts: ServeOptions): { server: Server; shutdown(): Promise
       }
     });
     if (stopping) res.setHeader('connection', 'close');
-    const useCe = handlers.cloudevent !== undefined && (handlers.fetch === undefined || isCloudEventRequest(req.headers));
-    const work = useCe
-      ? cloudEvents().then((ce) => ce.handleCloudEvent(handlers.cloudevent!, req, res))
-      : handleFetch(handlers.fetch!, req, res);
+    const chosen = opts.select?.(req);
+    if (chosen === 'unavailable') {
+      res.setHeader('connection', 'close');
+      fail(res, 503, 'this runtime process serves no function yet');
+      return;
+    }
+    const use = chosen ?? handlers;
+    const work = use ? dispatch(use, req, res) : pending!.then((h) => dispatch(h, req, res));
     work.catch((err: unknown) => {
       logError(`handler error on ${req.method} ${req.url}:`, err);
       fail(res, 500, err instanceof Error ? err.message : String(err));
