@@ -188,6 +188,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     handles.get(rev)?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })));
   };
   runtime.subscribe((e) => {
+    // The first request to a pod that is still importing its handler need not wait for the TCP connect.
+    if (e.type === 'pod-listening') gateway.preconnect(e.pod.url);
     if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') syncBackends(e.revision);
     const h = handles.get(e.revision);
     if (!h) return;

@@ -166,6 +166,8 @@ export class Reconciler {
   }
 
   private onRuntimeEvent(e: RuntimeEvent): void {
+    // A pod that listens before it is ready changes no status.
+    if (e.type === 'pod-listening') return;
     const rev = this.d.store.get('revisions', ...split(e.revision));
     if (!rev) return;
     const { namespace, name } = { namespace: rev.metadata.namespace ?? 'default', name: rev.metadata.name };

@@ -54,6 +54,12 @@ export interface RevisionRuntimeStatus {
 }
 
 export type RuntimeEvent =
+  /**
+   * A starting pod already listens on `pod.url` (a specialized warm process
+   * importing its handler). Not routable yet: the data plane may open a
+   * connection to it, and must send nothing before pod-ready.
+   */
+  | { type: 'pod-listening'; revision: RevisionId; pod: PodInfo }
   | { type: 'pod-ready'; revision: RevisionId; pod: PodInfo }
   /** The pod left routing (scale-down, crash or failed probe). */
   | { type: 'pod-unready'; revision: RevisionId; pod: PodInfo }

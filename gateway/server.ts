@@ -7,6 +7,7 @@ import type { RevisionMetrics } from '../core/metrics.js';
 import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
+import { Preconnector } from './preconnect.js';
 import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
 import { newTraceparent, randomHex, traceIdOf } from './trace.js';
 
@@ -108,6 +109,11 @@ export interface Gateway {
    */
   mount(prefix: string, handler: MountHandler): void;
   listen(port: number, host: string): Promise<number>;
+  /**
+   * Opens a connection to a pod that listens but is not ready yet, for its
+   * first request to use (gateway/preconnect.ts). Sends nothing.
+   */
+  preconnect(url: string): void;
   /** Stops accepting, waits for in-flight requests (up to graceMs), then closes. */
   close(graceMs?: number): Promise<void>;
 }
@@ -154,7 +160,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { clock, routes } = deps;
   const random = deps.random ?? Math.random;
   // One keep-alive pool per pod origin; pods come and go, idle pools are reaped.
+  const pre = new Preconnector(clock);
   const agent = new Agent({
+    connect: pre.connector,
     keepAliveTimeout: 30_000,
     connections: 256,
     headersTimeout: 0,
@@ -428,6 +436,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     server,
+    preconnect(url) {
+      if (!closing) pre.open(url);
+    },
     mount(prefix, handler) {
       if (!prefix.startsWith('/') || prefix.startsWith('/function/')) throw new Error(`cannot mount ${JSON.stringify(prefix)} on the gateway`);
       mounts.push({ prefix, handler });
@@ -455,6 +466,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         });
       }
       server.closeAllConnections();
+      pre.close();
       await agent.close().catch(() => undefined);
     },
   };

@@ -261,23 +261,35 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     guard.untrack(child.pid);
   }
 
+  interface FromPool {
+    child: ChildProcess;
+    port: number;
+    ready: Promise<void> | undefined;
+  }
+
   /**
    * Takes a warm Node runtime process for the pod and specializes it. It
-   * already listens on its port (the pod's port). Undefined when the pool
-   * has none for this command, or the one taken died: spawn instead.
+   * already listens on its port (the pod's port). A booted process is
+   * specialized synchronously: the message leaves before whatever else the
+   * event loop has to do in this tick. Undefined when the pool has none for
+   * this command, or the one taken died: spawn instead.
    */
-  async function fromPool(pod: Pod): Promise<{ child: ChildProcess; port: number; ready: Promise<void> | undefined } | undefined> {
+  function fromPool(pod: Pod): FromPool | Promise<FromPool | undefined> | undefined {
     const t = pod.rev.template;
     const taken = pool && isNodeRuntimeCommand(t.command) ? pool.take() : undefined;
     if (!taken) return undefined;
-    const { child } = taken;
-    let port: number;
-    try {
-      port = await taken.port;
-    } catch {
-      dropWarm(child);
-      return undefined;
-    }
+    if (typeof taken.port === 'number') return specializeFor(pod, taken.child, taken.port);
+    return taken.port.then(
+      (port) => specializeFor(pod, taken.child, port),
+      () => {
+        dropWarm(taken.child);
+        return undefined;
+      },
+    );
+  }
+
+  function specializeFor(pod: Pod, child: ChildProcess, port: number): FromPool | undefined {
+    const t = pod.rev.template;
     if (stopped(pod)) {
       dropWarm(child);
       return undefined;
@@ -316,7 +328,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       return;
     }
 
-    const warm = await fromPool(pod);
+    const taken = fromPool(pod);
+    const warm = taken instanceof Promise ? await taken : taken;
     let port: number;
     if (warm) {
       port = warm.port;
@@ -401,6 +414,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     child.stderr?.on('end', () => stderr.end());
 
     if (child.pid === undefined) return;
+    if (specialized) emit({ type: 'pod-listening', revision: rev.template.id, pod: info(pod) });
     const abort = new AbortController();
     pod.probeAbort = abort;
     void probeLoop(pod, child, abort.signal);

@@ -42,10 +42,11 @@ interface Warm {
 export interface TakenProcess {
   child: ChildProcess;
   /**
-   * The port it listens on (the pod's port): at once for a booted process;
-   * for one still booting, when it says so. Rejects if it dies first.
+   * The port it listens on (the pod's port): a number for a booted process
+   * (so it can be specialized in the same tick); for one still booting, a
+   * promise of it that rejects if the process dies first.
    */
-  port: Promise<number>;
+  port: number | Promise<number>;
 }
 
 /**
@@ -106,7 +107,7 @@ export class WarmPool {
       this.forget(w);
       return undefined;
     }
-    if (w.booted) return { child, port: Promise.resolve(w.port) };
+    if (w.booted) return { child, port: w.port };
     const port = new Promise<number>((resolve, reject) => {
       const onMessage = (m: unknown): void => {
         if (!isWarmMessage(m)) return;
