@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,7 @@ interface Echo {
   secret: string | null;
   leak: string | null;
   channelEnv: string[];
+  port: string | null;
   cwd: string;
   argv: string[];
 }
@@ -89,7 +91,8 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     expect(before).toContain(pod.pid);
     const e = await echo(pod.url);
     expect(e.pid).toBe(pod.pid);
-    expect(e).toMatchObject({ revision: t.revision, secret: 'a-secret', cwd: DATA, argv: [ECHO] });
+    // The pod's port is the one the warm process listened on all along, and PORT says so.
+    expect(e).toMatchObject({ revision: t.revision, secret: 'a-secret', cwd: DATA, argv: [ECHO], port: new URL(pod.url).port });
     // Refilled with a new process; the specialized one never goes back.
     await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool refilled' });
     expect(pool().pids()).not.toContain(pod.pid);
@@ -144,6 +147,60 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     expect(second.restarts).toBe(1);
     expect(warmBefore).toContain(second.pid);
     expect((await echo(second.url)).revision).toBe(t.revision);
+  }, T);
+
+  it('readiness of a pooled pod with the default probe is its handler loaded, not its pre-bound port; an early request waits for the handler', async () => {
+    const { runtime, pool } = await withPool(1);
+    const t = nodeTemplate({ args: [join(DATA, 'slow-load.mjs')], env: { LOAD_MS: '400' } });
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 1, T, { message: 'pool full' });
+    let listening: { at: number; url: string; readyThen: number } | undefined;
+    let readyAt = 0;
+    const early: Promise<string>[] = [];
+    runtime.subscribe((e) => {
+      if (e.revision !== t.id) return;
+      if (e.type === 'pod-listening') {
+        listening = { at: performance.now(), url: e.pod.url, readyThen: runtime.readyPods(t.id).length };
+        // What the gateway may do now: connect, and (wrongly) even send.
+        early.push(fetch(`${e.pod.url}/early`).then((r) => r.text()));
+      }
+      if (e.type === 'pod-ready') readyAt = performance.now();
+    });
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    expect(listening).toBeDefined();
+    expect(listening!.url).toBe(pod.url);
+    expect(listening!.readyThen).toBe(0);
+    // A TCP probe would pass within milliseconds on the socket bound since warm-up.
+    expect(readyAt - listening!.at).toBeGreaterThanOrEqual(350);
+    expect(await early[0]).toBe(`loaded /early ${t.revision}`);
+  }, T);
+
+  it('a pooled handler that fails to load fails the revision with the same clear message as a spawned one', async () => {
+    const { runtime, pool } = await withPool(1);
+    const t = nodeTemplate({ args: [join(DATA, 'bad-shape.mjs')] });
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 1, T, { message: 'pool full' });
+    const warm = pool().pids();
+    runtime.scale(t.id, 1);
+    await waitFor(() => runtime.status(t.id)?.failure !== undefined, T, { message: 'the revision to fail' });
+    const f = runtime.status(t.id)!.failure!;
+    expect(f.message).toContain('export default');
+    expect(f.message).toContain('cannot load handler');
+    expect(runtime.readyPods(t.id)).toHaveLength(0);
+    expect(warm.every((pid) => !pool().pids().includes(pid))).toBe(true);
+  }, T);
+
+  it('a user readiness probe on a pooled pod is still probed (httpGet decides)', async () => {
+    const { runtime, pool } = await withPool(1);
+    const t = nodeTemplate({ readinessProbe: { httpGet: { path: '/who' }, periodSeconds: 1 } });
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 1, T, { message: 'pool full' });
+    const warm = pool().pids();
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    expect(warm).toContain(pod.pid);
+    expect((await echo(pod.url)).revision).toBe(t.revision);
   }, T);
 
   it('other commands and warmPoolSize 0 spawn as before', async () => {

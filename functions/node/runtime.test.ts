@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { findFreePort } from '../local/free-port.js';
 import { waitFor } from '../../test/support/wait.js';
 import { handlersOf } from './handler.js';
 import { isNodeRuntimeCommand, nodeRuntimeEntry } from './index.js';
+import { isWarmMessage, WARM_FLAG, type SpecializeMessage, type WarmMessage } from './protocol.js';
 
 // Real processes of the built runtime (dist/, `npm run build`): every wait polls with a deadline.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -229,4 +231,103 @@ describe('Node function runtime (real processes)', () => {
       expect(existsSync(join(dir, '.cache', 'ts'))).toBe(true);
     }, T);
   });
+});
+
+describe('Node function runtime: responses', () => {
+  it('a body that arrives in one chunk goes out with a Content-Length, head and body in one write; a stream stays chunked', async () => {
+    const p = await startRuntime(join(DATA, 'echo.mjs'));
+    const { port } = new URL(p.url);
+    const chunks = await new Promise<string[]>((resolve, reject) => {
+      const out: string[] = [];
+      const s = connect({ host: '127.0.0.1', port: Number(port) }, () => s.end('GET /one HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+      s.on('data', (b: Buffer) => out.push(b.toString()));
+      s.once('end', () => resolve(out));
+      s.once('error', reject);
+    });
+    const first = chunks[0]!;
+    const [head, body] = first.split('\r\n\r\n') as [string, string];
+    const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1]);
+    expect(head).not.toMatch(/transfer-encoding/i);
+    expect(length).toBe(Buffer.byteLength(body));
+    expect(JSON.parse(body)).toMatchObject({ path: '/one' });
+    const s = await fetch(`${p.url}/stream`);
+    expect(s.headers.get('content-length')).toBeNull();
+    expect(s.headers.get('transfer-encoding')).toBe('chunked');
+    expect(await s.text()).toBe('part0;part1;part2;');
+  }, T);
+});
+
+interface WarmProc {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  stdout: () => string;
+  messages: unknown[];
+}
+
+/** `main.js --zeno-warm 127.0.0.1` as the pool starts it, once it reports its port. */
+async function startWarm(env: Record<string, string> = {}): Promise<WarmProc> {
+  const child = spawn(process.execPath, [nodeRuntimeEntry(), WARM_FLAG, '127.0.0.1'], {
+    cwd: tmp,
+    env: { ...pickBaseEnv(process.env), ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  running.push(child);
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  const messages: unknown[] = [];
+  child.on('message', (m) => messages.push(m));
+  await waitFor(() => messages.some(isWarmMessage), T, { message: 'zeno-warm with a port' });
+  const port = (messages.find(isWarmMessage) as WarmMessage).port;
+  return { child, port, stderr: () => err, stdout: () => out, messages };
+}
+
+function specializeTo(w: WarmProc, handler: string, env: Record<string, string>): void {
+  const msg: SpecializeMessage = { type: 'zeno-specialize', args: [handler], cwd: dirname(handler), env: { ...pickBaseEnv(process.env), PORT: String(w.port), ...env } };
+  w.child.send(msg);
+}
+
+describe('Node function runtime: warm process protocol (real processes)', () => {
+  it('listens on the given host before specialization and answers 503 there, with no handler', async () => {
+    const w = await startWarm();
+    const res = await fetch(`http://127.0.0.1:${w.port}/anything`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('connection')).toBe('close');
+    expect(((await res.json()) as { error: string }).error).toBe('Service Unavailable');
+  }, T);
+
+  it('specialized: a request sent while the handler loads waits for it (never the warm placeholder), then zeno-ready and the channel closes', async () => {
+    const w = await startWarm({ ZENO_TEST_LEAK: 'warm-only' });
+    const disconnected = new Promise<void>((r) => w.child.once('disconnect', () => r()));
+    specializeTo(w, join(DATA, 'slow-load.mjs'), { K_REVISION: 'slow-00001', LOAD_MS: '400' });
+    await waitFor(() => w.stdout().includes('slow-load: importing'), T, { message: 'the import to start' });
+    // The handler's import is still waiting out its 400 ms.
+    const early = fetch(`http://127.0.0.1:${w.port}/early`);
+    expect(w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready')).toBe(false);
+    const res = await early;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('loaded /early slow-00001');
+    await waitFor(() => w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready'), T, { message: 'zeno-ready' });
+    await disconnected;
+  }, T);
+
+  it('specialization replaces the whole environment, cwd and argv; PORT is the port it already listens on', async () => {
+    const w = await startWarm({ ZENO_TEST_LEAK: 'warm-only' });
+    specializeTo(w, join(DATA, 'echo.mjs'), { K_REVISION: 'echo-00001', SECRET: 's' });
+    await waitFor(() => w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready'), T, { message: 'zeno-ready' });
+    const e = (await (await fetch(`http://127.0.0.1:${w.port}/who`)).json()) as Record<string, unknown>;
+    expect(e).toMatchObject({ revision: 'echo-00001', secret: 's', leak: null, channelEnv: [], port: String(w.port), cwd: DATA, argv: [join(DATA, 'echo.mjs')] });
+    await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${w.port}/who`)).json()) as { ipc: boolean }).ipc === false, T, { message: 'the channel to close' });
+  }, T);
+
+  it('a handler that fails to load exits 1 and says why, without ever saying ready', async () => {
+    const w = await startWarm();
+    specializeTo(w, join(DATA, 'bad-shape.mjs'), {});
+    const code = await new Promise((r) => w.child.once('close', r));
+    expect(code).toBe(1);
+    expect(w.stderr()).toContain('export default');
+    expect(w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready')).toBe(false);
+  }, T);
 });
