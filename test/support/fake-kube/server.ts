@@ -232,6 +232,8 @@ export class FakeKubeServer {
       '- name: fake',
       '  cluster:',
       `    server: ${this.url}`,
+      // Plain HTTP on loopback: client-node only accepts an http:// server with this flag.
+      '    insecure-skip-tls-verify: true',
       'users:',
       '- name: fake',
       user.trimEnd(),

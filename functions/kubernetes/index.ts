@@ -1,0 +1,2 @@
+export { createKubernetesRuntime, type KubernetesRuntimeOptions } from './kube-runtime.js';
+export { buildDeployment, buildService, deploymentName, serviceName } from './manifests.js';
