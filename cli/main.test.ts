@@ -338,8 +338,11 @@ describe('main: up flags', () => {
 
   it('refuses runtimes that are not supported yet and NATS URLs that are not ones, before starting anything', async () => {
     const a = harness();
-    expect(await main(['up', '--runtime', 'kubernetes'], a.ctx)).toBe(1);
-    expect(a.err()).toBe('error: --runtime kubernetes is not supported yet; use --runtime local (the default)\n');
+    expect(await main(['up', '--runtime', 'kubernetes', '--kubeconfig', join(a.dir, 'no-such-kubeconfig')], a.ctx)).toBe(1);
+    expect(a.err()).toMatch(/^error: cannot load kubeconfig: .*no-such-kubeconfig does not exist \[ZENO_ERR_KUBECONFIG\]\n$/);
+    const k = harness();
+    expect(await main(['up', '--kubeconfig', 'x'], k.ctx)).toBe(2);
+    expect(k.err()).toBe('error: flag --kubeconfig needs --runtime kubernetes\n');
     const b = harness();
     expect(await main(['up', '--runtime', 'docker'], b.ctx)).toBe(2);
     for (const bad of [['--nats', 'http://127.0.0.1:4222'], ['--nats', '127.0.0.1:4222'], ['--nats', 'nats://h:1', '--nats-prefix', 'a.b'], ['--nats-prefix', 'x']]) {

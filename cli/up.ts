@@ -9,16 +9,17 @@ import { applyFiles } from './apply.js';
 import { AdminClient } from './client.js';
 import { dataDirOf, packageRoot, reportError, type CliContext } from './context.js';
 import { formatIssues, loadAndValidate } from './manifests.js';
+import type { PlatformOptions } from '../controller/platform.js';
 
-const SUPPORTED_RUNTIMES = ['local'];
-const PLANNED_RUNTIMES = ['kubernetes'];
+const SUPPORTED_RUNTIMES = ['local', 'kubernetes'];
 
 export async function runUp(ctx: CliContext, values: ParsedValues): Promise<number> {
   const runtime = str(values, 'runtime') ?? 'local';
   if (!SUPPORTED_RUNTIMES.includes(runtime)) {
-    if (PLANNED_RUNTIMES.includes(runtime)) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `--runtime ${runtime} is not supported yet; use --runtime local (the default)`);
-    throw new UsageError(`flag --runtime: "${runtime}" is not a runtime; use local`);
+    throw new UsageError(`flag --runtime: "${runtime}" is not a runtime; use local or kubernetes`);
   }
+  const kubeconfigFlag = str(values, 'kubeconfig');
+  if (kubeconfigFlag !== undefined && runtime !== 'kubernetes') throw new UsageError('flag --kubeconfig needs --runtime kubernetes');
   const natsUrl = parseNatsUrl(str(values, 'nats'));
   const natsPrefix = str(values, 'nats-prefix');
   if (natsPrefix !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) {
@@ -35,12 +36,23 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const configFiles = strs(values, 'config').map((f) => resolve(ctx.cwd, f));
   await checkConfigFiles(ctx, configFiles);
 
+  // The cluster is checked before anything starts: a wrong kubeconfig or an
+  // unreachable API server is one line (with its code), not a stack trace.
+  let createRuntime: PlatformOptions['createRuntime'];
+  if (runtime === 'kubernetes') {
+    const { connectCluster, createKubernetesRuntime } = await import('../functions/kubernetes/index.js');
+    const conn = await connectCluster(kubeconfigFlag !== undefined ? { kubeconfig: resolve(ctx.cwd, kubeconfigFlag) } : {});
+    ctx.err(`zeno: functions run on Kubernetes at ${conn.server} (${conn.version})\n`);
+    createRuntime = ({ clock, log }) => createKubernetesRuntime({ kubeConfig: conn.kubeConfig, clock, log });
+  }
+
   // Lazy: the platform (fastify, SQLite, the reconcilers) is only loaded by `up`.
   const { startPlatform } = await import('../controller/platform.js');
   let platform;
   try {
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize,
+      ...(createRuntime ? { createRuntime } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => ctx.err(`${line}\n`),

@@ -19,7 +19,7 @@ import { CHANNEL_PATH_PREFIX, createChannelIngress } from '../eventing/flows/cha
 import { FlowsController } from '../eventing/flows/controller.js';
 import { SourcesController } from '../eventing/sources/controller.js';
 import { createLocalRuntime } from '../functions/local/index.js';
-import type { FunctionRuntime } from '../functions/runtime.js';
+import type { DrainWaiter, FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
@@ -52,6 +52,12 @@ export interface PlatformOptions {
   natsUrl?: string;
   /** Names the stream and subjects on NATS (`zeno up --nats-prefix`, default `zeno`). */
   natsPrefix?: string;
+  /**
+   * Where functions run when not in local processes (`zeno up --runtime
+   * kubernetes`): builds the runtime; the drain hook is the data plane's.
+   * @default the local runtime
+   */
+  createRuntime?: (deps: { clock: Clock; drain: DrainWaiter; log: (line: string) => void }) => FunctionRuntime;
 }
 
 export interface Platform {
@@ -156,13 +162,16 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   };
 
   // Reconciler is created below; the runtime's drain hook and the scaler need the handles.
-  const runtime: FunctionRuntime = createLocalRuntime({
-    clock,
-    ...(opts.warmPoolSize !== undefined ? { warmPoolSize: opts.warmPoolSize } : {}),
-    drain: async (podId, signal) => {
-      await Promise.all([...handles.values()].map((h) => h.throttler.waitForDrain(podId, signal)));
-    },
-  });
+  const drain: DrainWaiter = async (podId, signal) => {
+    await Promise.all([...handles.values()].map((h) => h.throttler.waitForDrain(podId, signal)));
+  };
+  const runtime: FunctionRuntime = opts.createRuntime
+    ? opts.createRuntime({ clock, drain, log })
+    : createLocalRuntime({
+        clock,
+        ...(opts.warmPoolSize !== undefined ? { warmPoolSize: opts.warmPoolSize } : {}),
+        drain,
+      });
   let reconciler: Reconciler | undefined;
   const scaler = createMultiscaler({
     clock,

@@ -38,6 +38,8 @@ export const ERROR_TABLE = {
 
   // ---- platform and CLI ----
   ZENO_ERR_PLATFORM_UNREACHABLE: { status: 503, message: 'Cannot reach the Zeno platform' },
+  ZENO_ERR_KUBECONFIG: { status: 400, message: 'No usable kubeconfig' },
+  ZENO_ERR_CLUSTER_UNREACHABLE: { status: 503, message: 'Cannot reach the Kubernetes API server' },
   ZENO_ERR_NOT_READY: { status: 504, message: 'Timed out waiting for the resource to become Ready' },
   ZENO_ERR_DATA_DIR: { status: 500, message: 'The data directory cannot be used' },
   ZENO_ERR_NATS_UNAVAILABLE: { status: 503, message: 'Cannot reach NATS JetStream' },

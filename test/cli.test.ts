@@ -113,9 +113,17 @@ describe('zeno (built binary)', () => {
     expect(r.stderr).not.toContain('secret-token');
   });
 
-  it('refuses runtimes that are not supported yet without starting', async () => {
-    const r = await zeno(['up', '--runtime', 'kubernetes', '--data-dir', emptyDataDir()]);
+  it('--runtime kubernetes against a cluster that is not there: one line with the code, exit 1, nothing started', async () => {
+    const dir = emptyDataDir();
+    const port = await closedPort();
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:', `    server: http://127.0.0.1:${port}`, '    insecure-skip-tls-verify: true', 'users:', '- name: u', '  user: {}', 'contexts:', '- name: x', '  context: {cluster: c, user: u}', 'current-context: x', ''].join('\n'));
+    const r = await zeno(['up', '--runtime', 'kubernetes', '--kubeconfig', kubeconfig, '--data-dir', dir, '--port', '0', '--admin-port', '0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('error: --runtime kubernetes is not supported yet; use --runtime local (the default)\n');
+    expect(r.stderr).toMatch(new RegExp(`^error: cannot reach the Kubernetes API server at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.* \\[ZENO_ERR_CLUSTER_UNREACHABLE\\]\\n$`));
+    expect(existsSync(join(dir, 'gateway-url'))).toBe(false);
+    const missing = await zeno(['up', '--runtime', 'kubernetes', '--kubeconfig', join(dir, 'nope'), '--data-dir', dir]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^error: cannot load kubeconfig: .*nope does not exist \[ZENO_ERR_KUBECONFIG\]\n$/);
   });
 });

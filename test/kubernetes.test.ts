@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeKube, type FakeKubeServer } from './support/fake-kube/server.js';
+import { waitFor } from './support/wait.js';
+import { runCli, startZeno, tempDir, type RunningZeno } from './support/zeno.js';
+
+// `zeno up --runtime kubernetes` as users run it, against the fake API server
+// (test/support/fake-kube): the only Kubernetes these tests have. Its pods are
+// loopback servers that answer with their name and container env.
+describe('zeno up --runtime kubernetes (fake API server)', () => {
+  let kube: FakeKubeServer;
+  let zeno: RunningZeno;
+  let dir: string;
+
+  beforeAll(async () => {
+    kube = await startFakeKube({ token: 'e2e-token' });
+    dir = tempDir('zeno-kube-e2e-');
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kube.kubeconfig());
+    zeno = await startZeno({ dataDir: path.join(dir, 'data'), extraArgs: ['--runtime', 'kubernetes', '--kubeconfig', kubeconfig] });
+  });
+
+  afterAll(async () => {
+    await zeno?.stop();
+    await kube?.close();
+  });
+
+  it('runs a Service as a Deployment, routes through the gateway to its pod, and scales to zero on stop', async () => {
+    expect(zeno.output()).toContain(`functions run on Kubernetes at ${kube.url} (v1.31.0-zeno-fake)`);
+    const file = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'apiVersion: serving.knative.dev/v1',
+        'kind: Service',
+        'metadata:',
+        '  name: kube-hello',
+        'spec:',
+        '  template:',
+        '    metadata:',
+        '      annotations:',
+        '        autoscaling.knative.dev/min-scale: "1"',
+        '    spec:',
+        '      timeoutSeconds: 20',
+        '      containers:',
+        '        - image: ghcr.io/zeno/hello:latest',
+        // `zeno apply` still validates for the embedded runtime, which needs a command (see README).
+        '          command: ["node", "server.js"]',
+        '          env:',
+        '            - name: TARGET',
+        '              value: Kubernetes',
+        '',
+      ].join('\n'),
+    );
+    const applied = await runCli(['apply', '-f', file, '--timeout', '20s'], zeno.dataDir, { timeoutMs: 30_000 });
+    expect(applied.code, applied.stderr).toBe(0);
+
+    const d = kube.get('deployments', 'default', 'kube-hello-00001-deployment');
+    expect(d?.spec.template.spec.containers[0]).toMatchObject({ image: 'ghcr.io/zeno/hello:latest', name: 'user-container', command: ['node', 'server.js'] });
+    expect(d?.spec.template.spec.terminationGracePeriodSeconds).toBe(20);
+    const res = await fetch(`${zeno.gatewayUrl}/function/kube-hello/some/path`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { pod: string; path: string; env: Record<string, string> };
+    expect(body.pod).toMatch(/^kube-hello-00001-deployment-/);
+    expect(body.path).toBe('/some/path');
+    expect(body.env).toMatchObject({ TARGET: 'Kubernetes', K_SERVICE: 'kube-hello', K_REVISION: 'kube-hello-00001', PORT: '8080' });
+
+    const rev = await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/kube-hello-00001');
+    expect(rev.json.status).toMatchObject({ actualReplicas: 1 });
+
+    await zeno.stop();
+    expect(zeno.output()).not.toMatch(/\n\s+at /); // no stack trace on the way out
+    await waitFor(() => kube.get('deployments', 'default', 'kube-hello-00001-deployment')?.spec.replicas === 0, 5_000, { message: 'scaled to zero on stop' });
+  });
+});
