@@ -4,7 +4,7 @@
  * eventing/delivery:
  * - Destination (knative.dev/pkg apis/duck/v1 destination.go): `ref`
  *   (a KReference: apiVersion, kind, name required; namespace optional),
- *   `uri`, `CACerts`, `audience`. At least one of ref and uri; with a ref the
+ *   `uri` (`CACerts` and `audience` are refused with the reason). At least one of ref and uri; with a ref the
  *   uri is relative; a bare uri is absolute with a host.
  * - CloudEventOverrides (duck/v1 source_types.go): `extensions`, a map whose
  *   keys are non-empty and lower-case alphanumeric (CloudEvents attribute
@@ -18,10 +18,19 @@ import { validateDelivery, validateDestination, type DeliveryDestination, type D
 import { isDns1123Label } from './names.js';
 import { isRecord, unknownFields } from './shape.js';
 
-const DESTINATION_FIELDS = new Set(['ref', 'uri', 'CACerts', 'audience']);
+const DESTINATION_FIELDS = new Set(['ref', 'uri']);
+/** Knative Destination fields Zeno refuses, with the reason (a silent ignore would mislead). */
+const NOT_SUPPORTED_DESTINATION: Readonly<Record<string, string>> = {
+  CACerts: 'CACerts is not supported: Zeno delivers over plain HTTP on this machine',
+  audience: 'audience is not supported: Zeno has no OIDC token issuer',
+};
 const KREFERENCE_FIELDS = new Set(['apiVersion', 'kind', 'name', 'namespace']);
 const CE_OVERRIDES_FIELDS = new Set(['extensions']);
 const DELIVERY_FIELDS = new Set(['deadLetterSink', 'retry', 'backoffPolicy', 'backoffDelay', 'timeout']);
+const NOT_SUPPORTED_DELIVERY: Readonly<Record<string, string>> = {
+  retryAfterMax: 'retryAfterMax is not supported: Zeno always honours Retry-After on 429 and 503, capped at its backoff cap (docs/eventing.md)',
+  format: 'format is not supported yet: Zeno delivers in binary content mode',
+};
 const CHANNEL_TEMPLATE_FIELDS = new Set(['apiVersion', 'kind', 'spec']);
 /** CloudEvents attribute names (spec.md): lower-case letters and digits. */
 const EXTENSION_NAME_RE = /^[a-z0-9]+$/;
@@ -63,12 +72,9 @@ export function validateKReference(v: unknown, path: string, opts: { namespaceAl
 export function validateDestinationField(v: unknown, path: string, required: boolean): FieldIssue[] {
   if (absent(v)) return required ? [{ path, message: 'expected at least one, got none: ref, uri' }] : [];
   if (!isRecord(v)) return [{ path, message: 'must be a mapping with ref and/or uri' }];
-  const issues = unknownFields(v, DESTINATION_FIELDS, path);
+  const issues = unknownFields(v, DESTINATION_FIELDS, path, NOT_SUPPORTED_DESTINATION);
   if (!absent(v.ref)) issues.push(...validateKReference(v.ref, `${path}.ref`));
   if (!absent(v.uri) && typeof v.uri !== 'string') issues.push({ path: `${path}.uri`, message: 'must be a string' });
-  for (const k of ['CACerts', 'audience']) {
-    if (!absent(v[k]) && typeof v[k] !== 'string') issues.push({ path: `${path}.${k}`, message: 'must be a string' });
-  }
   if (issues.length) return issues;
   const dest: DeliveryDestination = {};
   if (!absent(v.ref)) dest.ref = v.ref as NonNullable<DeliveryDestination['ref']>;
@@ -97,7 +103,7 @@ export function validateCeOverrides(v: unknown, path: string): FieldIssue[] {
 export function validateDeliveryField(v: unknown, path: string): FieldIssue[] {
   if (absent(v)) return [];
   if (!isRecord(v)) return [{ path, message: 'must be a mapping' }];
-  const issues = unknownFields(v, DELIVERY_FIELDS, path);
+  const issues = unknownFields(v, DELIVERY_FIELDS, path, NOT_SUPPORTED_DELIVERY);
   issues.push(...validateDestinationField(v.deadLetterSink, `${path}.deadLetterSink`, false));
   if (!absent(v.retry) && typeof v.retry !== 'number') issues.push({ path: `${path}.retry`, message: `must be an integer, got ${JSON.stringify(v.retry)}` });
   for (const k of ['backoffPolicy', 'backoffDelay', 'timeout']) {

@@ -8,11 +8,14 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Reports fields of `obj` that are not in `allowed`, as Kubernetes' strict decoding does, so a typo never passes silently. */
-export function unknownFields(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): FieldIssue[] {
+/**
+ * Reports fields of `obj` that are not in `allowed`, as Kubernetes' strict decoding does, so a typo never passes silently.
+ * `hint` replaces the message for fields that are real Knative fields Zeno does not support, saying why.
+ */
+export function unknownFields(obj: Record<string, unknown>, allowed: ReadonlySet<string>, path: string, hint?: Readonly<Record<string, string>>): FieldIssue[] {
   return Object.keys(obj)
     .filter((k) => !allowed.has(k))
-    .map((k) => ({ path: path ? `${path}.${k}` : k, message: `unknown field ${JSON.stringify(k)}` }));
+    .map((k) => ({ path: path ? `${path}.${k}` : k, message: hint?.[k] ?? `unknown field ${JSON.stringify(k)}` }));
 }
 
 /**

@@ -22,7 +22,8 @@
 import { parse as parseYaml } from 'yaml';
 import type { FieldIssue } from '../../core/errors.js';
 import { BROKER_DEFAULT_DELIVERY, type DeliverySpec } from '../delivery/delivery.js';
-import { checkDelivery, isRecord, unknownFields } from './common.js';
+import { isRecord, unknownFields } from '../../controller/validation/shape.js';
+import { validateDeliveryField } from '../../controller/validation/duck.js';
 
 export const BR_DEFAULTS_CONFIG_NAME = 'config-br-defaults';
 export const BR_DEFAULTS_KEY = 'default-br-config';
@@ -45,7 +46,7 @@ export const DEFAULT_BR_DEFAULTS_CONFIG: Readonly<BrDefaultsConfig> = Object.fre
   namespaceDefaults: {},
 });
 
-const ENTRY_FIELDS = ['brokerClass', 'apiVersion', 'kind', 'name', 'namespace', 'delivery'];
+const ENTRY_FIELDS = new Set(['brokerClass', 'apiVersion', 'kind', 'name', 'namespace', 'delivery']);
 
 function parseEntry(v: unknown, path: string, issues: FieldIssue[]): Partial<BrokerDefaults> | undefined {
   if (!isRecord(v)) {
@@ -59,7 +60,7 @@ function parseEntry(v: unknown, path: string, issues: FieldIssue[]): Partial<Bro
     else out.brokerClass = v.brokerClass;
   }
   if (v.delivery !== undefined && v.delivery !== null) {
-    const found = checkDelivery(v.delivery, `${path}.delivery`);
+    const found = validateDeliveryField(v.delivery, `${path}.delivery`);
     issues.push(...found);
     if (!found.length) out.delivery = v.delivery as DeliverySpec;
   }
@@ -86,7 +87,7 @@ export function parseBrDefaultsConfigMap(data: Record<string, unknown> | undefin
   const config: BrDefaultsConfig = { clusterDefault: { brokerClass: DEFAULT_BROKER_CLASS }, namespaceDefaults: {} };
   if (doc === null || doc === undefined) return { config, issues };
   if (!isRecord(doc)) return { config: structuredClone(DEFAULT_BR_DEFAULTS_CONFIG) as BrDefaultsConfig, issues: [...issues, { path: base, message: 'must be a mapping with clusterDefault and/or namespaceDefaults' }] };
-  issues.push(...unknownFields(doc, ['clusterDefault', 'namespaceDefaults'], base));
+  issues.push(...unknownFields(doc, new Set(['clusterDefault', 'namespaceDefaults']), base));
   if (doc.clusterDefault !== undefined && doc.clusterDefault !== null) {
     const e = parseEntry(doc.clusterDefault, `${base}.clusterDefault`, issues);
     if (e) config.clusterDefault = { brokerClass: e.brokerClass ?? DEFAULT_BROKER_CLASS, ...(e.delivery ? { delivery: e.delivery } : {}) };

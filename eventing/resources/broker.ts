@@ -14,7 +14,8 @@ import type { KObject } from '../../core/types.js';
 import type { DeliverySpec } from '../delivery/delivery.js';
 import { defaultRefNamespace, type Destination } from '../destination.js';
 import { brokerDefaultsFor, type BrDefaultsConfig } from './br-defaults.js';
-import { checkDelivery, isRecord, unknownFields } from './common.js';
+import { isRecord, unknownFields } from '../../controller/validation/shape.js';
+import { validateDeliveryField } from '../../controller/validation/duck.js';
 import { validateObjectMeta } from '../../controller/validation/names.js';
 
 export const EVENTING_API_VERSION = 'eventing.knative.dev/v1';
@@ -26,8 +27,8 @@ export interface BrokerSpec {
 }
 export type Broker = KObject<BrokerSpec>;
 
-const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
-const CONFIG_FIELDS = ['apiVersion', 'kind', 'name', 'namespace'];
+const TOP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const CONFIG_FIELDS = new Set(['apiVersion', 'kind', 'name', 'namespace']);
 
 export function validateBroker(obj: Record<string, unknown>): FieldIssue[] {
   const issues: FieldIssue[] = [...unknownFields(obj, TOP_FIELDS, '')];
@@ -38,7 +39,7 @@ export function validateBroker(obj: Record<string, unknown>): FieldIssue[] {
   const spec = obj.spec;
   if (spec === undefined || spec === null) return issues;
   if (!isRecord(spec)) return [...issues, { path: 'spec', message: 'must be a mapping' }];
-  issues.push(...unknownFields(spec, ['config', 'delivery'], 'spec'));
+  issues.push(...unknownFields(spec, new Set(['config', 'delivery']), 'spec'));
   if (spec.config !== undefined && spec.config !== null) {
     if (!isRecord(spec.config)) issues.push({ path: 'spec.config', message: 'must be a reference with apiVersion, kind and name' });
     else {
@@ -48,7 +49,7 @@ export function validateBroker(obj: Record<string, unknown>): FieldIssue[] {
       }
     }
   }
-  issues.push(...checkDelivery(spec.delivery, 'spec.delivery'));
+  issues.push(...validateDeliveryField(spec.delivery, 'spec.delivery'));
   return issues;
 }
 

@@ -20,7 +20,8 @@ import { validateObjectMeta } from '../../controller/validation/names.js';
 import type { DeliverySpec } from '../delivery/delivery.js';
 import { defaultRefNamespace, type Destination, type KReference } from '../destination.js';
 import { compileFilters, type TriggerFilterSpec } from '../filter/filters.js';
-import { checkDelivery, checkDestination, isRecord, unknownFields } from './common.js';
+import { isRecord, unknownFields } from '../../controller/validation/shape.js';
+import { validateDeliveryField, validateDestinationField } from '../../controller/validation/duck.js';
 
 export const BROKER_LABEL = 'eventing.knative.dev/broker';
 export const DEPENDENCY_ANNOTATION = 'knative.dev/dependency';
@@ -32,8 +33,8 @@ export interface TriggerSpec extends TriggerFilterSpec {
 }
 export type Trigger = KObject<TriggerSpec>;
 
-const TOP_FIELDS = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
-const SPEC_FIELDS = ['broker', 'filter', 'filters', 'subscriber', 'delivery'];
+const TOP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+const SPEC_FIELDS = new Set(['broker', 'filter', 'filters', 'subscriber', 'delivery']);
 const SPEC_HINTS: Record<string, string> = {
   brokerRef: 'brokerRef (a Broker in another namespace) is not supported; use spec.broker with a Broker in the Trigger\'s namespace',
 };
@@ -74,7 +75,7 @@ export function validateTrigger(obj: Record<string, unknown>): FieldIssue[] {
       issues.push({ path: 'spec.filter', message: 'must be a mapping with attributes' });
       filterShapeOk = false;
     } else {
-      issues.push(...unknownFields(spec.filter, ['attributes'], 'spec.filter'));
+      issues.push(...unknownFields(spec.filter, new Set(['attributes']), 'spec.filter'));
       const attrs = spec.filter.attributes;
       if (attrs !== undefined && attrs !== null) {
         if (!isRecord(attrs)) {
@@ -104,8 +105,8 @@ export function validateTrigger(obj: Record<string, unknown>): FieldIssue[] {
   }
 
   if (spec.subscriber === undefined || spec.subscriber === null) issues.push({ path: 'spec.subscriber', message: 'missing field' });
-  else issues.push(...checkDestination(spec.subscriber, 'spec.subscriber'));
-  issues.push(...checkDelivery(spec.delivery, 'spec.delivery'));
+  else issues.push(...validateDestinationField(spec.subscriber, 'spec.subscriber', true));
+  issues.push(...validateDeliveryField(spec.delivery, 'spec.delivery'));
   return issues;
 }
 
