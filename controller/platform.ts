@@ -25,7 +25,9 @@ import { RouteTable } from '../gateway/routes.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
+import { coldStartEvent, scaleEvent, watchConditionEvents } from './condition-events.js';
 import { EventRecorder } from './events.js';
+import { createServiceStats } from './top.js';
 import { loadManifests, validateManifests } from './manifest.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import { Reconciler } from './reconciler.js';
@@ -173,10 +175,25 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         drain,
       });
   let reconciler: Reconciler | undefined;
+  /** Last desired count per revision and last cold-start event, for `zeno describe` events. */
+  const lastScale = new Map<RevisionId, number>();
+  const lastColdStart = new Map<string, number>();
+  const stopConditionEvents = watchConditionEvents(store, events);
+  const stopColdStartEvents = metrics.onActivity((a) => {
+    if (a.kind !== 'cold-start') return;
+    const key = `${a.labels.namespace}/${a.labels.revision}`;
+    const ev = coldStartEvent(lastColdStart.get(key), clock.now(), a.waitMs);
+    if (!ev) return;
+    lastColdStart.set(key, clock.now());
+    events.record('Revision', a.labels.namespace, a.labels.revision, ev.type, ev.reason, ev.message);
+  });
   const scaler = createMultiscaler({
     clock,
     config: () => knative.autoscaler,
     scale: (rev, n) => {
+      const ev = scaleEvent(lastScale.get(rev), n);
+      lastScale.set(rev, n);
+      if (ev) events.record('Revision', splitId(rev).namespace, splitId(rev).name, ev.type, ev.reason, ev.message);
       // At zero a past failure says nothing about the next start: try again.
       const h = handles.get(rev);
       if (n === 0 && h) {
@@ -302,6 +319,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         syncBackends(id);
       },
       removeRevision(id) {
+        lastScale.delete(id);
+        lastColdStart.delete(id);
         const h = handles.get(id);
         h?.throttler.failAll(new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `revision ${id} was deleted`));
         if (h?.metrics) metrics.forget(h.metrics.labels);
@@ -363,6 +382,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     return metrics.render();
   });
   dashboard.register(admin);
+  // `zeno top`: the dashboard's replica view plus windowed rates and latency.
+  const serviceStats = createServiceStats({ clock, store, metrics, replicas: () => dashboard.state().services });
+  serviceStats.register(admin);
   let adminUrl: string;
   try {
     await admin.listen({ port: opts.adminPort, host: opts.host });
@@ -370,6 +392,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const adminPort = typeof addr === 'object' && addr ? addr.port : opts.adminPort;
     adminUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${adminPort}`;
   } catch (e) {
+    serviceStats.close();
     dashboard.close();
     await asyncCalls.close(0);
     await sources.close();
@@ -397,6 +420,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     metrics,
     close() {
       closed ??= (async () => {
+        stopConditionEvents();
+        stopColdStartEvents();
+        serviceStats.close();
         dashboard.close();
         await admin.close();
         await asyncCalls.close(10_000);

@@ -326,6 +326,16 @@ export class ZenoMetrics {
     return n;
   }
 
+  /** The recorder of a revision, if it has one (for windowed views such as `zeno top`). */
+  revisionMetrics(namespace: string, revision: string): RevisionMetrics | undefined {
+    return this.revisions.get(`${namespace}/${revision}`);
+  }
+
+  /** The live per-revision numbers (queue depth, in flight, pods), as /metrics reads them. */
+  servingSnapshot(): ServingSnapshot[] {
+    return [...this.servingSource()];
+  }
+
   /** Drops every series of a deleted revision. */
   forget(labels: RevisionLabels): void {
     this.revisions.delete(`${labels.namespace}/${labels.revision}`);

@@ -64,6 +64,10 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   dashboardHistory: 300,
   /** Time `zeno apply` waits for Ready before giving up. */
   applyWaitMs: 120_000,
+  /** The window `zeno top` computes requests per second and p50/p99 latency over (sampled every dashboardSampleMs). */
+  topWindowMs: 10_000,
+  /** How often `zeno top` redraws on a terminal, and non-TTY wait progress prints at most. */
+  cliRefreshMs: 1_000,
   /**
    * Largest CloudEvent a broker ingress accepts (the whole HTTP body). The
    * spec asks intermediaries to forward at least 64 KiB; 1 MiB is NATS'
