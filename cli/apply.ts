@@ -6,6 +6,7 @@ import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { isZenoError, ZenoError, type FieldIssue } from '../core/errors.js';
 import type { KObject } from '../core/types.js';
 import { bool, parseTimeout, str, strs, UsageError, type ParsedValues } from './args.js';
+import { RUNTIME_KINDS, type RuntimeKind } from '../controller/validation/context.js';
 import type { AdminClient } from './client.js';
 import { connect, reportError, type CliContext } from './context.js';
 import { kindNames, kindOf, objectRef, resolveKind } from './kinds.js';
@@ -60,7 +61,9 @@ export async function applyFiles(ctx: CliContext, getClient: () => Promise<Admin
     clientError = e;
   }
   const configMaps = client ? await client.request<{ items?: KObject[] }>('GET', '/api/v1/configmaps').then((l) => l.items ?? [], () => []) : [];
-  const { docs, issues } = await loadAndValidate(manifestPaths(paths, ctx.cwd), { validate: true, configMaps });
+  // Where functions run decides what a container needs (command locally, image on Kubernetes).
+  const runtime = client ? await client.request<{ runtime?: unknown }>('GET', '/apis/zeno.dev/v1/info').then(runtimeOf, () => 'unknown' as const) : 'unknown';
+  const { docs, issues } = await loadAndValidate(manifestPaths(paths, ctx.cwd), { validate: true, configMaps, runtime });
   if (issues.length) {
     ctx.err(formatIssues(issues));
     throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `${plural(issues.length, 'problem')} in the manifests; nothing was applied`);
@@ -126,6 +129,13 @@ function withFiles(e: unknown, docs: ManifestDoc[]): unknown {
     return { ...i, file: doc.file, path: i.path ? `${name} ${i.path}` : name };
   });
   return new ZenoError(e.code, `${e.message}; nothing was applied`, { issues });
+}
+
+/** The platform's runtime from its info; a platform too old to say runs functions locally. */
+function runtimeOf(info: { runtime?: unknown }): RuntimeKind | 'unknown' {
+  const r = info.runtime;
+  if (r === undefined) return 'local';
+  return RUNTIME_KINDS.includes(r as RuntimeKind) ? (r as RuntimeKind) : 'unknown';
 }
 
 function plural(n: number, word: string): string {

@@ -198,8 +198,31 @@ describe('main: apply and delete', () => {
     expect(await main(['apply', '-f', 'bad.yaml'], h.ctx)).toBe(1);
     expect(h.err()).toMatch(/bad\.yaml:4:\d+: metadata\.name: .+\n/);
     expect(h.err()).toMatch(/\nerror: 1 problem in the manifests; nothing was applied\n$/);
-    // Only the platform's ConfigMaps were read; nothing was written.
-    expect(h.seen.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual(['GET /api/v1/configmaps']);
+    // Only the platform's ConfigMaps and info (its runtime) were read; nothing was written.
+    expect(h.seen.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual(['GET /api/v1/configmaps', 'GET /apis/zeno.dev/v1/info']);
+  });
+
+  it.each<[string, unknown, number]>([
+    ['a platform running functions on Kubernetes takes an image-only Service', { runtime: 'kubernetes' }, 0],
+    ['a local platform refuses it, naming file, line and field', { runtime: 'local' }, 1],
+    ['a platform too old to name its runtime is local', {}, 1],
+  ])('validates for the platform runtime: %s', async (_label, info, code) => {
+    const p = harness((req) =>
+      req.url.endsWith('/apis/zeno.dev/v1/info')
+        ? json(200, info)
+        : req.url.endsWith('/api/v1/configmaps')
+          ? json(200, { items: [] })
+          : json(200, { results: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', namespace: 'default', name: 'img', action: 'created' }], items: [] }),
+    );
+    writeFileSync(join(p.dir, 'img.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: img\nspec:\n  template:\n    spec:\n      containers:\n        - image: ghcr.io/zeno/hello:1\n');
+    expect(await main(['apply', '-f', 'img.yaml', '--no-wait'], p.ctx)).toBe(code);
+    if (code === 0) {
+      expect(p.seen.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
+      expect(p.out()).toBe('service.serving.knative.dev/img created\n');
+    } else {
+      expect(p.err()).toMatch(/img\.yaml:9:11: spec\.template\.spec\.containers\[0\]\.command: the embedded runtime runs `command` \+ `args`, not container images/);
+      expect(p.seen.map((r) => r.method)).toEqual(['GET', 'GET']);
+    }
   });
 
   it('validates against the platform\'s ConfigMaps: initial-scale 0 needs allow-zero-initial-scale', async () => {
@@ -215,7 +238,7 @@ describe('main: apply and delete', () => {
     );
     writeFileSync(join(allowing.dir, 'svc.yaml'), svc);
     expect(await main(['apply', '-f', 'svc.yaml', '--no-wait'], allowing.ctx)).toBe(0);
-    expect(allowing.seen.map((r) => r.method)).toEqual(['GET', 'POST']);
+    expect(allowing.seen.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
   });
 
   it('sends every item at once with base-dir and namespace, then waits for Ready', async () => {
@@ -233,8 +256,8 @@ describe('main: apply and delete', () => {
   it('does not wait with --no-wait', async () => {
     writeFileSync(join(h.dir, 'svc.yaml'), VALID);
     expect(await main(['apply', '-f', join(h.dir, 'svc.yaml'), '--no-wait'], h.ctx)).toBe(0);
-    // The ConfigMaps read, then the apply; no polling for Ready.
-    expect(h.seen.map((r) => r.method)).toEqual(['GET', 'POST']);
+    // The ConfigMaps and info read, then the apply; no polling for Ready.
+    expect(h.seen.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
     expect(h.out()).toBe('service.serving.knative.dev/hello created\n');
   });
 

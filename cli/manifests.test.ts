@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { KObject } from '../core/types.js';
-import { BASE_DIR_ANNOTATION, formatIssues, manifestPaths, prepareItems, type ManifestDoc } from './manifests.js';
+import { BASE_DIR_ANNOTATION, formatIssues, loadAndValidate, manifestPaths, prepareItems, type ManifestDoc } from './manifests.js';
 
 const service = (ns?: string, annotations?: Record<string, string>): KObject => ({
   apiVersion: 'serving.knative.dev/v1',
@@ -62,5 +64,42 @@ describe('manifestPaths', () => {
 
   it('resolves against another folder', () => {
     expect(manifestPaths(['x.yaml'], '/tmp/elsewhere').map((p) => resolve(p))).toEqual(['/tmp/elsewhere/x.yaml']);
+  });
+});
+
+describe('loadAndValidate: the platform runtime decides what a container needs', () => {
+  const text = [
+    'apiVersion: serving.knative.dev/v1',
+    'kind: Service',
+    'metadata:',
+    '  name: img',
+    'spec:',
+    '  template:',
+    '    spec:',
+    '      containers:',
+    '        - image: ghcr.io/zeno/hello:1',
+    '          env:',
+    '            - name: A',
+    '              value: 1',
+    '',
+  ].join('\n');
+  const file = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeno-lv-'));
+    const f = join(dir, 'svc.yaml');
+    writeFileSync(f, text);
+    return f;
+  };
+  it.each<[string, 'local' | 'kubernetes' | 'unknown' | undefined, string[]]>([
+    // Line 9 is the container (`- image:`): a missing field is reported at its parent.
+    ['local (the default): image only is refused, at file, line and field', undefined, [':9:11: spec.template.spec.containers[0].command:', ':12:15: spec.template.spec.containers[0].env[0].value:']],
+    ['local: the same', 'local', [':9:11: spec.template.spec.containers[0].command:', ':12:15: spec.template.spec.containers[0].env[0].value:']],
+    ['kubernetes: image only is valid; the other problem stays', 'kubernetes', [':12:15: spec.template.spec.containers[0].env[0].value:']],
+    ['runtime unknown (platform unreachable): only what is wrong everywhere', 'unknown', [':12:15: spec.template.spec.containers[0].env[0].value:']],
+  ])('%s', async (_label, runtime, want) => {
+    const f = file();
+    const { issues } = await loadAndValidate([f], { validate: true, ...(runtime ? { runtime } : {}) });
+    const lines = formatIssues(issues).trim().split('\n');
+    expect(lines).toHaveLength(want.length);
+    lines.forEach((l, i) => expect(l.startsWith(`${f}${want[i]}`), l).toBe(true));
   });
 });

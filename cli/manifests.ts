@@ -6,7 +6,10 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { formatIssue, type FieldIssue } from '../core/errors.js';
 import type { KObject } from '../core/types.js';
+import type { RuntimeKind } from '../controller/validation/context.js';
 import { DEFAULT_NAMESPACE, kindOf } from './kinds.js';
+
+const issueKey = (i: FieldIssue): string => `${i.file ?? ''}\u0000${i.line ?? 0}\u0000${i.path}\u0000${i.message}`;
 
 /** The annotation that tells the platform where a manifest's relative paths start. */
 export const BASE_DIR_ANNOTATION = 'zeno.dev/base-dir';
@@ -63,7 +66,10 @@ export function formatIssues(issues: FieldIssue[]): string {
  * overlaid by the ConfigMaps in these same files; Knative's defaults otherwise.
  * The platform validates again when it receives the batch.
  */
-export async function loadAndValidate(files: string[], opts: { validate: boolean; configMaps?: KObject[] }): Promise<{ docs: ManifestDoc[]; issues: FieldIssue[] }> {
+export async function loadAndValidate(
+  files: string[],
+  opts: { validate: boolean; configMaps?: KObject[]; runtime?: RuntimeKind | 'unknown' },
+): Promise<{ docs: ManifestDoc[]; issues: FieldIssue[] }> {
   // Lazy: the loader pulls in YAML parsing and validation, which only these commands need.
   const [{ loadManifests, validateManifests }, { configsFromConfigMaps }] = await Promise.all([
     import('../controller/manifest.js'),
@@ -73,7 +79,17 @@ export async function loadAndValidate(files: string[], opts: { validate: boolean
   if (loaded.issues.length || !opts.validate) return { docs: loaded.docs, issues: loaded.issues };
   const batch = loaded.docs.map((d) => d.object).filter((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap');
   const cfg = configsFromConfigMaps([...(opts.configMaps ?? []), ...batch]);
-  const issues = validateManifests(loaded.docs, { defaults: cfg.defaults, autoscaler: cfg.autoscaler });
+  const base = { defaults: cfg.defaults, autoscaler: cfg.autoscaler };
+  let issues: FieldIssue[];
+  if (opts.runtime === 'unknown') {
+    // The platform did not say where functions run (it is unreachable): only
+    // what is wrong on every runtime is reported here; the platform checks
+    // the rest when it is reachable.
+    const onKube = new Set(validateManifests(loaded.docs, { ...base, runtime: 'kubernetes' }).map(issueKey));
+    issues = validateManifests(loaded.docs, { ...base, runtime: 'local' }).filter((i) => onKube.has(issueKey(i)));
+  } else {
+    issues = validateManifests(loaded.docs, { ...base, runtime: opts.runtime ?? 'local' });
+  }
   // A Function's handler must exist next to its manifest (checked here, where the folder is known).
   const { validateFunctionFiles } = await import('../controller/validation/function.js');
   const { existsSync, statSync } = await import('node:fs');

@@ -52,7 +52,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   try {
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize,
-      ...(createRuntime ? { createRuntime } : {}),
+      ...(createRuntime ? { createRuntime, runtimeKind: 'kubernetes' as const } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => ctx.err(`${line}\n`),

@@ -16,6 +16,7 @@ import type { EventRecorder } from './events.js';
 import { ALL_KINDS, GENERIC_KINDS, type GenericKind } from './resource-kinds.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import type { ResourceKind, ResourceStore } from './store.js';
+import type { RuntimeKind } from './validation/context.js';
 
 export interface AdminApiDeps {
   store: ResourceStore;
@@ -31,6 +32,12 @@ export interface AdminApiDeps {
   decorate?: (plural: string, obj: KObject) => KObject;
   /** Lets a request through without the bearer token (the dashboard's cookie, on /ui paths only). */
   allowWithoutToken?: (req: FastifyRequest) => boolean;
+  /**
+   * Where functions run, so apply validates for it: locally a container
+   * needs `command`, on Kubernetes an `image` (controller/validation/context.ts).
+   * @default 'local'
+   */
+  runtimeKind?: RuntimeKind;
 }
 
 const SERVING = 'serving.knative.dev';
@@ -80,6 +87,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     return genericKindOf(obj)?.plural;
   };
   const tokenBuf = Buffer.from(d.token);
+  const runtimeKind: RuntimeKind = d.runtimeKind ?? 'local';
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (req.url === '/healthz') return;
@@ -118,7 +126,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const objects: { kind: ResourceKind; obj: KObject }[] = [];
     const seen = new Set<string>();
     items.forEach((raw, index) => {
-      const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' }, allKinds);
+      const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: runtimeKind }, allKinds);
       for (const i of found) issues.push({ ...i, index } as FieldIssue);
       if (found.length) return;
       const obj = raw as KObject;
@@ -186,7 +194,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   const putFunction = (fnObj: KObject, cfg: KnativeConfig): { fn: ReturnType<ResourceStore['put']>; svc: ReturnType<ResourceStore['put']> } => {
     const fn = d.store.put('functions', fnObj);
     const generated = functionToService(fn.object as ZenoFunction, { baseDir: baseDirOf(fn.object), runtimeEntry: nodeRuntimeEntry() });
-    const issues = validateService(generated, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: 'local' });
+    const issues = validateService(generated, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: runtimeKind });
     if (issues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', `the Service generated from Function ${fn.object.metadata.name} is invalid`, { issues });
     const svc = d.store.put('services', defaultService(generated, cfg.defaults) as unknown as KObject);
     return { fn, svc };

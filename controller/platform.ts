@@ -32,6 +32,7 @@ import { loadManifests, validateManifests } from './manifest.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import { Reconciler } from './reconciler.js';
 import { openSqliteStore } from './store.js';
+import type { RuntimeKind } from './validation/context.js';
 
 export interface PlatformOptions {
   port: number;
@@ -60,6 +61,12 @@ export interface PlatformOptions {
    * @default the local runtime
    */
   createRuntime?: (deps: { clock: Clock; drain: DrainWaiter; log: (line: string) => void }) => FunctionRuntime;
+  /**
+   * What createRuntime runs on, for validation on apply: on Kubernetes a
+   * container runs its image, locally its command.
+   * @default 'local' without createRuntime
+   */
+  runtimeKind?: RuntimeKind;
 }
 
 export interface Platform {
@@ -113,6 +120,7 @@ function lockDataDir(dir: string): () => void {
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const log = opts.log ?? (() => undefined);
   const clock = opts.clock ?? realClock;
+  const runtimeKind: RuntimeKind = opts.runtimeKind ?? 'local';
   const dataDir = path.resolve(opts.dataDir);
   try {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -374,7 +382,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     maxBodyBytes,
     allowWithoutToken: (req) => dashboard.allows(req),
     config: () => knative,
-    info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain }),
+    runtimeKind,
+    info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain, runtime: runtimeKind }),
     decorate: (plural, obj) => (plural === 'triggers' ? eventing?.withDeliveryStats(obj) ?? obj : obj),
   });
   admin.get('/metrics', async (_req, reply) => {

@@ -44,9 +44,8 @@ describe('zeno up --runtime kubernetes (fake API server)', () => {
         '    spec:',
         '      timeoutSeconds: 20',
         '      containers:',
+        // Image only, as in Knative: valid because this platform runs functions on Kubernetes.
         '        - image: ghcr.io/zeno/hello:latest',
-        // `zeno apply` still validates for the embedded runtime, which needs a command (see README).
-        '          command: ["node", "server.js"]',
         '          env:',
         '            - name: TARGET',
         '              value: Kubernetes',
@@ -57,7 +56,8 @@ describe('zeno up --runtime kubernetes (fake API server)', () => {
     expect(applied.code, applied.stderr).toBe(0);
 
     const d = kube.get('deployments', 'default', 'kube-hello-00001-deployment');
-    expect(d?.spec.template.spec.containers[0]).toMatchObject({ image: 'ghcr.io/zeno/hello:latest', name: 'user-container', command: ['node', 'server.js'] });
+    expect(d?.spec.template.spec.containers[0]).toMatchObject({ image: 'ghcr.io/zeno/hello:latest', name: 'user-container' });
+    expect(d?.spec.template.spec.containers[0].command).toBeUndefined();
     expect(d?.spec.template.spec.terminationGracePeriodSeconds).toBe(20);
     const res = await fetch(`${zeno.gatewayUrl}/function/kube-hello/some/path`);
     expect(res.status).toBe(200);
@@ -65,6 +65,9 @@ describe('zeno up --runtime kubernetes (fake API server)', () => {
     expect(body.pod).toMatch(/^kube-hello-00001-deployment-/);
     expect(body.path).toBe('/some/path');
     expect(body.env).toMatchObject({ TARGET: 'Kubernetes', K_SERVICE: 'kube-hello', K_REVISION: 'kube-hello-00001', PORT: '8080' });
+
+    const info = await zeno.admin('GET', '/apis/zeno.dev/v1/info');
+    expect(info.json.runtime).toBe('kubernetes');
 
     const rev = await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/kube-hello-00001');
     expect(rev.json.status).toMatchObject({ actualReplicas: 1 });

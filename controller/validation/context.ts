@@ -11,8 +11,12 @@ export interface ValidationContext {
    * `command`, so a container without one cannot run; `kubernetes` runs its
    * `image`, so the image is required as in Knative.
    */
-  runtime?: 'local' | 'kubernetes';
+  runtime?: RuntimeKind;
 }
+
+/** Where functions run: `zeno up --runtime`. */
+export type RuntimeKind = 'local' | 'kubernetes';
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ['local', 'kubernetes'];
 
 /** Validation for one apiVersion/kind; paths in its issues start at the object root. */
 export interface KindValidator {

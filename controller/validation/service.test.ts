@@ -175,11 +175,20 @@ describe('validateService', () => {
       delete o.spec.template.spec.containers[0].image;
       expect(paths(o, k8s)).toEqual([`${C}.image`]);
     });
-    it('allows exec probes and valueFrom', () => {
+    it('refuses exec probes and valueFrom, which the Kubernetes runtime cannot carry into the pod yet (rather than dropping them)', () => {
       const o = base();
       o.spec.template.spec.containers[0].readinessProbe = { exec: { command: ['true'] } };
       o.spec.template.spec.containers[0].env = [{ name: 'S', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }];
-      expect(paths(o, k8s)).toEqual([]);
+      expect(validateService(o, k8s)).toEqual([
+        { path: `${C}.env[0].valueFrom`, message: 'the Kubernetes runtime does not pass valueFrom to the pod yet: use `value`' },
+        { path: `${C}.readinessProbe.exec`, message: 'the Kubernetes runtime cannot run exec probes: use httpGet or tcpSocket' },
+      ]);
+    });
+    it('the local runtime still refuses image only, naming the command field', () => {
+      const o = base();
+      delete o.spec.template.spec.containers[0].command;
+      expect(paths(o, ctx)).toEqual([`${C}.command`]);
+      expect(paths(o, { ...ctx, runtime: 'local' })).toEqual([`${C}.command`]);
     });
   });
 

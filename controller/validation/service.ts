@@ -297,6 +297,8 @@ function validateEnv(env: unknown, path: string, local: boolean): FieldIssue[] {
     if (e.valueFrom !== undefined && e.valueFrom !== null) {
       if (local) issues.push({ path: `${p}.valueFrom`, message: 'the embedded runtime has no Secrets or ConfigMaps to read from: use `value`' });
       else if (e.value !== undefined && e.value !== null) issues.push({ path: `${p}.valueFrom`, message: 'may not be specified when `value` is not empty' });
+      // Refused rather than dropped: the Kubernetes runtime's pod template carries `value` entries only (functions/kubernetes/manifests.ts).
+      else issues.push({ path: `${p}.valueFrom`, message: 'the Kubernetes runtime does not pass valueFrom to the pod yet: use `value`' });
     }
   });
   return issues;
@@ -363,7 +365,8 @@ function validateProbe(probe: unknown, path: string, port: { number: number; nam
     const hpath = `${path}.${h}`;
     const action = probe[h];
     if (h === 'exec' || h === 'grpc') {
-      if (local) issues.push({ path: hpath, message: `the embedded runtime cannot run ${h} probes: use httpGet or tcpSocket` });
+      // On Kubernetes too: the runtime's Deployment builds httpGet and tcpSocket probes only, so an exec probe would silently become a TCP check.
+      issues.push({ path: hpath, message: `the ${local ? 'embedded' : 'Kubernetes'} runtime cannot run ${h} probes: use httpGet or tcpSocket` });
       continue;
     }
     if (!isRecord(action)) {
