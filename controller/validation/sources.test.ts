@@ -98,3 +98,11 @@ it('the generic registry validates and defaults these kinds', async () => {
   delete o.spec.schedule;
   expect(p.normalize!(o as never, {} as never).spec?.schedule).toBe('* * * * *');
 });
+
+it('a ContainerSource runs beside the platform on every runtime, so it needs a command even when functions run on Kubernetes', () => {
+  const o = container();
+  delete o.spec.template.spec.containers[0].command;
+  for (const runtime of ['local', 'kubernetes'] as const) {
+    expect(validateContainerSource(o, { ...ctx, runtime }).map((i) => i.path)).toEqual(['spec.template.spec.containers[0].command']);
+  }
+});

@@ -126,7 +126,9 @@ export function validateContainerSource(obj: unknown, ctx: ValidationContext): F
   }
   containers.forEach((c, i) => {
     const p = `spec.template.spec.containers[${i}]`;
-    issues.push(...validateContainer(c, p, ctx));
+    // A ContainerSource's process runs beside the platform (eventing/sources/container.ts)
+    // whatever runs the functions, so it always needs what the local runtime needs.
+    issues.push(...validateContainer(c, p, { ...ctx, runtime: 'local' }));
     if (isRecord(c) && (absent(c.name) || c.name === '')) issues.push({ path: `${p}.name`, message: 'missing field(s)' });
   });
   return issues;
