@@ -34,6 +34,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       nats: { type: 'string', arg: 'URL', help: 'keep the durable event log in NATS JetStream at URL (nats://HOST:PORT) instead of the data dir; instances on one NATS share the work' },
       'nats-prefix': { type: 'string', arg: 'NAME', default: 'zeno', help: 'names the JetStream stream (NAME-events) and subjects, so several deployments can share one NATS' },
       'access-log': { type: 'boolean', help: 'print one JSON line per gateway request on stdout (request id, trace id, status, duration, revision)' },
+      'headers-timeout': { type: 'string', arg: 'DURATION', default: `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, help: 'a client must send its whole request head within this (slowloris protection; 408 after it)' },
     },
     examples: ['zeno up', 'zeno up --port 9080 --admin-port 9081 --data-dir /tmp/zeno', 'zeno up --config deploy/config-autoscaler.yaml', 'zeno up --nats nats://127.0.0.1:4222', 'zeno up --runtime kubernetes --kubeconfig ~/.kube/config'],
   },

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError, type FieldIssue } from '../core/errors.js';
 import type { KObject } from '../core/types.js';
-import { bool, parsePort, str, strs, UsageError, type ParsedValues } from './args.js';
+import { bool, parsePort, parseTimeout, str, strs, UsageError, type ParsedValues } from './args.js';
 import { applyFiles } from './apply.js';
 import { AdminClient } from './client.js';
 import { dataDirOf, packageRoot, reportError, type CliContext } from './context.js';
@@ -32,6 +32,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const warmText = str(values, 'warm-pool') ?? String(PLATFORM_DEFAULTS.warmPoolSize);
   if (!/^\d+$/.test(warmText) || Number(warmText) > 64) throw new UsageError(`flag --warm-pool: "${warmText}" is not a number from 0 to 64`);
   const warmPoolSize = Number(warmText);
+  const headersTimeoutMs = parseTimeout(str(values, 'headers-timeout') ?? `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, '--headers-timeout');
   const dataDir = dataDirOf(ctx, values);
   const configFiles = strs(values, 'config').map((f) => resolve(ctx.cwd, f));
   await checkConfigFiles(ctx, configFiles);
@@ -51,7 +52,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   let platform;
   try {
     platform = await startPlatform({
-      port, adminPort, host, dataDir, configFiles, warmPoolSize,
+      port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs,
       ...(createRuntime ? { createRuntime, runtimeKind: 'kubernetes' as const } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),

@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
+import { DEFAULT_HTTP_LIMITS, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
+import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import type { KObject, RevisionId } from '../core/types.js';
 import { revisionId } from '../core/types.js';
 import { nodeRuntimeEntry } from '../functions/node/index.js';
@@ -38,6 +40,8 @@ export interface AdminApiDeps {
    * @default 'local'
    */
   runtimeKind?: RuntimeKind;
+  /** Header size and connection timeouts (default: DEFAULT_HTTP_LIMITS with a request timeout of PLATFORM_DEFAULTS.adminRequestTimeoutMs). */
+  http?: HttpLimits;
 }
 
 const SERVING = 'serving.knative.dev';
@@ -76,7 +80,18 @@ function checkName(value: string, what: string): void {
  * but /healthz needs the bearer token; apply is all-or-nothing.
  */
 export function createAdminApi(d: AdminApiDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: d.maxBodyBytes, return503OnClosing: true });
+  const limits = d.http ?? { ...DEFAULT_HTTP_LIMITS, requestTimeoutMs: PLATFORM_DEFAULTS.adminRequestTimeoutMs };
+  const http = serverOptions(limits);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: d.maxBodyBytes,
+    return503OnClosing: true,
+    http,
+    // fastify sets these two on the server after creating it.
+    requestTimeout: http.requestTimeout ?? 0,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    clientErrorHandler: answerClientError,
+  });
   const genericKinds = d.genericKinds ?? GENERIC_KINDS;
   const allKinds = d.genericKinds ? [...BUILTIN_KINDS, ...genericKinds] : ALL_KINDS;
   const genericKindOf = (obj: { apiVersion?: unknown; kind?: unknown }) => genericKinds.find((k) => k.kind === obj.kind && k.apiVersion === obj.apiVersion);
@@ -90,6 +105,8 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   const runtimeKind: RuntimeKind = d.runtimeKind ?? 'local';
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
+    // RFC 9112 §3.2 (Node's own check is off, so the answer carries a code).
+    if (req.raw.headers.host === undefined && req.raw.httpVersion === '1.1') throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (req.url === '/healthz') return;
     if (d.allowWithoutToken?.(req)) return;
     const h = req.headers.authorization ?? '';

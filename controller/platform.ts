@@ -22,6 +22,7 @@ import { createLocalRuntime } from '../functions/local/index.js';
 import type { DrainWaiter, FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
@@ -46,6 +47,8 @@ export interface PlatformOptions {
   maxBodyBytes?: number;
   /** Warm Node runtime processes for Functions (default PLATFORM_DEFAULTS.warmPoolSize; 0 = off). */
   warmPoolSize?: number;
+  /** Time a client has to send a whole request head (`zeno up --headers-timeout`; default PLATFORM_DEFAULTS.headersTimeoutMs). */
+  headersTimeoutMs?: number;
   /** One JSON line per gateway request (`zeno up --access-log`); off when unset. */
   accessLog?: (line: string) => void;
   /**
@@ -243,9 +246,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
 
   const maxBodyBytes = opts.maxBodyBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
+  const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs };
   const gateway = createGateway({
     clock,
     routes,
+    http: httpLimits,
     revision: (id) => handles.get(id),
     maxBodyBytes,
     ...(opts.accessLog ? { accessLog: (entry: AccessLogEntry) => opts.accessLog!(JSON.stringify(entry)) } : {}),
@@ -380,6 +385,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     events,
     token,
     maxBodyBytes,
+    http: { ...httpLimits, requestTimeoutMs: PLATFORM_DEFAULTS.adminRequestTimeoutMs },
     allowWithoutToken: (req) => dashboard.allows(req),
     config: () => knative,
     runtimeKind,

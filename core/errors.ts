@@ -9,6 +9,7 @@ export const ERROR_TABLE = {
   ZENO_ERR_FUNCTION_NOT_FOUND: { status: 404, message: 'No function is routed at this host or path' },
   ZENO_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than the limit' },
   ZENO_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request headers are too large' },
+  ZENO_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   ZENO_ERR_QUEUE_FULL: { status: 503, message: 'Pending request queue full' },
   ZENO_ERR_REQUEST_TIMEOUT: { status: 504, message: 'Request timeout' },
   ZENO_ERR_UPSTREAM_FAILED: { status: 502, message: 'The function failed to answer the request' },
@@ -80,7 +81,7 @@ export function isZenoError(e: unknown): e is ZenoError {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed',
+  400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
   409: 'Conflict', 413: 'Payload Too Large', 422: 'Unprocessable Entity', 431: 'Request Header Fields Too Large',
   500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };

@@ -3,6 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
+import { DEFAULT_HTTP_LIMITS, absoluteTarget, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
 import type { RevisionMetrics } from '../core/metrics.js';
 import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
@@ -91,6 +92,8 @@ export interface GatewayDeps {
   random?: () => number;
   /** Receives one entry per request when set (opt-in: it costs an allocation per request). */
   accessLog?: (entry: AccessLogEntry) => void;
+  /** Header size and connection timeouts (default core/http-server.ts DEFAULT_HTTP_LIMITS). */
+  http?: HttpLimits;
 }
 
 /**
@@ -200,6 +203,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let idleWaiter: (() => void) | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, notes: RequestNotes | undefined): Promise<void> => {
+    // Only origin-form targets route: an absolute-form one is read as its
+    // path plus its authority as Host (RFC 9112 §3.2.2), so it reaches
+    // nothing but the routes a Host could (the gateway is no forward proxy).
+    if (req.url?.charCodeAt(0) !== 47) {
+      const t = absoluteTarget(req.url ?? '');
+      if (!t) return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', `request target ${JSON.stringify((req.url ?? '').slice(0, 100))} is neither a path nor an absolute http URL`), notes);
+      req.url = t.path;
+      req.headers.host = t.host;
+    } else if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+      // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'), notes);
+    }
     const url = req.url ?? '/';
     // The platform's own /healthz, unless the Host names a function: a
     // function's /healthz must stay reachable through its own host.
@@ -400,7 +415,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (notes.error !== undefined) entry.error = notes.error;
     accessLog!(entry);
   };
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  const server = http.createServer(serverOptions(deps.http ?? DEFAULT_HTTP_LIMITS), (req, res) => {
     inFlight++;
     let notes: RequestNotes | undefined;
     if (accessLog) {
@@ -426,12 +441,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.writeContinue();
     server.emit('request', req, res);
   });
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const code = status === 431 ? 'ZENO_ERR_HEADERS_TOO_LARGE' : 'ZENO_ERR_BAD_REQUEST';
-    const body = JSON.stringify(errorBody(new ZenoError(code, status === 431 ? undefined : `malformed HTTP request: ${err.code ?? err.message}`)));
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  // Malformed framing (bad chunks, Content-Length with Transfer-Encoding),
+  // oversized heads and slow clients: a JSON error, then the connection closes.
+  server.on('clientError', answerClientError);
+  // CONNECT asks for a tunnel: the gateway only serves its own routes.
+  server.on('connect', (_req: IncomingMessage, socket: import('node:stream').Duplex) => {
+    const body = JSON.stringify(errorBody(new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', 'the gateway is not a forward proxy: CONNECT is not served')));
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 
   return {

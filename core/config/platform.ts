@@ -13,6 +13,41 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   dataDir: '.zeno',
   /** Largest request body the gateway forwards (10 MiB). */
   maxBodyBytes: 10 * 1024 * 1024,
+  /**
+   * Largest request head (request line plus headers) the gateway and the
+   * admin API read; more is answered 431 ZENO_ERR_HEADERS_TOO_LARGE. Node's
+   * own default (16 KiB), written down here so it is one of our settings
+   * (nginx allows 4 × 8 KiB header buffers).
+   */
+  maxHeaderBytes: 16 * 1024,
+  /**
+   * A client has this long from connecting (or from the end of its previous
+   * request on a kept-alive connection) to send the whole request head;
+   * then it gets 408 ZENO_ERR_CLIENT_TIMEOUT and is cut off. Bounds slowloris
+   * connections that trickle headers. Node's default is 60 s; nginx's
+   * client_header_timeout is 60 s; 10 s is plenty on loopback and LANs.
+   * `zeno up --headers-timeout` changes it.
+   */
+  headersTimeoutMs: 10_000,
+  /**
+   * How often Node looks for connections past headersTimeoutMs (its
+   * connectionsCheckingInterval, default 30 s, which would let a slowloris
+   * connection live up to 40 s instead of 10 s).
+   */
+  connectionsCheckingIntervalMs: 1_000,
+  /**
+   * Time to receive a whole request (head and body) on the admin API
+   * (Node's requestTimeout; its default is 300 s). The gateway sets none:
+   * a function's request is bounded by its revision's timeoutSeconds, which
+   * covers a slow upload too.
+   */
+  adminRequestTimeoutMs: 60_000,
+  /**
+   * Idle kept-alive connections are closed after this long (Node's
+   * keepAliveTimeout, default 5 s). Above the 60 s idle timeout of common
+   * load balancers, so they never reuse a connection we are closing.
+   */
+  keepAliveTimeoutMs: 65_000,
   /** Per-revision pending-request queue in the activator (Knative: 10000). */
   activatorQueueDepth: 10_000,
   /** Retry-After seconds sent with 503 when a queue is full. */
