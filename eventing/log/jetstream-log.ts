@@ -66,6 +66,9 @@ export interface JetStreamLogOptions {
 
 export const DEFAULT_JETSTREAM_PREFIX = 'zeno';
 const DEFAULT_PULL_WAIT_MS = 20;
+/** A pull that hears nothing this long after its expiry was dropped by the server (see pullOnce). */
+const PULL_SILENCE_MS = 500;
+const PULL_TRIES = 5;
 const API_TIMEOUT_MS = 10_000;
 
 /**
@@ -266,42 +269,98 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
     for (const [seq, l] of m) if (l.leaseUntil < horizon) m.delete(seq);
   };
 
-  /** One pull request: up to `max` messages, ended by the server's 404/408 status. */
-  const pull = async (consumer: string, max: number): Promise<Msg[]> => {
+  /**
+   * One pull request: up to `max` messages, ended by the server's 404/408
+   * status. Resolves with what came and when the request was sent (the
+   * server starts each lease when it delivers, after that), or with
+   * 'unanswered' when the server sent nothing at all.
+   *
+   * nats-server 2.9 sometimes drops a pull request without a word: under
+   * load, right after a burst of publishes, we saw a request get neither a
+   * message nor its 408 while the consumer had thousands of events ready
+   * and no request waiting (consumer info: num_waiting 0, delivered
+   * unchanged). Waiting for the guard below turned that into a 10 s stall
+   * that returned [] (a "nothing is ready" that was false). So a request
+   * that hears nothing within its expiry plus PULL_SILENCE_MS counts as
+   * lost and is sent again; its inbox stays open until the guard, and a
+   * message that still comes for it is nacked at once (handed out again
+   * now, never left leased to nobody).
+   */
+  const pullOnce = async (consumer: string, max: number): Promise<{ msgs: Msg[]; sentAt: number } | 'unanswered'> => {
     const inbox = createInbox();
-    const sub = nc.subscribe(inbox);
     const got: Msg[] = [];
+    let heard = false;
+    let lost = false;
+    let wake: (() => void) | undefined;
+    let failure: ZenoError | undefined;
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      wake?.();
+    };
+    const sub = nc.subscribe(inbox, {
+      callback: (err, m) => {
+        if (err) return;
+        if (lost) {
+          // A late delivery for a request we gave up on: give it back now.
+          if (m.reply && !(m.headers?.code ?? 0)) nc.publish(m.reply, '-NAK');
+          return;
+        }
+        if (done) return;
+        heard = true;
+        const code = m.headers?.code ?? 0;
+        if (code === 0 && m.reply) {
+          got.push(m);
+          if (got.length >= max) finish();
+          return;
+        }
+        if (!(code === 404 || code === 408 || (code === 409 && /MaxAckPending|Max Ack Pending/i.test(m.headers?.description ?? '')))) {
+          failure =
+            code === 503
+              ? new ZenoError('ZENO_ERR_INTERNAL', `event log: unknown consumer ${consumer}`)
+              : new ZenoError('ZENO_ERR_INTERNAL', `event log: JetStream pull failed: ${code} ${m.headers?.description ?? ''}`);
+        }
+        finish();
+      },
+    });
     // A stuck server must not hang the caller; the request itself expires
     // on the server after pullWaitMs, so nothing is left waiting there.
-    const guard = setTimeout(() => sub.unsubscribe(), pullWaitMs + API_TIMEOUT_MS);
+    const guard = setTimeout(() => {
+      sub.unsubscribe();
+      finish();
+    }, pullWaitMs + API_TIMEOUT_MS);
+    const silence = setTimeout(() => {
+      if (!heard && !done) {
+        lost = true;
+        wake?.();
+      }
+    }, pullWaitMs + PULL_SILENCE_MS);
+    const sentAt = clock.now();
     nc.publish(
       `$JS.API.CONSUMER.MSG.NEXT.${names.stream}.${encodeToken(consumer)}`,
       JSON.stringify({ batch: max, no_wait: true, expires: pullWaitMs * 1_000_000 }),
       { reply: inbox },
     );
-    let failure: ZenoError | undefined;
-    try {
-      for await (const m of sub) {
-        const code = m.headers?.code ?? 0;
-        if (code === 0 && m.reply) {
-          got.push(m);
-          if (got.length >= max) break;
-          continue;
-        }
-        if (code === 404 || code === 408) break;
-        if (code === 409 && /MaxAckPending|Max Ack Pending/i.test(m.headers?.description ?? '')) break;
-        failure =
-          code === 503
-            ? new ZenoError('ZENO_ERR_INTERNAL', `event log: unknown consumer ${consumer}`)
-            : new ZenoError('ZENO_ERR_INTERNAL', `event log: JetStream pull failed: ${code} ${m.headers?.description ?? ''}`);
-        break;
-      }
-    } finally {
-      clearTimeout(guard);
-      sub.unsubscribe();
-    }
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (done || lost) resolve();
+    });
+    clearTimeout(silence);
+    if (lost) return 'unanswered'; // the guard unsubscribes later
+    clearTimeout(guard);
+    sub.unsubscribe();
     if (failure) throw failure;
-    return got;
+    return { msgs: got, sentAt };
+  };
+
+  const pull = async (consumer: string, max: number): Promise<{ msgs: Msg[]; sentAt: number }> => {
+    for (let tries = 1; ; tries++) {
+      const r = await pullOnce(consumer, max);
+      if (r !== 'unanswered') return r;
+      if (tries >= PULL_TRIES || closed) {
+        throw new ZenoError('ZENO_ERR_INTERNAL', `event log: JetStream did not answer ${tries} pull requests for ${consumer}`);
+      }
+    }
   };
 
   const settle = async (reply: string, body: string): Promise<void> => {
@@ -397,10 +456,11 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       if (max <= 0) return [];
       const meta = await metaOf(consumer);
       prune(consumer, meta.leaseMs);
-      // Stamped before the pull is sent: the server starts AckWait when it
-      // delivers, later than this, so leaseUntil never overstates the lease.
-      const leaseUntil = clock.now() + meta.leaseMs;
-      const msgs = await pull(consumer, max);
+      // Stamped when the pull that delivered was sent: the server starts
+      // AckWait when it delivers, later than this, so leaseUntil never
+      // overstates the lease.
+      const { msgs, sentAt } = await pull(consumer, max);
+      const leaseUntil = sentAt + meta.leaseMs;
       const mine = leasesOf(consumer);
       return msgs.map((m): LeasedEvent => {
         const d = parseAckSubject(m.reply!);
