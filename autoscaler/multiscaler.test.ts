@@ -249,3 +249,26 @@ describe('createMultiscaler', () => {
     expect(a.clock.pending()).toBe(0);
   });
 });
+
+describe('setActive (leader election)', () => {
+  it('applies nothing while inactive (ticks and pokes), then re-sends the next decision even if it equals the last one sent', async () => {
+    const a = setup();
+    a.ms.upsert(REV, { containerConcurrency: 1, routed: true, annotations: { [A('min-scale')]: '2' } });
+    expect(a.calls.map((c) => c.n)).toEqual([2]);
+    a.ms.setActive(false);
+    const done = load(a.ms, a.clock, 10);
+    await a.clock.advance(10_000);
+    // Ten requests at concurrency 1 want 10 pods, but this instance does not lead.
+    expect(a.calls.map((c) => c.n)).toEqual([2]);
+    done();
+    await a.clock.advance(120_000);
+    a.ms.poke(REV);
+    expect(a.calls.map((c) => c.n)).toEqual([2]);
+    a.ms.setActive(true);
+    await a.clock.advance(2_000);
+    // The first tick as leader writes the decision (min-scale 2) although 2 was the last count this instance sent.
+    expect(a.calls.map((c) => c.n)).toEqual([2, 2]);
+    await a.clock.advance(2_000);
+    expect(a.calls.map((c) => c.n)).toEqual([2, 2]);
+  });
+});

@@ -61,6 +61,14 @@ export interface Multiscaler {
   poke(rev: RevisionId): void;
   /** The last count passed to scale() for this revision. */
   desired(rev: RevisionId): number | undefined;
+  /**
+   * Leader election (cluster mode): while inactive, no decision is applied
+   * (stats are still collected). On becoming active again every revision's
+   * next decision is applied even if it equals the last one this instance
+   * sent, since another leader may have scaled it meanwhile.
+   * @default active
+   */
+  setActive(active: boolean): void;
   close(): void;
 }
 
@@ -88,6 +96,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
   // Stats may be asked for before upsert (a request can race the reconciler); upsert adopts them.
   const stats = new Map<RevisionId, RequestStats>();
   let closed = false;
+  let active = true;
 
   const statsFor = (rev: RevisionId): RequestStats => {
     let s = stats.get(rev);
@@ -99,6 +108,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
   };
 
   const setScale = (rev: RevisionId, e: Entry, n: number, nowMs: number): void => {
+    if (!active) return;
     if (n > 0 && !(e.applied !== undefined && e.applied > 0)) e.activeSinceMs = nowMs;
     if (n > 0) e.inactiveSinceMs = undefined;
     if (e.applied === n) return;
@@ -176,6 +186,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
   };
 
   const tick = (): void => {
+    if (!active) return;
     const now = clock.now();
     for (const [rev, e] of entries) {
       resolve(e);
@@ -227,7 +238,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
 
     poke(rev) {
       const e = entries.get(rev);
-      if (!e || closed) return;
+      if (!e || closed || !active) return;
       const s = statsFor(rev);
       // Knative pokes only when the last desired scale was 0 and there is load.
       if ((e.applied ?? 0) !== 0 || s.inFlight() === 0) return;
@@ -245,6 +256,11 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
 
     desired(rev) {
       return entries.get(rev)?.applied;
+    },
+
+    setActive(on) {
+      if (on && !active) for (const e of entries.values()) e.applied = undefined;
+      active = on;
     },
 
     close() {

@@ -20,6 +20,13 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   }
   const kubeconfigFlag = str(values, 'kubeconfig');
   if (kubeconfigFlag !== undefined && runtime !== 'kubernetes') throw new UsageError('flag --kubeconfig needs --runtime kubernetes');
+  const leaseFlag = str(values, 'lease');
+  const noElection = bool(values, 'no-leader-election');
+  if ((leaseFlag !== undefined || noElection) && runtime !== 'kubernetes') {
+    throw new UsageError(`flag ${leaseFlag !== undefined ? '--lease' : '--no-leader-election'} needs --runtime kubernetes`);
+  }
+  if (leaseFlag !== undefined && noElection) throw new UsageError('give either --lease or --no-leader-election, not both');
+  const leaseRef = leaseFlag !== undefined ? parseLeaseRef(leaseFlag) : undefined;
   const natsUrl = parseNatsUrl(str(values, 'nats'));
   const natsPrefix = str(values, 'nats-prefix');
   if (natsPrefix !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) {
@@ -39,12 +46,14 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
 
   // The cluster is checked before anything starts: a wrong kubeconfig or an
   // unreachable API server is one line (with its code), not a stack trace.
-  let createRuntime: PlatformOptions['createRuntime'];
+  let clusterMode: Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection'> = {};
   if (runtime === 'kubernetes') {
-    const { connectCluster, createKubernetesRuntime } = await import('../functions/kubernetes/index.js');
+    const { connectCluster, clusterModeOptions, defaultLeaseNamespace } = await import('../functions/kubernetes/index.js');
     const conn = await connectCluster(kubeconfigFlag !== undefined ? { kubeconfig: resolve(ctx.cwd, kubeconfigFlag) } : {});
     ctx.err(`zeno: functions run on Kubernetes at ${conn.server} (${conn.version})\n`);
-    createRuntime = ({ clock, log }) => createKubernetesRuntime({ kubeConfig: conn.kubeConfig, clock, log });
+    const lease = noElection ? undefined : { namespace: leaseRef?.namespace ?? defaultLeaseNamespace(conn.kubeConfig), name: leaseRef?.name ?? PLATFORM_DEFAULTS.leaseName };
+    if (lease) ctx.err(`zeno: leader election on Lease ${lease.namespace}/${lease.name}: the reconciler and autoscaler run while this instance holds it\n`);
+    clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, ...(lease ? { lease } : {}) });
   }
 
   // Lazy: the platform (fastify, SQLite, the reconcilers) is only loaded by `up`.
@@ -53,7 +62,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   try {
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs,
-      ...(createRuntime ? { createRuntime, runtimeKind: 'kubernetes' as const } : {}),
+      ...clusterMode,
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => ctx.err(`${line}\n`),
@@ -89,6 +98,16 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   await examples;
   ctx.err('stopped\n');
   return 0;
+}
+
+/** `--lease NAMESPACE/NAME` (or just NAME, in the default namespace): DNS-1123 names, as the API server requires. */
+export function parseLeaseRef(text: string): { namespace?: string; name: string } {
+  const parts = text.split('/');
+  const label = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  const subdomain = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  const ok = parts.length === 1 ? subdomain.test(parts[0]!) : parts.length === 2 && label.test(parts[0]!) && subdomain.test(parts[1]!);
+  if (!ok) throw new UsageError(`flag --lease: "${text}" is not NAMESPACE/NAME (lowercase letters, digits, '-'), e.g. zeno-system/zeno-controller`);
+  return parts.length === 1 ? { name: parts[0]! } : { namespace: parts[0]!, name: parts[1]! };
 }
 
 /** `--nats nats://HOST:PORT`: a NATS URL (tls:// too), or a usage error. */

@@ -70,6 +70,25 @@ export interface PlatformOptions {
    * @default 'local' without createRuntime
    */
   runtimeKind?: RuntimeKind;
+  /**
+   * Leader election (cluster mode): the Service reconciler and the
+   * autoscaler run only while this instance leads; a standby serves nothing
+   * until it takes over. Without it this instance always leads.
+   */
+  leaderElection?: (hooks: LeaderHooks, deps: { clock: Clock; log: (line: string) => void }) => LeaderElection;
+}
+
+/** What the platform does when leadership comes and goes. */
+export interface LeaderHooks {
+  started(): void;
+  stopped(): void;
+}
+
+/** A running election (functions/kubernetes/leader.ts's LeaderElector fits). */
+export interface LeaderElection {
+  start(): void;
+  /** Stops campaigning; a leader releases its Lease. */
+  stop(): Promise<void>;
 }
 
 export interface Platform {
@@ -78,6 +97,8 @@ export interface Platform {
   token: string;
   /** The platform's metrics (core/metrics.ts): eventing and async code records through it. */
   metrics: ZenoMetrics;
+  /** Whether this instance runs the reconciler and autoscaler now (always, without leader election). */
+  isLeader(): boolean;
   close(): Promise<void>;
 }
 
@@ -296,8 +317,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
   void asyncCalls.start().catch((e: unknown) => log(`async: cannot load the queue: ${(e as Error).message}`));
 
+  // Under leader election the reconciler and the autoscaler wait for the Lease.
+  let leading = !opts.leaderElection;
+  let reconciling = false;
   // Sources (PingSource, ContainerSource, SinkBinding): a SinkBinding's env reaches Services through the reconciler.
-  const sources = new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => reconciler?.resyncAll() });
+  const sources = new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => { if (reconciling) reconciler?.resyncAll(); } });
   // Channels (addressed on the gateway, backed by the event log), Subscriptions, Sequences, Parallels.
   const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log });
   gateway.mount(CHANNEL_PATH_PREFIX, createChannelIngress({ log: eventLog, exists: (ns, name) => store.get('channels', ns, name) !== undefined, maxBodyBytes, sendError }));
@@ -349,9 +373,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     const next = configFromConfigMaps(store.list('configmaps'));
     const domainChanged = next.domain.domain !== knative.domain.domain;
     knative = next;
-    if (domainChanged) reconciler?.resyncAll();
+    if (domainChanged && reconciling) reconciler?.resyncAll();
   });
-  reconciler.start();
+  const startLeading = (): void => {
+    leading = true;
+    scaler.setActive(true);
+    if (!reconciling) reconciler?.start();
+    reconciling = true;
+  };
+  const stopLeading = (): void => {
+    leading = false;
+    if (reconciling) reconciler?.stop();
+    reconciling = false;
+    scaler.setActive(false);
+  };
+  if (leading) startLeading();
+  else scaler.setActive(false);
   sources.start();
   flows.start();
 
@@ -389,7 +426,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     allowWithoutToken: (req) => dashboard.allows(req),
     config: () => knative,
     runtimeKind,
-    info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain, runtime: runtimeKind }),
+    info: () => ({ version: '0.1.0', gatewayUrl, domain: knative.domain.domain, runtime: runtimeKind, leader: leading }),
     decorate: (plural, obj) => (plural === 'triggers' ? eventing?.withDeliveryStats(obj) ?? obj : obj),
   });
   admin.get('/metrics', async (_req, reply) => {
@@ -422,6 +459,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     throw new ZenoError('ZENO_ERR_DATA_DIR', `cannot listen on admin port ${opts.adminPort}: ${(e as Error).message}`);
   }
 
+  const election = opts.leaderElection?.({ started: startLeading, stopped: stopLeading }, { clock, log });
+  election?.start();
+
   writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.token), `${token}\n`);
   writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.adminUrl), `${adminUrl}\n`);
   writePrivate(path.join(dataDir, CONFIG_FILE_NAMES.gatewayUrl), `${gatewayUrl}\n`);
@@ -433,6 +473,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     adminUrl,
     token,
     metrics,
+    isLeader: () => leading,
     close() {
       closed ??= (async () => {
         stopConditionEvents();
@@ -446,11 +487,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         await dispatcher.close();
         await gateway.close(10_000);
         scaler.close();
-        reconciler?.stop();
+        if (reconciling) reconciler?.stop();
+        reconciling = false;
         await sources.close();
         await flows.close();
         for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
         await runtime.close();
+        // Released last: a standby takes over once this instance wrote its last.
+        await election?.stop();
         await eventLog.close();
         store.close();
         unlock();

@@ -28,6 +28,9 @@ describe('zeno up --runtime kubernetes (fake API server)', () => {
 
   it('runs a Service as a Deployment, routes through the gateway to its pod, and scales to zero on stop', async () => {
     expect(zeno.output()).toContain(`functions run on Kubernetes at ${kube.url} (v1.31.0-zeno-fake)`);
+    // Leader election is on by default, in the kubeconfig context's namespace; a lone instance takes the Lease at once.
+    expect(zeno.output()).toContain('leader election on Lease default/zeno-controller');
+    await waitFor(() => !!kube.get('leases', 'default', 'zeno-controller')?.spec.holderIdentity, 5_000, { message: 'the Lease is held' });
     const file = path.join(dir, 'svc.yaml');
     fs.writeFileSync(
       file,

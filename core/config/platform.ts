@@ -4,6 +4,17 @@
  * Knative's keys live beside this file (autoscaler.ts, defaults.ts, domain.ts).
  */
 export const PLATFORM_DEFAULTS = Object.freeze({
+  /**
+   * Leader election in cluster mode (functions/kubernetes/leader.ts): the
+   * Lease's name (in the namespace of the kubeconfig's context, or the pod's),
+   * and client-go's timings (LeaseDuration 15 s, RenewDeadline 10 s,
+   * RetryPeriod 2 s): a standby takes over at most 15 s after the leader last
+   * renewed, at once when the leader stops and releases the Lease.
+   */
+  leaseName: 'zeno-controller',
+  leaseDurationMs: 15_000,
+  leaseRenewDeadlineMs: 10_000,
+  leaseRetryPeriodMs: 2_000,
   /** Gateway (data plane) port: Knative's ingress, OpenFaaS's gateway. */
   gatewayPort: 8080,
   /** Admin API port. */

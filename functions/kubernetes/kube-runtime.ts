@@ -28,6 +28,24 @@ export interface KubernetesRuntimeOptions {
   log?: (line: string) => void;
   /** Log lines kept per revision. @default PLATFORM_DEFAULTS.logLinesPerRevision */
   logLines?: number;
+  /**
+   * Whether this instance may write to the cluster (create, scale, delete)
+   * from the start. Under leader election it starts false and follows the
+   * Lease through setWritable(). @default true
+   */
+  writable?: boolean;
+}
+
+/** The Kubernetes runtime: a FunctionRuntime that can be told to stop writing (leader election). */
+export interface KubernetesRuntime extends FunctionRuntime {
+  /**
+   * false: no more writes to the cluster (queued scale writes are dropped and
+   * close() leaves the Deployments as they are, for the new leader); watches
+   * keep running. true: writes again, and the next scale() of every revision
+   * is sent even if this instance sent the same count before, since another
+   * leader may have changed it meanwhile.
+   */
+  setWritable(writable: boolean): void;
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -78,7 +96,7 @@ function describe(e: unknown): string {
   return (e as Error).message?.split('\n')[0] ?? String(e);
 }
 
-export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): FunctionRuntime {
+export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): KubernetesRuntime {
   const kc = opts.kubeConfig;
   const clock = opts.clock ?? realClock;
   const log = opts.log ?? (() => undefined);
@@ -94,6 +112,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Functio
   const followers = new Map<RevisionId, Set<(l: LogLine) => void>>();
   const logStreams = new Map<string, { abort(): void }>();
   let closed = false;
+  let writable = opts.writable ?? true;
 
   function emit(e: RuntimeEvent): void {
     for (const l of [...listeners]) {
@@ -336,6 +355,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Functio
     try {
       if (!(await rev.created)) return;
       while (!rev.removed && rev.sent !== rev.desired) {
+        if (!writable) return;
         const replicas = rev.desired;
         const t = rev.template;
         try {
@@ -453,9 +473,16 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Functio
      * the Deployments stay, so a restarted control plane adopts them), then
      * stops watching.
      */
+    setWritable(on) {
+      if (on && !writable) for (const rev of revisions.values()) rev.sent = -1;
+      writable = on;
+    },
+
     async close() {
       if (closed) return;
       closed = true;
+      // Not the leader: the Deployments are the new leader's to scale.
+      if (!writable) for (const rev of revisions.values()) rev.sent = 0;
       await Promise.all(
         [...revisions.values()].map(async (rev) => {
           rev.desired = 0;

@@ -96,6 +96,8 @@ export class LeaderElector {
   private running = false;
   /** Attempts made (tests wait on it). */
   attempts = 0;
+  /** Rounds of the start() loop finished, each with its next attempt scheduled on the clock (tests wait on it). */
+  rounds = 0;
 
   constructor(private readonly o: LeaderElectorOptions) {
     this.api = o.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
@@ -120,6 +122,7 @@ export class LeaderElector {
       if (!this.running) return;
       await this.step();
       if (this.running) this.timer = this.clock.setTimeout(() => void loop(), this.retryPeriodMs);
+      this.rounds++;
     };
     void loop();
   }
