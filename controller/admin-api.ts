@@ -4,11 +4,12 @@ import { existsSync, statSync } from 'node:fs';
 import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
+import { REDACTED, redactSecrets, restoreRedacted } from '../core/redact.js';
 import type { KObject, RevisionId } from '../core/types.js';
 import { revisionId } from '../core/types.js';
 import { nodeRuntimeEntry } from '../functions/node/index.js';
 import type { FunctionRuntime, LogLine } from '../functions/runtime.js';
-import { isDns1123Label } from './validation/names.js';
+import { isDns1123Label, isDns1123Subdomain } from './validation/names.js';
 import { BUILTIN_KINDS, defaultService, validateFunctionFiles, validateObject, validateService } from './validation/index.js';
 import {
   BASE_DIR_ANNOTATION, FUNCTION_API_VERSION, FUNCTION_LABEL, functionToService, isOwnedBy, withServiceStatus,
@@ -70,8 +71,13 @@ function isFile(p: string): boolean {
   }
 }
 
+/**
+ * Namespaces are DNS-1123 labels and object names DNS-1123 subdomains, as
+ * Kubernetes has them: `..`, `/`, `%`, NUL or an absolute path in a URL
+ * never reach the store (400 ZENO_ERR_BAD_REQUEST; docs/security.md).
+ */
 function checkName(value: string, what: string): void {
-  const problems = isDns1123Label(value);
+  const problems = what === 'name' ? isDns1123Subdomain(value) : isDns1123Label(value);
   if (problems.length) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `invalid ${what} ${JSON.stringify(value)}: ${problems.join('; ')}`);
 }
 
@@ -114,6 +120,10 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     if (given.length !== tokenBuf.length || !timingSafeEqual(given, tokenBuf)) throw new ZenoError('ZENO_ERR_UNAUTHORIZED');
   });
 
+  // Secrets never leave in answers: env values named like credentials are
+  // replaced in every object the API returns (core/redact.ts).
+  app.addHook('preSerialization', async (_req: FastifyRequest, _reply: FastifyReply, payload: unknown) => redactSecrets(payload));
+
   app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     let z: ZenoError;
     if (isZenoError(err)) z = err;
@@ -143,6 +153,18 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const objects: { kind: ResourceKind; obj: KObject }[] = [];
     const seen = new Set<string>();
     items.forEach((raw, index) => {
+      // What `zeno get -o yaml` printed can be applied again: a redacted
+      // secret keeps its stored value; one with nothing stored is refused.
+      if (raw !== null && typeof raw === 'object') {
+        const o = raw as KObject;
+        const k = kindOf(o);
+        const ns = o.metadata?.namespace ?? (k === 'configmaps' ? CONFIG_NAMESPACE : 'default');
+        if (k && typeof o.metadata?.name === 'string' && typeof ns === 'string') {
+          for (const name of restoreRedacted(o, d.store.get(k, ns, o.metadata.name))) {
+            issues.push({ path: 'spec', message: `env ${name} is ${JSON.stringify(REDACTED)} (a value hidden by the API) and no value is stored to keep: set the real value`, index } as FieldIssue);
+          }
+        }
+      }
       const found = validateObject(raw, { defaults: cfg.defaults, autoscaler: cfg.autoscaler, runtime: runtimeKind }, allKinds);
       for (const i of found) issues.push({ ...i, index } as FieldIssue);
       if (found.length) return;
@@ -303,6 +325,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     const k = SERVING_KINDS[plural] ?? (plural === 'configmaps' ? { kind: 'ConfigMap' } : undefined);
     if (!k) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `unknown resource ${plural}`);
     checkName(ns, 'namespace');
+    checkName(name, 'name');
     const o = d.store.get(plural as ResourceKind, ns, name);
     if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `${k.kind.toLowerCase()}s "${name}" not found in namespace ${ns}`);
     return o;
@@ -335,6 +358,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   const shownFunction = (fn: KObject): KObject => withServiceStatus(fn, d.store.get('services', fn.metadata.namespace ?? 'default', fn.metadata.name));
   const getFunction = (ns: string, name: string): KObject => {
     checkName(ns, 'namespace');
+    checkName(name, 'name');
     const o = d.store.get('functions', ns, name);
     if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `functions "${name}" not found in namespace ${ns}`);
     return o;
@@ -382,6 +406,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
   const getGeneric = (p: GenericParams): { k: GenericKind; o: KObject } => {
     const k = genericOr404(p.group, p.version, p.plural);
     checkName(p.ns, 'namespace');
+    checkName(p.name, 'name');
     const o = d.store.get(k.plural, p.ns, p.name);
     if (!o) throw new ZenoError('ZENO_ERR_RESOURCE_NOT_FOUND', `${k.plural} "${p.name}" not found in namespace ${p.ns}`);
     return { k, o };

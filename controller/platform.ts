@@ -23,6 +23,7 @@ import type { DrainWaiter, FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
 import { RouteTable } from '../gateway/routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
+import { redactQuery } from '../core/redact.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
@@ -274,7 +275,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     http: httpLimits,
     revision: (id) => handles.get(id),
     maxBodyBytes,
-    ...(opts.accessLog ? { accessLog: (entry: AccessLogEntry) => opts.accessLog!(JSON.stringify(entry)) } : {}),
+    // Query parameters named like credentials are hidden in the log (core/redact.ts).
+    ...(opts.accessLog ? { accessLog: (entry: AccessLogEntry) => opts.accessLog!(JSON.stringify({ ...entry, path: redactQuery(entry.path) })) } : {}),
   });
   metrics.setServingSource(function* () {
     for (const [id, h] of handles) {
