@@ -404,6 +404,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       const t = eventing?.triggerOf(id);
       if (t) recordTriggerOutcome(metrics.eventing, t, o);
     },
+    onRedelivery: (id) => {
+      const t = eventing?.triggerOf(id);
+      if (t) metrics.eventing.triggerRedelivered(t);
+    },
   });
   eventing = new EventingController({
     store,

@@ -147,10 +147,16 @@ export interface EventingMetrics {
   triggerDeadLettered(a: { namespace: string; broker: string; trigger: string }): void;
   /** Retries ran out and there is no dead letter sink (or it failed too): the event is dropped. */
   triggerDropped(a: { namespace: string; broker: string; trigger: string }): void;
+  /**
+   * An event came to this instance again after another holder's lease ran
+   * out or its retry was scheduled elsewhere: a possible duplicate delivery
+   * (several instances on one NATS, or a restart after a crash).
+   */
+  triggerRedelivered(a: { namespace: string; broker: string; trigger: string }): void;
 }
 
 /** What became of an async call (POST /async-function/NAME). */
-export type AsyncOutcome = 'accepted' | 'succeeded' | 'failed' | 'retried' | 'callback_failed';
+export type AsyncOutcome = 'accepted' | 'succeeded' | 'failed' | 'retried' | 'callback_failed' | 'redelivered';
 
 /** Hooks the async-call ingress and worker call. */
 export interface AsyncMetrics {
@@ -274,6 +280,7 @@ export class ZenoMetrics {
     const delivered = new Counter({ name: name('trigger_event_delivered_count'), help: 'Events the subscriber accepted (after any retries)', labelNames: triggerLabels, registers: [reg] });
     const deadLettered = new Counter({ name: name('trigger_event_dead_letter_count'), help: 'Events sent to the dead letter sink after retries ran out', labelNames: triggerLabels, registers: [reg] });
     const dropped = new Counter({ name: name('trigger_event_dropped_count'), help: 'Events given up on with no (working) dead letter sink', labelNames: triggerLabels, registers: [reg] });
+    const redelivered = new Counter({ name: name('trigger_event_redelivery_count'), help: 'Events this instance got again after another holder\'s lease ran out (a crashed or stalled instance) or another instance scheduled their retry: possible duplicate deliveries', labelNames: triggerLabels, registers: [reg] });
     const tl = (a: { namespace: string; broker: string; trigger: string }) => ({ namespace_name: a.namespace, broker_name: a.broker, trigger_name: a.trigger });
     this.eventing = {
       brokerEvent(a) {
@@ -290,11 +297,12 @@ export class ZenoMetrics {
       triggerDelivered: (a) => delivered.inc(tl(a)),
       triggerDeadLettered: (a) => deadLettered.inc(tl(a)),
       triggerDropped: (a) => dropped.inc(tl(a)),
+      triggerRedelivered: (a) => redelivered.inc(tl(a)),
     };
 
     // ---- async calls ----
     const asyncDepth = new Gauge({ name: name('async_queue_depth'), help: 'Async calls waiting in the durable queue', labelNames: ['namespace_name', 'service_name'], registers: [reg] });
-    const asyncCount = new Counter({ name: name('async_call_count'), help: 'Async calls by outcome (accepted, succeeded, failed, retried, callback_failed)', labelNames: ['namespace_name', 'service_name', 'outcome'], registers: [reg] });
+    const asyncCount = new Counter({ name: name('async_call_count'), help: 'Async calls by outcome (accepted, succeeded, failed, retried, callback_failed; redelivered: an attempt handed out again after another holder\'s lease ran out, a possible duplicate run)', labelNames: ['namespace_name', 'service_name', 'outcome'], registers: [reg] });
     const asyncLatency = new Histogram({ name: name('async_call_latencies'), help: 'Async call time from acceptance to the function\'s answer, in ms', labelNames: ['namespace_name', 'service_name', 'outcome'], buckets: [...LATENCY_BUCKETS_MS], registers: [reg] });
     this.async = {
       queueDepth: (a) => asyncDepth.set({ namespace_name: a.namespace, service_name: a.service }, a.depth),

@@ -483,7 +483,8 @@ describe('dispatcher: loop', () => {
     const log2 = openSqliteEventLog(env.file, { clock: env.clock });
     const ok = await env.server();
     const outcomes: DeliveryOutcome[] = [];
-    const d2 = createDispatcher({ log: log2, clock: env.clock, onOutcome: (_id, o) => outcomes.push(o) });
+    const redelivered: [string, { seq: number; attempt: number }][] = [];
+    const d2 = createDispatcher({ log: log2, clock: env.clock, onOutcome: (_id, o) => outcomes.push(o), onRedelivery: (id, e) => redelivered.push([id, e]) });
     cleanups.push(async () => {
       await d2.close();
       await log2.close();
@@ -492,6 +493,31 @@ describe('dispatcher: loop', () => {
     await waitFor(() => outcomes.some((o) => o.kind === 'delivered'), 5_000);
     expect(outcomes).toEqual([{ kind: 'delivered', seq: 1, attempt: 2, status: 202, replied: false }]);
     expect(received(ok.received[0]!)).toEqual(ev('e1'));
+    // The killed one may have reached its subscriber: a possible duplicate.
+    expect(redelivered).toEqual([['trigger:default/t', { seq: 1, attempt: 2 }]]);
+  });
+
+  it('does not count its own retries as redeliveries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zeno-dispatch-'));
+    const clock = new FakeClock();
+    const log = openSqliteEventLog(join(dir, 'events.db'), { clock });
+    const outcomes: DeliveryOutcome[] = [];
+    const redelivered: number[] = [];
+    const d = createDispatcher({ log, clock, onOutcome: (_id, o) => outcomes.push(o), onRedelivery: (_id, e) => redelivered.push(e.seq) });
+    const sub = await subscriber((_r, res, n) => res.writeHead(n < 3 ? 500 : 202).end());
+    cleanups.push(async () => {
+      await d.close();
+      await sub.close();
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await d.upsert({ id: 'trigger:default/t', stream: STREAM, delivery: { retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT1S' }, maxInFlight: 10, leaseMs: 30_000, subscriber: () => sub.url });
+    await log.append(STREAM, ev('e1'));
+    await waitFor(() => outcomes.length === 2, 5_000); // linear: the first retry is immediate
+    await clock.advanceAsync(1_000);
+    await waitFor(() => outcomes.some((o) => o.kind === 'delivered'), 5_000);
+    expect(outcomes.map((o) => [o.kind, o.attempt])).toEqual([['retry', 1], ['retry', 2], ['delivered', 3]]);
+    expect(redelivered).toEqual([]);
   });
 
   it('asks the log for a lease that outlives an attempt and a dead-letter post', async () => {

@@ -125,6 +125,14 @@ export interface DispatcherDeps {
   /** HTTP client; a private undici Agent (closed by close()) when absent. */
   agent?: Dispatcher;
   onOutcome?: (id: string, outcome: DeliveryOutcome) => void;
+  /**
+   * This dispatcher got an event again that it had not released itself (no
+   * nack of its own): an earlier holder's lease ran out, in a process that
+   * crashed or stalled, or in one that nacked it for a retry (another
+   * instance on the same NATS). The earlier attempt may have reached the
+   * subscriber, so each call is a possible duplicate delivery.
+   */
+  onRedelivery?: (id: string, ev: { seq: number; attempt: number }) => void;
   /** Operator-facing lines (dropped events, log errors). */
   logLine?: (line: string) => void;
   /** Largest subscriber response read (a reply); default PLATFORM_DEFAULTS.maxBodyBytes. */
@@ -164,6 +172,12 @@ interface Sub {
   workers: Set<Promise<void>>;
   /** Nacked events and when they are due again: drives the one retry timer. */
   retryAt: Map<number, number>;
+  /**
+   * Events this dispatcher nacked, with a time after which the entry is
+   * forgotten (retry time plus a lease: by then another instance took it).
+   * Tells a retry it scheduled from a redelivery it did not (onRedelivery).
+   */
+  nacked: Map<number, number>;
   retryTimer: TimerHandle | undefined;
   retryTimerAt: number;
   sweepTimer: TimerHandle | undefined;
@@ -404,6 +418,13 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
     // Our own delivery of this event is still running (its lease ran out
     // under it): let that one settle it rather than deliver it twice at once.
     if (sub.running.has(ev.seq)) return;
+    if (!sub.nacked.delete(ev.seq) && ev.attempt > 1) {
+      try {
+        deps.onRedelivery?.(sub.spec.id, { seq: ev.seq, attempt: ev.attempt });
+      } catch (e) {
+        say(`onRedelivery threw: ${(e as Error).message}`);
+      }
+    }
     const aborts: ((e: Error) => void)[] = [];
     const entry: Running = {
       abort: (e) => {
@@ -437,6 +458,9 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
    */
   async function nack(sub: Sub, entry: Running, seq: number, at: number): Promise<void> {
     if (sub.running.get(seq) === entry) sub.running.delete(seq);
+    const now = clock.now();
+    for (const [s, until] of sub.nacked) if (until < now) sub.nacked.delete(s);
+    sub.nacked.set(seq, Math.max(at, now) + sub.leaseMs);
     await log.nack(sub.spec.id, seq, at);
   }
 
@@ -612,6 +636,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
           running: new Map(),
           workers: new Set(),
           retryAt: new Map(),
+          nacked: new Map(),
           retryTimer: undefined,
           retryTimerAt: 0,
           sweepTimer: undefined,
