@@ -139,6 +139,23 @@ function lockDataDir(dir: string): () => void {
 }
 
 /**
+ * This instance's id, made once and kept in the data dir: instances sharing
+ * one NATS name their own consumers with it (gateway/async/queue.ts).
+ */
+function instanceIdOf(dataDir: string): string {
+  const file = path.join(dataDir, CONFIG_FILE_NAMES.instanceId);
+  try {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (/^[a-z0-9]{8,32}$/.test(id)) return id;
+  } catch {
+    // not made yet
+  }
+  const id = randomBytes(8).toString('hex');
+  fs.writeFileSync(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
+/**
  * Wires the embedded platform: SQLite store, reconciler, local runtime,
  * autoscaler, activator/throttlers, gateway and admin API, in one process.
  */
@@ -303,6 +320,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // POST /async-function/: calls kept in the event log, run through the gateway (docs/async.md).
   const asyncCalls = mountAsyncCalls({
     gateway, log: eventLog, routes, clock, maxBodyBytes, logLine: log, metrics: metrics.async,
+    instanceId: instanceIdOf(dataDir),
     gatewayUrl: () => gatewayUrl,
     service: (ns, name) => store.get('services', ns, name),
   });

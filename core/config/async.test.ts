@@ -10,10 +10,10 @@ describe('resolveAsyncSettings', () => {
 
   it('reads every annotation', () => {
     const { settings, issues } = resolveAsyncSettings({
-      [A.attempts]: '3', [A.codes]: '429, 503', [A.minWait]: '250ms', [A.maxWait]: '1m', [A.maxInFlight]: '2',
+      [A.attempts]: '3', [A.codes]: '429, 503', [A.minWait]: '250ms', [A.maxWait]: '1m', [A.maxInFlight]: '2', [A.lease]: '45s',
     });
     expect(issues).toEqual([]);
-    expect(settings).toEqual({ attempts: 3, retryCodes: new Set([429, 503]), minWaitMs: 250, maxWaitMs: 60_000, maxInFlight: 2 });
+    expect(settings).toEqual({ attempts: 3, retryCodes: new Set([429, 503]), minWaitMs: 250, maxWaitMs: 60_000, maxInFlight: 2, leaseMs: 45_000 });
   });
 
   const bad: { label: string; annotations: Record<string, string>; key: string }[] = [
@@ -22,6 +22,8 @@ describe('resolveAsyncSettings', () => {
     { label: 'attempts fractional', annotations: { [A.attempts]: '2.5' }, key: A.attempts },
     { label: 'attempts above 100', annotations: { [A.attempts]: '101' }, key: A.attempts },
     { label: 'in-flight 0', annotations: { [A.maxInFlight]: '0' }, key: A.maxInFlight },
+    { label: 'lease below 1s', annotations: { [A.lease]: '500ms' }, key: A.lease },
+    { label: 'lease not a duration', annotations: { [A.lease]: 'soon' }, key: A.lease },
     { label: 'a code that is not a status', annotations: { [A.codes]: '429,abc' }, key: A.codes },
     { label: 'a code out of range', annotations: { [A.codes]: '999' }, key: A.codes },
     { label: 'a wait that is not a duration', annotations: { [A.minWait]: 'soon' }, key: A.minWait },

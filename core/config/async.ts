@@ -59,6 +59,7 @@ export const ASYNC_ANNOTATIONS = Object.freeze({
   minWait: 'com.openfaas.retry.min_wait',
   maxWait: 'com.openfaas.retry.max_wait',
   maxInFlight: 'zeno.dev/async-max-inflight',
+  lease: 'zeno.dev/async-lease',
 });
 
 /** The effective settings of one function's asynchronous calls. */
@@ -68,6 +69,14 @@ export interface AsyncSettings {
   minWaitMs: number;
   maxWaitMs: number;
   maxInFlight: number;
+  /**
+   * How long a fetched call stays leased to a worker (`zeno.dev/async-lease`,
+   * default ASYNC_DEFAULTS.leaseMs): when the worker's process dies, another
+   * instance on the same NATS (or the restarted platform) runs the call
+   * after this. It must cover one attempt and its callback: a call that is
+   * still running when its lease runs out is run again elsewhere.
+   */
+  leaseMs: number;
 }
 
 export const DEFAULT_ASYNC_SETTINGS: Readonly<AsyncSettings> = Object.freeze({
@@ -76,11 +85,15 @@ export const DEFAULT_ASYNC_SETTINGS: Readonly<AsyncSettings> = Object.freeze({
   minWaitMs: ASYNC_DEFAULTS.minWaitMs,
   maxWaitMs: ASYNC_DEFAULTS.maxWaitMs,
   maxInFlight: ASYNC_DEFAULTS.maxInFlight,
+  leaseMs: ASYNC_DEFAULTS.leaseMs,
 });
 
 const MAX_ATTEMPTS = 100;
 const MAX_IN_FLIGHT = 1_000;
 const MAX_WAIT_LIMIT_MS = 3_600_000;
+/** A lease shorter than this would run out under an ordinary call. */
+const MIN_LEASE_MS = 1_000;
+const MAX_LEASE_MS = 24 * 3_600_000;
 
 /**
  * Reads the async annotations: the settings (defaults where an annotation is
@@ -125,6 +138,13 @@ export function resolveAsyncSettings(
     const nums = parts.map((p) => (/^\d{3}$/.test(p) ? Number(p) : NaN));
     if (nums.some((n) => !(n >= 100 && n <= 599))) bad(ASYNC_ANNOTATIONS.codes, 'must be HTTP status codes (100-599) separated by commas');
     else s.retryCodes = new Set(nums);
+  }
+  const lease = a[ASYNC_ANNOTATIONS.lease];
+  if (lease !== undefined) {
+    const ms = parseDuration(lease);
+    if (ms === undefined || ms < MIN_LEASE_MS || ms > MAX_LEASE_MS) {
+      bad(ASYNC_ANNOTATIONS.lease, `must be a duration from ${formatDuration(MIN_LEASE_MS)} to ${formatDuration(MAX_LEASE_MS)}, such as "30s" or "15m"`);
+    } else s.leaseMs = ms;
   }
   s.minWaitMs = dur(ASYNC_ANNOTATIONS.minWait) ?? s.minWaitMs;
   s.maxWaitMs = dur(ASYNC_ANNOTATIONS.maxWait) ?? s.maxWaitMs;

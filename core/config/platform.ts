@@ -140,4 +140,6 @@ export const CONFIG_FILE_NAMES = {
   /** The durable event log (brokers, async calls) in embedded mode. */
   eventLog: 'events.db',
   pid: 'zeno.pid',
+  /** This instance's id (random, made once): names its own consumers on a shared NATS. */
+  instanceId: 'instance-id',
 } as const;

@@ -26,6 +26,8 @@ export interface AsyncCallsDeps {
   logLine?: (line: string) => void;
   timing?: Partial<AsyncTiming>;
   metrics?: AsyncMetrics;
+  /** Names this instance's own consumers in the log (several instances on one NATS). */
+  instanceId?: string;
 }
 
 /** Defaults overridden by the Service's annotations, then its template's (a Function's scale annotations land there). */
@@ -44,6 +46,7 @@ export function mountAsyncCalls(deps: AsyncCallsDeps): AsyncQueue {
     ...(deps.logLine ? { logLine: deps.logLine } : {}),
     ...(deps.timing ? { timing: deps.timing } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
   });
   deps.gateway.mount(ASYNC_PREFIX, asyncIngress({ queue, routes: deps.routes, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes }));
   return queue;

@@ -6,14 +6,25 @@
  * Streams and consumers in the log:
  * - `async:NS/NAME`, one per function, with a consumer of the same name
  *   whose maxInFlight is the function's in-flight limit (waiting retries
- *   count, as JetStream's MaxAckPending counts them);
- * - `async-registry`: one record per function stream, never acked, so a
- *   restarted platform knows every stream that may hold calls;
- * - `async-cancel`: one record per cancelled call, acked once that call is
- *   settled, so a cancellation survives a restart as the call does.
+ *   count, as JetStream's MaxAckPending counts them). Every instance on one
+ *   NATS pulls from that one consumer, so each attempt runs in one place;
+ * - `async-registry`: one record per function stream, so every instance
+ *   (and a restarted one) knows every stream that may hold calls. Its
+ *   consumer of the same name is never read and keeps the records from
+ *   compaction;
+ * - `async-cancel`: one record per cancelled call. Its consumer of the same
+ *   name is tidied now and then: a record is acked (and later compacted)
+ *   once the call it cancels is settled, so a cancellation survives a
+ *   restart as the call does.
+ *
+ * Each instance follows the registry and the cancellations through its own
+ * consumers `async-registry@ID` and `async-cancel@ID` (ID: the instance id,
+ * kept in the data dir), reset to the end of the stream at start, after
+ * which the instance reads both streams from the start once.
  *
  * A call is acked only after its last attempt and its callback: a platform
- * killed at any point runs the call again after restart (at least once).
+ * killed at any point runs the call again after restart, or on another
+ * instance once its lease runs out (at least once).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -30,9 +41,13 @@ import { decideCallbackRetry, decideRetry, UNREACHABLE_STATUS } from './retry.js
 export const REGISTRY_STREAM = 'async-registry';
 export const CANCEL_STREAM = 'async-cancel';
 const SCAN_PREFIX = 'async-scan:';
-/** Records that stay outstanding on purpose (registry, cancellations) are leased for this long. */
-const FOREVER_MS = 10 * 365 * 24 * 3_600_000;
+/** Lease of the records an instance reads from the registry and cancellations (acked at once). */
+const FOLLOW_LEASE_MS = 60_000;
+/** A cancellation whose call is not settled yet is looked at again after this. */
+const TIDY_MS = 60_000;
 const MANY = 1_000_000;
+/** Workers forget settled calls every this many polls; the cancellations are tidied ten times less often. */
+const TIDY_EVERY_POLLS = 10;
 
 export type AsyncTiming = { [K in 'leaseMs' | 'callbackAttempts' | 'callbackMinWaitMs' | 'callbackTimeoutMs' | 'pollMs']: number };
 
@@ -47,6 +62,11 @@ export interface AsyncQueueDeps {
   random?: () => number;
   timing?: Partial<AsyncTiming>;
   metrics?: AsyncMetrics;
+  /**
+   * Names this instance's own consumers (letters, digits, '-'); stable
+   * across restarts of one instance (zeno up keeps it in the data dir).
+   */
+  instanceId?: string;
 }
 
 export type CancelOutcome = 'cancelled' | 'not-found' | 'running';
@@ -85,8 +105,14 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
   const t: AsyncTiming = { ...ASYNC_DEFAULTS, ...deps.timing };
   const agent: Dispatcher = new Agent({ keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
 
+  const instanceId = deps.instanceId ?? 'local';
+  const registryFollower = `${REGISTRY_STREAM}@${instanceId}`;
+  const cancelFollower = `${CANCEL_STREAM}@${instanceId}`;
+  /** The lease of a function's calls: the test timing's, else the function's setting. */
+  const leaseOf = (s: AsyncSettings): number => deps.timing?.leaseMs ?? s.leaseMs;
+
   const calls = new Map<string, CallState>();
-  /** Cancellation records not yet acked, by call id. */
+  /** Cancellations of calls not known to be settled, by call id. */
   const cancels = new Map<string, { record: CancelRecord; seq: number }>();
   const workers = new Map<string, StreamWorker>();
   const known = new Set<string>();
@@ -110,25 +136,23 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
     let w = workers.get(stream);
     if (w) return w;
     const settings = deps.settings(namespace, name);
-    await log.addConsumer(stream, stream, { maxInFlight: settings.maxInFlight, leaseMs: t.leaseMs });
+    await log.addConsumer(stream, stream, { maxInFlight: settings.maxInFlight, leaseMs: leaseOf(settings) });
     if (!known.has(stream)) {
       await log.append(REGISTRY_STREAM, { attributes: { specversion: '1.0', id: randomUUID(), source: '/async-function/', type: 'dev.zeno.async.stream', stream, fnname: name, fnnamespace: namespace } });
       known.add(stream);
     }
     w = workers.get(stream);
     if (!w) {
-      w = new StreamWorker(stream, namespace, name, settings.maxInFlight);
+      w = new StreamWorker(stream, namespace, name, settings.maxInFlight, leaseOf(settings));
       workers.set(stream, w);
       if (started) w.startTimers();
     }
     return w;
   };
 
+  /** The call was dropped: its cancellation record is acked by the next tidy-up (tidyCancels). */
   const ackCancel = async (callId: string): Promise<void> => {
-    const c = cancels.get(callId);
-    if (!c) return;
     cancels.delete(callId);
-    await log.ack(CANCEL_STREAM, c.seq);
   };
 
   class StreamWorker {
@@ -139,17 +163,27 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
     private poll: TimerHandle | undefined;
     private retryTimers = new Map<number, TimerHandle>();
     private unsubscribe: (() => void) | undefined;
+    /** Calls this worker nacked, until when it may see them again (a later attempt of one of these is no redelivery). */
+    private nacked = new Map<number, number>();
+    /** Seqs of the calls running here (a lease that ran out under one must not start it twice). */
+    private runningSeqs = new Set<number>();
+    private polls = 0;
 
     constructor(
       readonly stream: string,
       readonly namespace: string,
       readonly name: string,
       private maxInFlight: number,
+      private leaseMs: number,
     ) {}
 
     startTimers(): void {
       this.unsubscribe = log.onAppend(this.stream, () => this.wake());
-      this.poll = clock.setInterval(() => this.wake(), t.pollMs);
+      this.poll = clock.setInterval(() => {
+        this.wake();
+        // Now and then: forget calls settled elsewhere (another instance ran them).
+        if (++this.polls % TIDY_EVERY_POLLS === 0) void this.forgetSettled();
+      }, t.pollMs);
       this.wake();
     }
 
@@ -175,6 +209,17 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       });
     }
 
+    /** Drops what this instance remembers of calls at or below the consumer's ack floor. */
+    async forgetSettled(): Promise<void> {
+      try {
+        const floor = (await log.info(this.stream))?.ackFloor ?? 0;
+        for (const [id, st] of calls) if (st.stream === this.stream && st.seq > 0 && st.seq <= floor && !st.running) calls.delete(id);
+        for (const [id, c] of cancels) if (c.record.stream === this.stream && c.record.seq <= floor) cancels.delete(id);
+      } catch (err) {
+        if (!closed) say(`async: reading ${this.stream} failed: ${(err as Error).message}`);
+      }
+    }
+
     wakeAt(seq: number, atMs: number): void {
       clock.clearTimeout(this.retryTimers.get(seq));
       this.retryTimers.set(seq, clock.setTimeout(() => {
@@ -191,17 +236,30 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
         do {
           this.again = false;
           const settings = deps.settings(this.namespace, this.name);
-          if (settings.maxInFlight !== this.maxInFlight) {
+          if (settings.maxInFlight !== this.maxInFlight || leaseOf(settings) !== this.leaseMs) {
             this.maxInFlight = settings.maxInFlight;
-            await log.addConsumer(this.stream, this.stream, { maxInFlight: settings.maxInFlight, leaseMs: t.leaseMs });
+            this.leaseMs = leaseOf(settings);
+            await log.addConsumer(this.stream, this.stream, { maxInFlight: settings.maxInFlight, leaseMs: this.leaseMs });
           }
           if (stopping) return;
           const batch = await log.fetch(this.stream, settings.maxInFlight);
           // Fetched while stopping: left leased, handed out again after restart.
           if (stopping) return;
           for (const le of batch) {
+            // Our own attempt is still running (its lease ran out under it): it settles the call.
+            if (this.runningSeqs.has(le.seq)) continue;
+            if (!this.nacked.delete(le.seq) && le.attempt > 1) {
+              // Not a retry we scheduled: an earlier holder's lease ran out (a
+              // crashed or stalled instance), which may have run it already.
+              metrics?.outcome({ namespace: this.namespace, service: this.name, outcome: 'redelivered' });
+              say(`async: call #${le.seq} of ${this.stream} handed out again (attempt ${le.attempt}) after another holder's lease ran out`);
+            }
             this.running++;
-            track(this.run(le).finally(() => this.running--));
+            this.runningSeqs.add(le.seq);
+            track(this.run(le).finally(() => {
+              this.running--;
+              this.runningSeqs.delete(le.seq);
+            }));
           }
           if (batch.length > 0) this.again = true;
         } while (this.again && !closed);
@@ -245,6 +303,9 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
         metrics?.outcome({ ...labels, outcome: 'retried' });
         st.running = false;
         const at = clock.now() + decision.delayMs;
+        const now = clock.now();
+        for (const [seq, until] of this.nacked) if (until < now) this.nacked.delete(seq);
+        this.nacked.set(le.seq, at + this.leaseMs);
         await log.nack(this.stream, le.seq, at);
         if (!stopping) this.wakeAt(le.seq, at);
         say(`async: call ${call.id} to ${call.label}: attempt ${le.attempt} got ${result.status}; retrying in ${decision.delayMs} ms`);
@@ -325,67 +386,137 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
     }
   };
 
-  /** Every record of a stream whose records stay outstanding (registry, cancellations). */
-  const readAll = async (stream: string): Promise<LeasedEvent[]> => {
-    await log.addConsumer(stream, stream, { maxInFlight: MANY, leaseMs: FOREVER_MS, fromStart: true });
-    const out: LeasedEvent[] = [];
-    for (;;) {
-      const batch = await log.fetch(stream, 500);
-      if (batch.length === 0) return out;
-      out.push(...batch);
-    }
-  };
-
-  /**
-   * After a restart: learns the ids of the calls still in a stream, so that
-   * DELETE knows them before the worker gets to them. A throwaway consumer
-   * reads the stream from the start; calls at or below the stream
-   * consumer's ack floor are settled and skipped.
-   */
-  const scan = async (stream: string): Promise<void> => {
-    const floor = (await log.info(stream))?.ackFloor ?? 0;
-    const name = `${SCAN_PREFIX}${stream}`;
+  /** Every record of a stream, read once from the start by a throwaway consumer of this instance. */
+  const readAll = async (stream: string, each: (le: LeasedEvent) => void | Promise<void>): Promise<void> => {
+    const name = `${SCAN_PREFIX}${stream}@${instanceId}`;
     await log.removeConsumer(name);
-    await log.addConsumer(stream, name, { maxInFlight: MANY, leaseMs: FOREVER_MS, fromStart: true });
+    await log.addConsumer(stream, name, { maxInFlight: MANY, leaseMs: FOLLOW_LEASE_MS, fromStart: true });
     try {
       for (;;) {
         const batch = await log.fetch(name, 500);
-        if (batch.length === 0) break;
-        for (const le of batch) {
-          const id = le.event.attributes.id;
-          if (le.seq > floor && typeof id === 'string' && !calls.has(id)) calls.set(id, { stream, seq: le.seq, running: false });
-        }
+        if (batch.length === 0) return;
+        for (const le of batch) await each(le);
       }
     } finally {
       await log.removeConsumer(name);
     }
   };
 
+  /**
+   * After a restart: learns the ids of the calls still in a stream, so that
+   * DELETE knows them before the worker gets to them. Calls at or below the
+   * stream consumer's ack floor are settled and skipped.
+   */
+  const scan = async (stream: string): Promise<void> => {
+    const floor = (await log.info(stream))?.ackFloor ?? 0;
+    await readAll(stream, (le) => {
+      const id = le.event.attributes.id;
+      if (le.seq > floor && typeof id === 'string' && !calls.has(id)) calls.set(id, { stream, seq: le.seq, running: false });
+    });
+  };
+
+  /** A registry record: makes sure this instance works the stream it names. */
+  const learnStream = async (le: LeasedEvent, scanIt: boolean): Promise<void> => {
+    const { stream, fnname, fnnamespace } = le.event.attributes;
+    if (typeof stream !== 'string' || typeof fnname !== 'string' || typeof fnnamespace !== 'string' || known.has(stream)) return;
+    known.add(stream);
+    await ensureStream(fnnamespace, fnname);
+    if (scanIt) await scan(stream);
+  };
+
+  /** A cancellation record: the worker that gets the call drops it. Settled calls are skipped. */
+  const learnCancel = async (le: LeasedEvent): Promise<void> => {
+    const rec = eventToCancel(le.event);
+    if (!rec || cancels.has(rec.callId)) return;
+    const floor = (await log.info(rec.stream))?.ackFloor ?? 0;
+    if (rec.seq <= floor) return;
+    cancels.set(rec.callId, { record: rec, seq: le.seq });
+    const st = calls.get(rec.callId);
+    if (st) st.cancelSeq = le.seq;
+  };
+
+  /** Reads what is new on one of this instance's follower consumers, one reader at a time. */
+  const follower = (stream: string, consumer: string, learn: (le: LeasedEvent) => Promise<void>): (() => void) => {
+    let busy = false;
+    let again = false;
+    const step = async (): Promise<void> => {
+      do {
+        again = false;
+        for (;;) {
+          const batch = await log.fetch(consumer, 500);
+          if (batch.length === 0) break;
+          for (const le of batch) {
+            await learn(le);
+            await log.ack(consumer, le.seq);
+          }
+        }
+      } while (again && !stopping);
+    };
+    return () => {
+      if (stopping) return;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      void step()
+        .catch((err: unknown) => {
+          if (!closed) say(`async: reading ${stream} failed: ${(err as Error).message}`);
+        })
+        .finally(() => (busy = false));
+    };
+  };
+  const followRegistry = follower(REGISTRY_STREAM, registryFollower, (le) => learnStream(le, false));
+  const followCancels = follower(CANCEL_STREAM, cancelFollower, learnCancel);
+  const unfollow: (() => void)[] = [];
+  let followPoll: TimerHandle | undefined;
+  let tidyPolls = 0;
+
+  /**
+   * Acks the cancellations whose call is settled, so that compaction can
+   * drop them; the rest come back after TIDY_MS. The `async-cancel`
+   * consumer is shared: each record is looked at by one instance at a time.
+   */
+  const tidyCancels = async (): Promise<void> => {
+    const floors = new Map<string, number>();
+    for (;;) {
+      const batch = await log.fetch(CANCEL_STREAM, 500);
+      if (batch.length === 0) return;
+      for (const le of batch) {
+        const rec = eventToCancel(le.event);
+        let floor = rec ? floors.get(rec.stream) : 0;
+        if (rec && floor === undefined) floors.set(rec.stream, (floor = (await log.info(rec.stream))?.ackFloor ?? 0));
+        if (!rec || rec.seq <= floor!) await log.ack(CANCEL_STREAM, le.seq);
+        else await log.nack(CANCEL_STREAM, le.seq, clock.now() + TIDY_MS);
+      }
+    }
+  };
+
   const load = async (): Promise<void> => {
-    for (const le of await readAll(REGISTRY_STREAM)) {
-      const { stream, fnname, fnnamespace } = le.event.attributes;
-      if (typeof stream !== 'string' || typeof fnname !== 'string' || typeof fnnamespace !== 'string' || known.has(stream)) continue;
-      known.add(stream);
-      await ensureStream(fnnamespace, fnname);
-      await scan(stream);
+    // The shared consumers that keep the records (never read / tidied).
+    await log.addConsumer(REGISTRY_STREAM, REGISTRY_STREAM, { maxInFlight: MANY, leaseMs: TIDY_MS, fromStart: true });
+    await log.addConsumer(CANCEL_STREAM, CANCEL_STREAM, { maxInFlight: MANY, leaseMs: TIDY_MS, fromStart: true });
+    // This instance's followers start at the end; what came before is read once below.
+    for (const [stream, name] of [[REGISTRY_STREAM, registryFollower], [CANCEL_STREAM, cancelFollower]] as const) {
+      await log.removeConsumer(name);
+      await log.addConsumer(stream, name, { maxInFlight: MANY, leaseMs: FOLLOW_LEASE_MS });
     }
-    for (const le of await readAll(CANCEL_STREAM)) {
-      const rec = eventToCancel(le.event);
-      if (!rec) {
-        await log.ack(CANCEL_STREAM, le.seq);
-        continue;
-      }
-      const floor = (await log.info(rec.stream))?.ackFloor ?? Number.MAX_SAFE_INTEGER;
-      if (rec.seq <= floor) {
-        await log.ack(CANCEL_STREAM, le.seq); // the call was settled before the crash
-        continue;
-      }
-      cancels.set(rec.callId, { record: rec, seq: le.seq });
-      const st = calls.get(rec.callId);
-      if (st) st.cancelSeq = le.seq;
-    }
+    await readAll(REGISTRY_STREAM, (le) => learnStream(le, true));
+    await readAll(CANCEL_STREAM, learnCancel);
     started = true;
     for (const w of workers.values()) w.startTimers();
+    unfollow.push(log.onAppend(REGISTRY_STREAM, followRegistry), log.onAppend(CANCEL_STREAM, followCancels));
+    followPoll = clock.setInterval(() => {
+      followRegistry();
+      followCancels();
+      if (++tidyPolls % (TIDY_EVERY_POLLS * 10) === 0) {
+        void tidyCancels().catch((err: unknown) => {
+          if (!closed) say(`async: tidying ${CANCEL_STREAM} failed: ${(err as Error).message}`);
+        });
+      }
+    }, t.pollMs);
+    followRegistry();
+    followCancels();
   };
 
   return {
@@ -418,11 +549,8 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       if (fn && streamKey(fn.namespace, fn.name) !== st.stream) return 'not-found';
       if (st.running) return 'running';
       if (st.cancelSeq !== undefined) return 'not-found';
-      await log.addConsumer(CANCEL_STREAM, CANCEL_STREAM, { maxInFlight: MANY, leaseMs: FOREVER_MS });
       const record: CancelRecord = { callId, stream: st.stream, seq: st.seq };
       const seq = await log.append(CANCEL_STREAM, cancelToEvent(record));
-      // Lease it now, so that only a restart hands it out again.
-      await log.fetch(CANCEL_STREAM, MANY);
       cancels.set(callId, { record, seq });
       st.cancelSeq = seq;
       // A call waiting for its retry is dropped now rather than at its retry time.
@@ -441,6 +569,8 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
     async close(graceMs = 10_000) {
       stopping = true;
       for (const w of workers.values()) w.stop();
+      for (const u of unfollow) u();
+      clock.clearInterval(followPoll);
       if (inFlight.size > 0) {
         let timer: TimerHandle | undefined;
         await Promise.race([
