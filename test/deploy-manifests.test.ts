@@ -1,0 +1,328 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { COMMANDS } from '../cli/commands.js';
+import { parseCommand } from '../cli/args.js';
+import { KINDS } from '../core/kinds.js';
+import { configsFromConfigMaps, KNOWN_CONFIG_MAPS, validateConfigMap } from '../controller/validation/configmap.js';
+import type { KObject } from '../core/types.js';
+import { crdKinds, installFiles, LEADER_RULES, NAMESPACE, renderFile, RUNTIME_RULES, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
+import { createKubernetesRuntime } from '../functions/kubernetes/kube-runtime.js';
+import { LeaderElector } from '../functions/kubernetes/leader.js';
+import type { PodTemplate } from '../functions/runtime.js';
+import { startFakeKube, type FakeKubeServer, type RequestRecord } from './support/fake-kube/server.js';
+import { unknownFields } from './support/fake-kube/validate.js';
+import { waitFor } from './support/wait.js';
+
+// Every file in deploy/kubernetes/ against the official Kubernetes schemas
+// (kubernetes-models; CRDs through apiextensions.k8s.io's), the CRDs against
+// core/kinds.ts and the structural-schema rules, the ConfigMaps against
+// core/config's parsers, and the RBAC rules against what the code calls:
+// statically (every client-node call in the source) and dynamically (the
+// fake API server's request log while the runtime and leader election run).
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DIR = path.join(ROOT, 'deploy', 'kubernetes');
+
+interface Doc {
+  file: string;
+  object: K8sObject;
+}
+
+function loadDir(): Doc[] {
+  const out: Doc[] = [];
+  for (const f of fs.readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    for (const d of parseAllDocuments(fs.readFileSync(path.join(DIR, f), 'utf8'))) {
+      expect(d.errors, `${f}: YAML errors`).toEqual([]);
+      const object = d.toJS() as K8sObject | null;
+      if (object) out.push({ file: f, object });
+    }
+  }
+  return out;
+}
+
+/** The kubernetes-models class for an apiVersion and kind, e.g. apps/v1 Deployment → kubernetes-models/apps/v1/Deployment. */
+async function modelOf(apiVersion: string, kind: string): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
+  try {
+    const mod = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, unknown>;
+    return mod[kind] as new (data: unknown) => { validate(): void };
+  } catch {
+    return undefined;
+  }
+}
+
+describe('deploy/kubernetes/', () => {
+  const docs = loadDir();
+  const byKind = (kind: string) => docs.filter((d) => d.object.kind === kind).map((d) => d.object);
+
+  it('holds exactly what install.ts generates (npm run deploy:manifests)', () => {
+    const generated = installFiles();
+    expect(fs.readdirSync(DIR).filter((n) => /\.ya?ml$/.test(n)).sort()).toEqual(generated.map((f) => f.name).sort());
+    for (const f of generated) expect(fs.readFileSync(path.join(DIR, f.name), 'utf8'), f.name).toBe(renderFile(f));
+  });
+
+  it('every document is valid against the official Kubernetes schemas, with no unknown fields', async () => {
+    expect(docs.length).toBeGreaterThan(20);
+    const problems: string[] = [];
+    for (const { file, object } of docs) {
+      const ref = `${file}: ${object.kind} ${object.metadata?.name}`;
+      const Model = await modelOf(object.apiVersion, object.kind);
+      if (!Model) {
+        problems.push(`${ref}: no schema for ${object.apiVersion} ${object.kind}`);
+        continue;
+      }
+      try {
+        new Model(object).validate();
+      } catch (e) {
+        problems.push(`${ref}: ${(e as Error).message}`);
+      }
+      for (const p of unknownFields(object.kind, object)) problems.push(`${ref}: unknown field ${p}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('namespaced objects live in the platform namespace, which is created first', () => {
+    expect(docs[0]!.object).toMatchObject({ kind: 'Namespace', metadata: { name: NAMESPACE } });
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+    for (const { object } of docs) {
+      if (clusterScoped.has(object.kind)) expect(object.metadata.namespace, object.metadata.name).toBeUndefined();
+      else expect(object.metadata.namespace, `${object.kind} ${object.metadata.name}`).toBe(NAMESPACE);
+    }
+  });
+
+  describe('CRDs', () => {
+    const crds = byKind('CustomResourceDefinition');
+
+    it('one per kind of core/kinds.ts outside the core group, with its names, a status subresource and Ready columns', () => {
+      const want = KINDS.filter((k) => k.group !== '');
+      expect(want.length).toBe(crdKinds().length);
+      expect(crds.map((c) => c.metadata.name).sort()).toEqual(want.map((k) => `${k.plural}.${k.group}`).sort());
+      for (const k of want) {
+        const c = crds.find((x) => x.metadata.name === `${k.plural}.${k.group}`)!;
+        expect(c.spec.group).toBe(k.group);
+        expect(c.spec.scope).toBe('Namespaced');
+        expect(c.spec.names).toMatchObject({ kind: k.kind, plural: k.plural, singular: k.singular, listKind: `${k.kind}List` });
+        // Short names from the table, minus those kubectl gives built-ins (Knative's ksvc has no "svc").
+        for (const s of c.spec.names.shortNames ?? []) expect(k.shortNames).toContain(s);
+        expect(c.spec.names.shortNames ?? []).not.toContain('svc');
+        const [v] = c.spec.versions;
+        expect(c.spec.versions).toHaveLength(1);
+        expect(`${k.group}/${v.name}`).toBe(k.apiVersion);
+        expect(v).toMatchObject({ served: true, storage: true, subresources: { status: {} } });
+        expect(v.additionalPrinterColumns.map((col: { name: string }) => col.name)).toEqual(expect.arrayContaining(['Ready', 'Reason']));
+      }
+    });
+
+    it('schemas are structural: a type on every node but those that keep unknown fields, only structural keywords', () => {
+      const allowed = new Set(['type', 'description', 'format', 'properties', 'items', 'required', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string']);
+      const problems: string[] = [];
+      const walk = (node: Record<string, any>, at: string): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
+        for (const key of Object.keys(node)) if (!allowed.has(key)) problems.push(`${at}: keyword ${key}`);
+        if (!node.type && !node['x-kubernetes-preserve-unknown-fields'] && !node['x-kubernetes-int-or-string']) problems.push(`${at}: no type`);
+        if (node.type === 'object' && !node.properties && !node['x-kubernetes-preserve-unknown-fields'] && at.split('.').pop() !== 'metadata') problems.push(`${at}: an object with no properties drops every field (prune)`);
+        for (const [k, v] of Object.entries(node.properties ?? {})) walk(v as Record<string, unknown>, `${at}.${k}`);
+        if (node.items) walk(node.items, `${at}[]`);
+        for (const r of node.required ?? []) if (!node.properties?.[r]) problems.push(`${at}: requires ${r}, which it does not define`);
+      };
+      for (const c of crds) {
+        const s = c.spec.versions[0].schema.openAPIV3Schema;
+        walk(s, c.metadata.name);
+        // metadata may only be {type: object} at the root (the API server fills in ObjectMeta).
+        expect(s.properties.metadata, c.metadata.name).toEqual({ type: 'object' });
+        expect(s.properties.spec['x-kubernetes-preserve-unknown-fields'], c.metadata.name).toBe(true);
+        expect(s.properties.status['x-kubernetes-preserve-unknown-fields'], c.metadata.name).toBe(true);
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+
+  describe('ConfigMaps', () => {
+    const cms = byKind('ConfigMap') as unknown as KObject[];
+
+    it('every ConfigMap Zeno reads, each valid for the platform (zeno apply would take it)', () => {
+      expect(cms.map((c) => c.metadata.name).sort()).toEqual([...KNOWN_CONFIG_MAPS].sort());
+      for (const cm of cms) expect(validateConfigMap(cm), cm.metadata.name).toEqual([]);
+    });
+
+    it("every key at Zeno's default: they parse to exactly the defaults (core/config)", () => {
+      expect(configsFromConfigMaps(cms)).toEqual(configsFromConfigMaps([]));
+      // And they are not empty: each one spells its defaults out.
+      for (const cm of cms) expect(Object.keys(cm.data ?? {}).length, cm.metadata.name).toBeGreaterThan(0);
+    });
+  });
+
+  describe('the platform Deployment and Services', () => {
+    const [deploy] = byKind('Deployment');
+    const pod = deploy!.spec.template;
+    const container = pod.spec.containers[0];
+
+    it("runs `zeno up` with flags the CLI accepts, in cluster mode on the platform's Lease", () => {
+      const up = COMMANDS.find((c) => c.name === 'up')!;
+      const [cmd, ...rest] = container.args as string[];
+      expect(cmd).toBe('up');
+      const { values } = parseCommand(up, rest);
+      expect(values).toMatchObject({ runtime: 'kubernetes', host: '0.0.0.0', lease: `${NAMESPACE}/zeno-controller` });
+      expect(pod.spec.serviceAccountName).toBe(byKind('ServiceAccount')[0]!.metadata.name);
+      // The data dir is the mounted volume, and the root filesystem is read-only.
+      const dataDir = values['data-dir'];
+      expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toContain(dataDir);
+      expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    });
+
+    it('every Service selects the platform pod and targets one of its named ports', () => {
+      const ports = new Set((container.ports as { name: string }[]).map((p) => p.name));
+      const services = byKind('Service');
+      expect(services.map((s) => s.metadata.name).sort()).toEqual(['broker-ingress', 'zeno-admin', 'zeno-gateway']);
+      for (const s of services) {
+        for (const [k, v] of Object.entries(s.spec.selector as Record<string, string>)) expect(pod.metadata.labels[k], `${s.metadata.name} selects ${k}`).toBe(v);
+        for (const p of s.spec.ports) expect(ports.has(p.targetPort), `${s.metadata.name} → ${p.targetPort}`).toBe(true);
+      }
+    });
+  });
+});
+
+// ---------------------------------------------------------------- RBAC
+
+interface Access {
+  verb: string;
+  group: string;
+  /** `deployments`, or with a subresource `deployments/scale`. */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  where: string;
+}
+
+function allows(rule: PolicyRule, a: Access): boolean {
+  return rule.apiGroups.includes(a.group) && rule.resources.includes(a.resource) && rule.verbs.includes(a.verb) && (!rule.resourceNames || (a.name !== undefined && rule.resourceNames.includes(a.name)));
+}
+
+/** Granted by the ClusterRole (anywhere) or by the Role in the platform namespace. */
+function covered(a: Access): boolean {
+  return RUNTIME_RULES.some((r) => allows(r, a)) || (a.namespace === NAMESPACE && LEADER_RULES.some((r) => allows(r, a)));
+}
+
+/** client-node's method names: verb prefix → RBAC verb. */
+const METHOD_VERBS: Record<string, string> = { list: 'list', read: 'get', create: 'create', replace: 'update', patch: 'patch', delete: 'delete' };
+/** client-node's type names → API group and resource. A new one must be added here (and to the RBAC rules). */
+const METHOD_RESOURCES: Record<string, [string, string]> = {
+  Pod: ['', 'pods'],
+  PodLog: ['', 'pods/log'],
+  Service: ['', 'services'],
+  ConfigMap: ['', 'configmaps'],
+  Deployment: ['apps', 'deployments'],
+  DeploymentScale: ['apps', 'deployments/scale'],
+  DeploymentStatus: ['apps', 'deployments/status'],
+  EndpointSlice: ['discovery.k8s.io', 'endpointslices'],
+  Lease: ['coordination.k8s.io', 'leases'],
+  HorizontalPodAutoscaler: ['autoscaling', 'horizontalpodautoscalers'],
+};
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name === 'dist' || e.name === 'test' || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(p));
+    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Every Kubernetes API call in the platform's source that talks to the cluster through @kubernetes/client-node. */
+function staticAccesses(): { accesses: Access[]; unknown: string[] } {
+  const accesses: Access[] = [];
+  const unknown: string[] = [];
+  for (const file of sourceFiles(ROOT)) {
+    const text = fs.readFileSync(file, 'utf8');
+    if (!/from '@kubernetes\/client-node'/.test(text) || /import type \* as k8s/.test(text)) continue;
+    const rel = path.relative(ROOT, file);
+    for (const m of text.matchAll(/\.(list|read|create|replace|patch|delete)(Namespaced|Cluster)?([A-Z][A-Za-z]*?)(ForAllNamespaces)?\(/g)) {
+      const res = METHOD_RESOURCES[m[3]!];
+      if (!res) unknown.push(`${rel}: ${m[0]}`);
+      else accesses.push({ verb: METHOD_VERBS[m[1]!]!, group: res[0], resource: res[1], where: `${rel}: ${m[0]}` });
+    }
+    // Watches by path (k8s.Watch): each path literal in a file that watches.
+    if (/new k8s\.Watch\(/.test(text)) {
+      for (const m of text.matchAll(/`\/api\/v1\/namespaces\/\$\{[^}]+\}\/([a-z]+)`|`\/apis\/([a-z0-9.]+)\/v[0-9a-z]+\/namespaces\/\$\{[^}]+\}\/([a-z]+)`/g)) {
+        accesses.push({ verb: 'watch', group: m[2] ?? '', resource: m[1] ?? m[3]!, where: `${rel}: watch ${m[0]}` });
+      }
+    }
+    // Logs (k8s.Log): pods/log.
+    if (/new k8s\.Log\(/.test(text)) accesses.push({ verb: 'get', group: '', resource: 'pods/log', where: `${rel}: k8s.Log` });
+  }
+  return { accesses, unknown };
+}
+
+/** A request of the fake API server's log as an RBAC attribute set; undefined for non-resource paths (/version). */
+function accessOf(r: RequestRecord): Access | undefined {
+  const m = r.path.match(/^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/);
+  if (!m) return undefined;
+  const [, group = '', namespace, plural, name, sub] = m;
+  const watch = /[?&]watch=(1|true)/.test(r.query);
+  const verb = r.method === 'GET' ? (name ? 'get' : watch ? 'watch' : 'list') : r.method === 'POST' ? 'create' : r.method === 'PUT' ? 'update' : r.method === 'PATCH' ? 'patch' : name ? 'delete' : 'deletecollection';
+  return { verb, group, resource: sub ? `${plural}/${sub}` : plural!, ...(namespace ? { namespace } : {}), ...(name ? { name } : {}), where: `${r.method} ${r.path}${r.query}` };
+}
+
+describe('RBAC covers what functions/kubernetes does, and nothing more', () => {
+  let kube: FakeKubeServer;
+  let dynamic: Access[] = [];
+
+  beforeAll(async () => {
+    // The runtime through a revision's life, and leader election through acquire, renew and release.
+    kube = await startFakeKube();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const runtime = createKubernetesRuntime({ kubeConfig: kc });
+    const t: PodTemplate = {
+      id: 'team-a/rbac-00001', namespace: 'team-a', service: 'rbac', configuration: 'rbac', revision: 'rbac-00001',
+      image: 'example.com/rbac:1', command: [], args: [], workingDir: '/unused', env: {}, containerPort: 8080, timeoutSeconds: 2,
+    };
+    runtime.deploy(t);
+    const stop = runtime.followLogs(t.id, () => undefined);
+    runtime.scale(t.id, 1);
+    await waitFor(() => runtime.readyPods(t.id).length === 1, 10_000, { message: 'a ready pod' });
+    await waitFor(() => kube.requests.some((r) => r.path.endsWith('/log')), 10_000, { message: 'logs followed' });
+    runtime.scale(t.id, 0);
+    await waitFor(() => kube.get('deployments', 'team-a', 'rbac-00001-deployment')?.spec.replicas === 0, 10_000, { message: 'scaled to 0' });
+    stop();
+    await runtime.remove(t.id);
+    await runtime.close();
+    const elector = new LeaderElector({ kubeConfig: kc, namespace: NAMESPACE, name: 'zeno-controller', identity: 'rbac-test' });
+    await elector.step();
+    await elector.step();
+    expect(elector.isLeader()).toBe(true);
+    await elector.stop();
+    dynamic = kube.requests.map(accessOf).filter((a): a is Access => a !== undefined);
+  });
+  afterAll(async () => {
+    await kube?.close();
+  });
+
+  it('every request the runtime and leader election made is allowed', () => {
+    expect(dynamic.length).toBeGreaterThan(8);
+    expect(dynamic.filter((a) => !covered(a)).map((a) => `${a.verb} ${a.group}/${a.resource}: ${a.where}`)).toEqual([]);
+  });
+
+  it('every client-node call in the source is allowed (found by reading the code, so paths the run above missed count too)', () => {
+    const { accesses, unknown } = staticAccesses();
+    expect(unknown, 'a Kubernetes call of a type this test does not know: add it to METHOD_RESOURCES and the RBAC rules').toEqual([]);
+    expect(accesses.length).toBeGreaterThan(8);
+    // Static calls carry no namespace or name: a Lease is the platform's own.
+    const asDeployed = accesses.map((a) => (a.resource === 'leases' ? { ...a, namespace: NAMESPACE, name: 'zeno-controller' } : a));
+    expect(asDeployed.filter((a) => !covered(a)).map((a) => `${a.verb} ${a.group}/${a.resource}: ${a.where}`)).toEqual([]);
+  });
+
+  it('every verb granted is used (least privilege)', () => {
+    const used = [...dynamic, ...staticAccesses().accesses];
+    const unused: string[] = [];
+    for (const r of [...RUNTIME_RULES, ...LEADER_RULES]) {
+      for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) {
+        if (!used.some((a) => a.group === g && a.resource === res && a.verb === v)) unused.push(`${v} ${g}/${res}`);
+      }
+    }
+    expect(unused).toEqual([]);
+  });
+});
