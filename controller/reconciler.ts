@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { Condition, EnvVar, KObject, RevisionId, RevisionSpecFields, RevisionTemplate, Service, ServiceSpec, TrafficTarget } from '../core/types.js';
 import { SERVING_API_VERSION, revisionId } from '../core/types.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../functions/runtime.js';
+import { parseQuantity } from '../core/quantity.js';
 import type { RouteEntry, RouteTarget } from '../gateway/routes.js';
 import { revisionsToCollect, type GcConfig } from '../core/config/gc.js';
 import { getCondition, isTrue, setCondition } from './conditions.js';
@@ -472,6 +473,8 @@ export class Reconciler {
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     const service = rev.metadata.labels?.[SERVICE_LABEL] ?? rev.metadata.name;
+    const memoryText = c.resources?.limits?.memory;
+    const memoryLimit = memoryText !== undefined ? parseQuantity(memoryText) : undefined;
     return {
       id: revisionId(ns, rev.metadata.name),
       namespace: ns,
@@ -486,6 +489,7 @@ export class Reconciler {
       containerPort: c.ports?.[0]?.containerPort ?? 8080,
       ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}),
       timeoutSeconds: spec.timeoutSeconds ?? 300,
+      ...(memoryLimit !== undefined && memoryLimit > 0 ? { memoryLimitBytes: Math.floor(memoryLimit) } : {}),
     };
   }
 

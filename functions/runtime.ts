@@ -22,6 +22,8 @@ export interface PodTemplate {
   readinessProbe?: Probe;
   /** The revision's timeoutSeconds: also the drain grace period (terminationGracePeriodSeconds). */
   timeoutSeconds: number;
+  /** `resources.limits.memory` in bytes; the local runtime kills a pod past it (OOMKilled). */
+  memoryLimitBytes?: number;
 }
 
 export type PodState = 'starting' | 'ready' | 'terminating' | 'exited';

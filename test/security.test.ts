@@ -13,7 +13,7 @@ import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { INHERITED_ENV_NAMES } from '../functions/local/pod-env.js';
 import { rawExchange } from './support/raw-http.js';
 import { waitFor } from './support/wait.js';
-import { httpCall, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
+import { ROOT, httpCall, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 
 let zeno: RunningZeno;
 let work: string;
@@ -53,6 +53,24 @@ beforeAll(async () => {
       workingDir: work,
       env: { API_TOKEN: SVC_TOKEN, GREETING: 'hi' },
     }),
+    `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: memhog
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/min-scale: "1"
+    spec:
+      timeoutSeconds: 10
+      containers:
+        - command: ["node", "memhog.js"]
+          workingDir: ${path.join(ROOT, 'test/fixtures/functions')}
+          resources:
+            limits:
+              memory: 96Mi
+`,
     `apiVersion: zeno.dev/v1
 kind: Function
 metadata:
@@ -250,5 +268,29 @@ describe('secrets never in listings or logs', () => {
     await waitFor(() => zeno.output().includes('"path":"/function/envdump/?token=<redacted>&x=1"'), 5_000, { message: 'the access log line' });
     const out = zeno.output();
     for (const v of [SVC_TOKEN, FN_SECRET, 'query-tok-3333', zeno.token, ...Object.values(PLATFORM_SECRETS)]) expect(out).not.toContain(v);
+  });
+});
+
+describe('memory limits (resources.limits.memory) on local processes', () => {
+  it('a Node function gets a heap cap from the limit', async () => {
+    const r = await httpCall(`${zeno.gatewayUrl}/function/memhog/env`);
+    expect([r.status, r.body]).toEqual([200, '--max-old-space-size=72']);
+  });
+
+  it('a process past its limit is killed and the Revision says OOMKilled', async () => {
+    const r = await httpCall(`${zeno.gatewayUrl}/function/memhog/hog?mode=buffer`);
+    expect(r.status).toBeGreaterThanOrEqual(500);
+    type Cond = { type: string; status: string; reason?: string; message?: string };
+    let healthy: Cond | undefined;
+    await waitFor(async () => {
+      const revs = await zeno.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions');
+      const rev = (revs.json.items as { metadata: { name: string }; status?: { conditions?: Cond[] } }[]).find((x) => x.metadata.name.startsWith('memhog-'));
+      healthy = rev?.status?.conditions?.find((c) => c.type === 'ContainerHealthy');
+      return healthy?.reason === 'OOMKilled';
+    }, 15_000, { message: 'ContainerHealthy OOMKilled' });
+    expect(healthy).toMatchObject({ status: 'False', reason: 'OOMKilled' });
+    expect(healthy!.message).toMatch(/over its limit of 96Mi/);
+    // The pod restarts (with backoff, as kubelet does) and serves again.
+    await waitFor(async () => (await httpCall(`${zeno.gatewayUrl}/function/memhog/`)).status === 200, 15_000, { message: 'memhog serving again' });
   });
 });

@@ -12,6 +12,7 @@
 import { validateAsyncAnnotations } from '../../core/config/async.js';
 import { validateAutoscalingAnnotations } from '../../core/config/autoscaler.js';
 import type { FieldIssue } from '../../core/errors.js';
+import { parseQuantity } from '../../core/quantity.js';
 import { SERVING_API_VERSION } from '../../core/types.js';
 import type { ValidationContext } from './context.js';
 import { isCIdentifier, isDns1035Label, isDns1123Label, isQualifiedName, validateAnnotations, validateLabels, validateObjectMeta } from './names.js';
@@ -245,12 +246,47 @@ export function validateContainer(c: unknown, path: string, ctx: ValidationConte
   if (!commandMalformed) issues.push(...validateRunnable(path, hasCommand, image, local));
 
   issues.push(...validateEnv(c.env, `${path}.env`, local));
+  issues.push(...validateResources(c.resources, `${path}.resources`));
   const port = validatePorts(c.ports, `${path}.ports`, issues);
   if (c.readinessProbe !== undefined && c.readinessProbe !== null) {
     issues.push(...validateProbe(c.readinessProbe, `${path}.readinessProbe`, port, local));
   }
   if (c.livenessProbe !== undefined && c.livenessProbe !== null) {
     issues.push(...validateProbe(c.livenessProbe, `${path}.livenessProbe`, port, local));
+  }
+  return issues;
+}
+
+const RESOURCES_FIELDS = new Set(['limits', 'requests', 'claims']);
+
+/**
+ * `resources`: limits and requests map resource names to Kubernetes
+ * quantities (`128Mi`, `0.5`, `500m`); a request may not exceed its limit
+ * (Kubernetes' ValidateResourceRequirements). Locally `limits.memory` is
+ * enforced (functions/local/memory.ts); the rest only matters on Kubernetes.
+ */
+function validateResources(r: unknown, path: string): FieldIssue[] {
+  if (r === undefined || r === null) return [];
+  if (!isRecord(r)) return [{ path, message: 'must be a mapping with limits and requests' }];
+  const issues = unknownFields(r, RESOURCES_FIELDS, path);
+  const parsed: Record<'limits' | 'requests', Record<string, number>> = { limits: {}, requests: {} };
+  for (const which of ['limits', 'requests'] as const) {
+    const m = r[which];
+    if (m === undefined || m === null) continue;
+    if (!isRecord(m)) {
+      issues.push({ path: `${path}.${which}`, message: 'must map resource names to quantities, e.g. {memory: 128Mi, cpu: 500m}' });
+      continue;
+    }
+    for (const [name, v] of Object.entries(m)) {
+      const q = typeof v === 'string' || typeof v === 'number' ? parseQuantity(v) : undefined;
+      if (q === undefined) issues.push({ path: `${path}.${which}.${name}`, message: `${JSON.stringify(v)} is not a quantity (e.g. 128Mi, 1Gi, 500m)` });
+      else if (q < 0) issues.push({ path: `${path}.${which}.${name}`, message: 'must be greater than or equal to 0' });
+      else parsed[which][name] = q;
+    }
+  }
+  for (const [name, req] of Object.entries(parsed.requests)) {
+    const lim = parsed.limits[name];
+    if (lim !== undefined && req > lim) issues.push({ path: `${path}.requests.${name}`, message: `must be less than or equal to ${name} limit` });
   }
   return issues;
 }

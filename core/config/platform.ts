@@ -77,6 +77,12 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   /** Crash-restart backoff: base and cap, doubling (kubelet: 10 s base, 5 min cap; we start faster). */
   restartBackoffBaseMs: 100,
   restartBackoffMaxMs: 30_000,
+  /**
+   * How often the local runtime samples the resident memory of pods whose
+   * container sets `resources.limits.memory` (one pass over /proc for all
+   * of them); a pod past its limit is killed and reported OOMKilled.
+   */
+  memoryCheckMs: 250,
   /** A pod that ran this long without crashing resets its backoff. */
   restartBackoffResetMs: 60_000,
   /**

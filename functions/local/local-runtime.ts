@@ -22,6 +22,7 @@ import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../node/index.js';
 import type { ReadyMessage } from '../node/protocol.js';
 import { buildPodEnv, pickBaseEnv } from './pod-env.js';
 import { exitFailure, nextCrashCount, pickVictims, restartDelayMs, startFailure } from './pod-policy.js';
+import { groupRss, isHeapOutOfMemory, oomFailure, overLimit } from './memory.js';
 import { probeOnce, resolveProbe, type ProbePlan } from './probe.js';
 import { specialize, WarmPool } from './warm-pool.js';
 
@@ -47,6 +48,8 @@ export interface LocalRuntimeOptions {
   warmPoolSize?: number;
   /** Called with the pool once it exists (tests read its pids). */
   onWarmPool?: (pool: WarmPool) => void;
+  /** How often pods with a memory limit are sampled. @default PLATFORM_DEFAULTS.memoryCheckMs */
+  memoryCheckMs?: number;
 }
 
 /** Resolves when a specialized process sends `zeno-ready` (never rejects: the probe loop's abort ends the wait). */
@@ -131,6 +134,8 @@ interface Pod {
   restartTimer: TimerHandle | undefined;
   deadlineTimer: TimerHandle | undefined;
   stopping: Promise<void> | undefined;
+  /** Set when the memory watchdog killed the current process: its resident bytes then. */
+  oomRss?: number | undefined;
 }
 
 /**
@@ -155,6 +160,26 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
   let pool: WarmPool | undefined;
   let podSeq = 0;
   let closed = false;
+  /** Samples pods with a memory limit (memory.ts); runs while any revision has one. */
+  let memoryTimer: TimerHandle | undefined;
+  const memoryCheckMs = opts.memoryCheckMs ?? PLATFORM_DEFAULTS.memoryCheckMs;
+
+  /** One pass over /proc for every limited pod; a group past its limit is killed as the OOM killer would. */
+  function checkMemory(): void {
+    const limited = new Map<number, Pod>();
+    for (const rev of revisions.values()) {
+      if (rev.template.memoryLimitBytes === undefined) continue;
+      for (const pod of rev.pods) if (pod.child?.pid !== undefined && pod.oomRss === undefined) limited.set(pod.child.pid, pod);
+    }
+    if (limited.size === 0) return;
+    const rss = groupRss(new Set(limited.keys()));
+    for (const [pgid, pod] of limited) {
+      const used = rss.get(pgid) ?? 0;
+      if (!overLimit(used, pod.rev.template.memoryLimitBytes)) continue;
+      pod.oomRss = used;
+      signalPod(pgid, 'SIGKILL');
+    }
+  }
 
   function emit(e: RuntimeEvent): void {
     for (const l of [...listeners]) {
@@ -311,6 +336,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.startedAt = clock.now();
     pod.readyAt = undefined;
     pod.stderrTail = [];
+    pod.oomRss = undefined;
 
     const [command, ...commandArgs] = t.command;
     if (!command) {
@@ -504,7 +530,12 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.readyAt = undefined;
     if (wasReady) emit({ type: 'pod-unready', revision: rev.template.id, pod: info(pod) });
     emit({ type: 'pod-exited', revision: rev.template.id, pod: info(pod), code, signal });
-    setFailure(rev, failure ?? exitFailure(code, signal, pod.stderrTail));
+    const limit = rev.template.memoryLimitBytes;
+    // Killed by the watchdog, or V8 hit the heap cap set from the limit: OOMKilled, as Kubernetes reports it.
+    const oom = limit === undefined ? undefined
+      : pod.oomRss !== undefined ? oomFailure(limit, pod.oomRss)
+        : isHeapOutOfMemory(pod.stderrTail) ? oomFailure(limit) : undefined;
+    setFailure(rev, failure ?? oom ?? exitFailure(code, signal, pod.stderrTail));
 
     if (closed) return;
     pod.crashes = nextCrashCount(pod.crashes, ranMs, PLATFORM_DEFAULTS.restartBackoffResetMs);
@@ -599,6 +630,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
         pool.start();
         opts.onWarmPool?.(pool);
       }
+      if (template.memoryLimitBytes !== undefined && !memoryTimer && !closed) memoryTimer = clock.setInterval(checkMemory, memoryCheckMs);
       revisions.set(template.id, {
         template: structuredClone(template),
         desired: 0,
@@ -664,6 +696,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
 
     async close() {
       closed = true;
+      clock.clearInterval(memoryTimer);
+      memoryTimer = undefined;
       const all: Promise<void>[] = [];
       for (const rev of revisions.values()) for (const p of rev.pods) all.push(stopPod(p));
       all.push(pool?.close() ?? Promise.resolve());

@@ -37,3 +37,23 @@ describe('buildPodEnv', () => {
     expect(env[input]).toBe(want);
   });
 });
+
+describe('buildPodEnv with a memory limit', () => {
+  const limited: PodTemplate = { ...template, command: ['node', 'server.js'], env: {}, memoryLimitBytes: 128 * 2 ** 20 };
+  it('caps the V8 heap of a Node command at 75% of the limit', () => {
+    expect(buildPodEnv({}, limited, 1).NODE_OPTIONS).toBe('--max-old-space-size=96');
+  });
+  it('keeps NODE_OPTIONS the container sets, adding the cap', () => {
+    expect(buildPodEnv({}, { ...limited, env: { NODE_OPTIONS: '--enable-source-maps' } }, 1).NODE_OPTIONS).toBe('--enable-source-maps --max-old-space-size=96');
+  });
+  it('leaves other commands and unlimited pods alone', () => {
+    expect(buildPodEnv({}, { ...limited, command: ['python3', 'app.py'] }, 1).NODE_OPTIONS).toBeUndefined();
+    expect(buildPodEnv({}, { ...limited, memoryLimitBytes: undefined }, 1).NODE_OPTIONS).toBeUndefined();
+  });
+  it('never passes the platform\'s own environment', () => {
+    const env = buildPodEnv(pickBaseEnv({ PATH: '/bin', ZENO_ADMIN_TOKEN: 't', NODE_OPTIONS: '--inspect=0.0.0.0', AWS_SECRET_ACCESS_KEY: 'k' }), limited, 1);
+    expect(env.ZENO_ADMIN_TOKEN).toBeUndefined();
+    expect(env.AWS_SECRET_ACCESS_KEY).toBeUndefined();
+    expect(env.NODE_OPTIONS).toBe('--max-old-space-size=96');
+  });
+});

@@ -1,4 +1,5 @@
 import type { PodTemplate } from '../runtime.js';
+import { isNodeCommand, nodeOptionsWithHeap } from './memory.js';
 
 /**
  * The few variables a process needs to find its tools, home and locale.
@@ -25,10 +26,11 @@ export function pickBaseEnv(env: Record<string, string | undefined>): Record<str
 /**
  * A pod's environment: base < the container's env < the runtime contract.
  * PORT, K_SERVICE, K_CONFIGURATION and K_REVISION are reserved by Knative's
- * runtime contract, so the container cannot override them.
+ * runtime contract, so the container cannot override them. A Node command
+ * with a memory limit also gets a V8 heap cap in NODE_OPTIONS (memory.ts).
  */
 export function buildPodEnv(base: Record<string, string>, template: PodTemplate, port: number): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
     ...base,
     ...template.env,
     PORT: String(port),
@@ -36,4 +38,8 @@ export function buildPodEnv(base: Record<string, string>, template: PodTemplate,
     K_CONFIGURATION: template.configuration,
     K_REVISION: template.revision,
   };
+  if (template.memoryLimitBytes !== undefined && isNodeCommand(template.command)) {
+    env.NODE_OPTIONS = nodeOptionsWithHeap(env.NODE_OPTIONS, template.memoryLimitBytes);
+  }
+  return env;
 }
