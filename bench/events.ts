@@ -14,10 +14,10 @@
  * on its own (BENCH_BROKER_N events, default 5000; BENCH_BROKER_RATE,
  * default 1000/s, for 3 s).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { Pool } from 'undici';
 import { realClock } from '../core/clock.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
+import { processesWithEnv } from './proc.js';
 import { summarize, type Summary } from './report.js';
 
 export interface DispatcherBenchResult {
@@ -137,6 +138,31 @@ createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
+/** CPU time a process has used, ms (from /proc/PID/schedstat: ns on a CPU); undefined when unreadable. */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU time per event during the throughput run, µs, by process: the
+ * platform (`zeno up`), the consumer function and the producer (this
+ * process). On a shared machine events/s swings with the neighbours' load;
+ * CPU per event barely does, so it is the figure to compare changes by.
+ * `ceilingPerSecond` is what the machine's cores could sustain if all three
+ * had them to themselves: cores × 10⁶ µs ÷ total µs per event.
+ */
+export interface CpuPerEvent {
+  zenoUs: number | undefined;
+  consumerUs: number | undefined;
+  producerUs: number;
+  ceilingPerSecond: number | undefined;
+}
+
 export interface BrokerBenchResult {
   triggers: number;
   events: number;
@@ -148,10 +174,12 @@ export interface BrokerBenchResult {
   rate: number;
   rateSeconds: number;
   latencyMs: Summary;
+  cpu: CpuPerEvent;
 }
 
 interface BrokerBenchZeno {
   gatewayUrl: string;
+  pid?: number | undefined;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
 }
 
@@ -218,6 +246,8 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
 
     // (1) Throughput: as fast as `concurrency` producers go, until the function has every delivery.
     const base = (await stats(true)).count;
+    const consumerPid = [...processesWithEnv('K_REVISION', 'consumer-00001').keys()][0];
+    const cpu0 = { zeno: cpuMsOf(z.pid), consumer: cpuMsOf(consumerPid), producer: process.cpuUsage() };
     const t0 = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -226,6 +256,15 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
     const ingressS = (performance.now() - t0) / 1000;
     await until(async () => (await stats()).count - base >= opts.events * n, 300_000, `${opts.events * n} deliveries`);
     const seconds = (performance.now() - t0) / 1000;
+    const perEvent = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1000) / opts.events);
+    const producerUsage = process.cpuUsage(cpu0.producer);
+    const cpu: CpuPerEvent = {
+      zenoUs: perEvent(cpu0.zeno, cpuMsOf(z.pid)),
+      consumerUs: perEvent(cpu0.consumer, cpuMsOf(consumerPid)),
+      producerUs: (producerUsage.user + producerUsage.system) / opts.events,
+      ceilingPerSecond: undefined,
+    };
+    if (cpu.zenoUs !== undefined && cpu.consumerUs !== undefined) cpu.ceilingPerSecond = (cpus().length * 1e6) / (cpu.zenoUs + cpu.consumerUs + cpu.producerUs);
 
     // (2) Latency at a fixed rate (open loop: sends are not held back by slow answers).
     await stats(true);
@@ -252,9 +291,14 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
     await Promise.all(sends);
     await until(async () => (await stats()).count - before >= total * n, 120_000, 'the fixed-rate deliveries');
     const lat = (await stats(true)).lat;
-    const r: BrokerBenchResult = { triggers: n, events: opts.events, eventsPerSecond: opts.events / seconds, ingressPerSecond: opts.events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat) };
+    const r: BrokerBenchResult = { triggers: n, events: opts.events, eventsPerSecond: opts.events / seconds, ingressPerSecond: opts.events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat), cpu };
     await pool.close();
-    say(`broker → ${n} trigger(s) → function: ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms`);
+    const us = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));
+    say(
+      `broker → ${n} trigger(s) → function: ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); ` +
+        `at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms; ` +
+        `CPU per event: zeno ${us(cpu.zenoUs)} µs, consumer ${us(cpu.consumerUs)} µs, producer ${us(cpu.producerUs)} µs (ceiling ${us(cpu.ceilingPerSecond)}/s on ${cpus().length} cores)`,
+    );
     out.push(r);
   }
   return out;
@@ -272,7 +316,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'b
     const z = await startZeno({ root, dataDir: join(dir, 'data'), configFile: cfg });
     const results = await benchBroker(z, dir, {
       events: Number(process.env.BENCH_BROKER_N ?? 5000),
-      triggers: [1, 10],
+      triggers: (process.env.BENCH_BROKER_TRIGGERS ?? '1,10').split(',').map(Number),
       rate: Number(process.env.BENCH_BROKER_RATE ?? 1000),
       rateSeconds: 3,
       log: (l) => process.stdout.write(`${l}\n`),

@@ -12,6 +12,8 @@ export interface Zeno {
   gatewayUrl: string;
   gatewayPort: number;
   adminUrl: string;
+  /** The `zeno up` process (for CPU accounting in benches). */
+  pid: number | undefined;
   dataDir: string;
   admin(method: string, path: string, body?: unknown): Promise<AdminResponse>;
   /** `zeno CMD ...` as users run it, with ZENO_DATA_DIR pointing at this platform. */
@@ -25,7 +27,9 @@ export async function startZeno(opts: { root: string; dataDir: string; configFil
   const cliPath = join(opts.root, 'dist/cli/main.js');
   const dataDir = opts.dataDir;
   for (const f of ['admin-url', 'gateway-url', 'token']) rmSync(join(dataDir, f), { force: true });
-  const proc = spawnTracked(process.execPath, [cliPath, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--config', opts.configFile, ...(opts.extraArgs ?? [])], {
+  // BENCH_ZENO_NODE_ARGS: extra node flags for the platform process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_ZENO_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawnTracked(process.execPath, [...nodeArgs, cliPath, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir, '--config', opts.configFile, ...(opts.extraArgs ?? [])], {
     cwd: opts.root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,6 +52,7 @@ export async function startZeno(opts: { root: string; dataDir: string; configFil
     gatewayUrl,
     gatewayPort: Number(new URL(gatewayUrl).port),
     adminUrl,
+    pid: proc.pid,
     dataDir,
     async admin(method, path, body) {
       const res = await fetch(`${adminUrl}${path}`, {

@@ -325,11 +325,20 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     service: (ns, name) => store.get('services', ns, name),
   });
   // Broker ingress (eventing/broker/ingress.ts): answers 202 once the event log has the event.
+  // The Brokers that exist, kept from the store's watch: the ingress asks for every event, and store.get clones.
+  const brokerKey = (ns: string, name: string) => `${ns}/${name}`;
+  const brokers = new Set(store.list('brokers').map((b) => brokerKey(b.metadata.namespace ?? '', b.metadata.name)));
+  store.watch((e) => {
+    if (e.kind !== 'brokers') return;
+    const k = brokerKey(e.object.metadata.namespace ?? '', e.object.metadata.name);
+    if (e.type === 'DELETED') brokers.delete(k);
+    else brokers.add(k);
+  });
   gateway.mount(BROKER_PATH_PREFIX, createBrokerIngress({
     log: eventLog,
     clock,
     maxEventBytes: PLATFORM_DEFAULTS.maxEventBytes,
-    hasBroker: (ns, name) => store.get('brokers', ns, name) !== undefined,
+    hasBroker: (ns, name) => brokers.has(brokerKey(ns, name)),
     onAnswered: (a) => metrics.eventing.brokerEvent(a),
   }));
   const gwPort = await gateway.listen(opts.port, opts.host);

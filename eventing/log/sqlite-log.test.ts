@@ -42,6 +42,49 @@ describe('sqlite event log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('commits the acks and nacks of one turn together, and a fetch sees them before they resolve', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const log = openSqliteEventLog(join(dir, 'events.db'), { clock });
+    await log.addConsumer('ns/b', 't', { maxInFlight: 50, leaseMs: 60_000 });
+    const ev = (i: number) => ({ attributes: { specversion: '1.0', id: `e${i}`, source: '/s', type: 't' } });
+    const seqs = await Promise.all(Array.from({ length: 60 }, (_, i) => log.append('ns/b', ev(i))));
+    const leased = await log.fetch('t', 100);
+    expect(leased.map((e) => e.seq)).toEqual(seqs.slice(0, 50));
+    const retryAt = clock.now() + 1_000;
+    // Not awaited: the fetch below must already see 40 acks' worth of room.
+    const settling = [
+      ...leased.slice(0, 10).map((e) => log.nack('t', e.seq, retryAt)),
+      ...leased.slice(10).map((e) => log.ack('t', e.seq)),
+    ];
+    const next = await log.fetch('t', 100);
+    expect(next.map((e) => e.seq)).toEqual(seqs.slice(50));
+    await Promise.all(settling);
+    expect(await log.info('t')).toMatchObject({ outstanding: 20, ackFloor: seqs[0]! - 1, backlog: 0 });
+    clock.advance(1_000);
+    const retried = await log.fetch('t', 100);
+    expect(retried.map((e) => [e.seq, e.attempt])).toEqual(seqs.slice(0, 10).map((s) => [s, 2]));
+    await Promise.all([...retried, ...next].map((e) => log.ack('t', e.seq)));
+    expect(await log.info('t')).toMatchObject({ outstanding: 0, ackFloor: seqs[59] });
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an ack for an unknown consumer without failing the acks committed with it', async () => {
+    const dir = tempDir();
+    const log = openSqliteEventLog(join(dir, 'events.db'), { clock: new FakeClock() });
+    await log.addConsumer('ns/b', 't', { maxInFlight: 10, leaseMs: 60_000 });
+    const seq = await log.append('ns/b', { attributes: { specversion: '1.0', id: '1', source: '/s', type: 't' } });
+    await log.fetch('t', 10);
+    const [bad, good] = await Promise.allSettled([log.ack('nobody', seq), log.ack('t', seq)]);
+    expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'ZENO_ERR_INTERNAL' } });
+    expect(good.status).toBe('fulfilled');
+    expect(await log.info('t')).toMatchObject({ outstanding: 0, ackFloor: seq });
+    await log.close();
+    await expect(log.ack('t', seq)).rejects.toMatchObject({ code: 'ZENO_ERR_SHUTTING_DOWN' });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('keeps every append that resolved before the appending process was SIGKILLed', async () => {
     const dir = tempDir();
     const file = join(dir, 'events.db');

@@ -37,12 +37,43 @@ interface PendingAppend {
   reject: (err: unknown) => void;
 }
 
+/** An ack (retryAt undefined) or nack waiting for the next group commit. */
+interface PendingSettle {
+  consumer: string;
+  seq: number;
+  retryAt: number | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 interface ConsumerRow {
   broker: string;
   ack_floor: number;
   delivered: number;
   max_in_flight: number;
   lease_ms: number;
+}
+
+/**
+ * A consumer's row plus what this process knows about its deliveries, kept
+ * in memory so the hot path does not ask SQLite: one process owns the file
+ * (see openSqliteEventLog), so nobody else changes these behind its back.
+ */
+interface ConsumerState {
+  broker: string;
+  ackFloor: number;
+  delivered: number;
+  maxInFlight: number;
+  leaseMs: number;
+  /** Rows in `deliveries` for this consumer (leased or waiting for a retry). */
+  outstanding: number;
+  /**
+   * No outstanding row is due before this time (ms): a lower bound on
+   * max(lease_until, next_at) over them, so a fetch before it need not look
+   * for expired leases or due retries. Lowered by leases and nacks, made
+   * exact again whenever a fetch does look.
+   */
+  nextDueAt: number;
 }
 
 interface EventRow {
@@ -71,7 +102,8 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
   // the WAL). Fetches, acks and nacks commit at NORMAL: they survive a killed
   // process, and the worst a power loss can do to them is a redelivery
   // (at-least-once), whereas an fsync per ack blocked the event loop for
-  // about a millisecond per delivered event.
+  // about a millisecond per delivered event. Acks and nacks are
+  // group-committed too (one transaction per turn, with any appends).
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
@@ -121,8 +153,10 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
     FROM deliveries d JOIN events e ON e.seq = d.seq
     WHERE d.consumer = ? AND d.lease_until <= ? AND d.next_at <= ?
     ORDER BY d.seq LIMIT ?`);
+  const qNextDue = db.prepare<[string], { at: number | null; n: number }>(
+    'SELECT MIN(MAX(lease_until, next_at)) AS at, COUNT(*) AS n FROM deliveries WHERE consumer = ?',
+  );
   const qRelease = db.prepare<[number, string, number]>('UPDATE deliveries SET attempts = attempts + 1, lease_until = ? WHERE consumer = ? AND seq = ?');
-  const qOutstanding = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE consumer = ?');
   const qNew = db.prepare<[string, number, number], EventRow>(
     'SELECT seq, body, appended_at FROM events WHERE broker = ? AND seq > ? ORDER BY seq LIMIT ?',
   );
@@ -139,89 +173,229 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
   );
   const qCompact = db.prepare<[string, number]>('DELETE FROM events WHERE broker = ? AND seq <= ?');
 
-  const consumerOf = (name: string): ConsumerRow => {
+  // ---- consumer state, cached ----
+  const consumers = new Map<string, ConsumerState>();
+
+  const load = (name: string): ConsumerState | undefined => {
+    const cached = consumers.get(name);
+    if (cached) return cached;
     const row = qConsumer.get(name);
-    if (!row) throw new ZenoError('ZENO_ERR_INTERNAL', `event log: unknown consumer ${name}`);
-    return row;
+    if (!row) return undefined;
+    const due = qNextDue.get(name)!;
+    const state: ConsumerState = {
+      broker: row.broker,
+      ackFloor: row.ack_floor,
+      delivered: row.delivered,
+      maxInFlight: row.max_in_flight,
+      leaseMs: row.lease_ms,
+      outstanding: due.n,
+      nextDueAt: due.at ?? Infinity,
+    };
+    consumers.set(name, state);
+    return state;
   };
 
-  // ---- appends, group-committed ----
+  const consumerOf = (name: string): ConsumerState => {
+    const state = load(name);
+    if (!state) throw new ZenoError('ZENO_ERR_INTERNAL', `event log: unknown consumer ${name}`);
+    return state;
+  };
+
+  /**
+   * Runs a write transaction; if it fails (and SQLite rolled it back), the
+   * cached consumer state may be ahead of the file, so it is dropped and
+   * reloaded from the file on next use.
+   */
+  const guarded = <A extends unknown[], R>(tx: (...args: A) => R) => (...args: A): R => {
+    try {
+      return tx(...args);
+    } catch (err) {
+      consumers.clear();
+      throw err;
+    }
+  };
+
+  // ---- group commit of appends, acks and nacks ----
+  //
+  // Every append, ack and nack made in one turn of the event loop is written
+  // in one transaction (setImmediate, not a timer: it runs after the I/O
+  // callbacks of this turn, so concurrent ingress requests and deliveries
+  // that finished together share one commit). The promises resolve only
+  // once that transaction committed. An append is durable (synchronous=FULL)
+  // when its promise resolves; acks and nacks ride along, and when a batch
+  // holds only those it commits at NORMAL: a power loss can then lose an ack,
+  // and the event is delivered again (at-least-once), never lost.
   let pending: PendingAppend[] = [];
+  let settles: PendingSettle[] = [];
   let flushScheduled = false;
   let closed = false;
   const listeners = new Map<string, Set<(lastSeq: number) => void>>();
 
-  const insertAll = db.transaction((batch: PendingAppend[]) => batch.map((p) => Number(qInsert.run(p.broker, p.body, p.at).lastInsertRowid)));
+  const writeBatch = guarded(
+    db.transaction((appends: PendingAppend[], batch: PendingSettle[]): number[] => {
+      const touched = new Map<string, ConsumerState>();
+      for (const s of batch) {
+        const c = consumers.get(s.consumer) ?? load(s.consumer);
+        // Removed since the call: its deliveries went with it.
+        if (!c) continue;
+        if (s.retryAt === undefined) {
+          if (qAck.run(s.consumer, s.seq).changes === 0) continue;
+          c.outstanding--;
+          touched.set(s.consumer, c);
+        } else if (qNack.run(s.retryAt, s.consumer, s.seq).changes > 0 && s.retryAt < c.nextDueAt) {
+          c.nextDueAt = s.retryAt;
+        }
+      }
+      for (const [name, c] of touched) {
+        const min = c.outstanding === 0 ? null : qMinOutstanding.get(name)!.seq;
+        const floor = min === null ? c.delivered : min - 1;
+        if (floor !== c.ackFloor) {
+          qSetFloor.run(floor, name);
+          c.ackFloor = floor;
+        }
+      }
+      return appends.map((p) => Number(qInsert.run(p.broker, p.body, p.at).lastInsertRowid));
+    }),
+  );
 
   const flush = (): void => {
     flushScheduled = false;
-    const batch = pending;
+    const appends = pending;
+    const batch = settles;
     pending = [];
-    if (batch.length === 0) return;
+    settles = [];
+    if (appends.length === 0 && batch.length === 0) return;
     let seqs: number[];
     try {
-      db.pragma('synchronous = FULL');
-      try {
-        seqs = insertAll(batch);
-      } finally {
-        db.pragma('synchronous = NORMAL');
+      if (appends.length > 0) {
+        db.pragma('synchronous = FULL');
+        try {
+          seqs = writeBatch(appends, batch);
+        } finally {
+          db.pragma('synchronous = NORMAL');
+        }
+      } else {
+        seqs = writeBatch(appends, batch);
       }
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of appends) p.reject(err);
+      for (const s of batch) s.reject(err);
       return;
     }
+    for (const s of batch) s.resolve();
+    if (appends.length === 0) return;
     const last = new Map<string, number>();
-    batch.forEach((p, i) => {
+    for (let i = 0; i < appends.length; i++) {
+      const p = appends[i]!;
       const seq = seqs[i]!;
       last.set(p.broker, seq);
       p.resolve(seq);
-    });
+    }
     for (const [broker, seq] of last) for (const l of listeners.get(broker) ?? []) l(seq);
+  };
+
+  const scheduleFlush = (): void => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flush);
+  };
+
+  /** Commits whatever is queued now, so what follows reads it (appends before a new consumer, acks before compaction). */
+  const flushNow = (): void => {
+    if (pending.length > 0 || settles.length > 0) flush();
+  };
+
+  /**
+   * Commits the queued acks and nacks of `consumer` before a fetch of it
+   * reads its outstanding events (a caller that did not wait for its ack
+   * still sees it). Appends are left for their group commit: a fetch must
+   * not cost them an early fsync.
+   */
+  const settleBefore = (consumer: string): void => {
+    if (settles.length === 0 || !settles.some((s) => s.consumer === consumer)) return;
+    const batch = settles;
+    settles = [];
+    try {
+      writeBatch([], batch);
+    } catch (err) {
+      for (const s of batch) s.reject(err);
+      return;
+    }
+    for (const s of batch) s.resolve();
   };
 
   const assertOpen = (): void => {
     if (closed) throw new ZenoError('ZENO_ERR_SHUTTING_DOWN', 'event log is closed');
   };
 
-  const fetchTx = db.transaction((name: string, max: number): LeasedEvent[] => {
-    const c = consumerOf(name);
-    const now = clock.now();
-    const leaseUntil = now + c.lease_ms;
-    const out: LeasedEvent[] = [];
-    for (const r of qDue.all(name, now, now, max)) {
-      qRelease.run(leaseUntil, name, r.seq);
-      out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
+  const settle = (consumer: string, seq: number, retryAt: number | undefined): Promise<void> => {
+    try {
+      assertOpen();
+      consumerOf(consumer);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const room = Math.min(max - out.length, c.max_in_flight - qOutstanding.get(name)!.n);
-    if (room <= 0) return out;
-    const fresh = qNew.all(c.broker, c.delivered, room);
-    for (const r of fresh) {
-      qLease.run(name, r.seq, leaseUntil);
-      out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
-    }
-    if (fresh.length > 0) qSetDelivered.run(fresh[fresh.length - 1]!.seq, name);
-    return out;
-  });
+    return new Promise<void>((resolve, reject) => {
+      settles.push({ consumer, seq, retryAt, resolve, reject });
+      scheduleFlush();
+    });
+  };
 
-  const ackTx = db.transaction((name: string, seq: number) => {
-    const c = consumerOf(name);
-    if (qAck.run(name, seq).changes === 0) return;
-    const min = qMinOutstanding.get(name)!.seq;
-    qSetFloor.run(min === null ? c.delivered : min - 1, name);
-  });
-
-  const addTx = db.transaction((broker: string, name: string, o: ConsumerOptions) => {
-    const existing = qConsumer.get(name);
-    if (existing) {
-      if (existing.broker !== broker) {
-        throw new ZenoError('ZENO_ERR_INTERNAL', `event log: consumer ${name} belongs to broker ${existing.broker}`);
+  const fetchTx = guarded(
+    db.transaction((name: string, max: number): LeasedEvent[] => {
+      const c = consumerOf(name);
+      const now = clock.now();
+      const leaseUntil = now + c.leaseMs;
+      const out: LeasedEvent[] = [];
+      if (now >= c.nextDueAt) {
+        for (const r of qDue.all(name, now, now, max)) {
+          qRelease.run(leaseUntil, name, r.seq);
+          out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
+        }
+        c.nextDueAt = qNextDue.get(name)!.at ?? Infinity;
       }
-      qUpdateConsumer.run(o.maxInFlight, o.leaseMs, name);
-      return;
-    }
-    const start = o.fromStart ? 0 : (qLastSeq.get()?.seq ?? 0);
-    qAddConsumer.run(name, broker, start, start, o.maxInFlight, o.leaseMs);
-  });
+      const room = Math.min(max - out.length, c.maxInFlight - c.outstanding);
+      if (room <= 0) return out;
+      const fresh = qNew.all(c.broker, c.delivered, room);
+      if (fresh.length === 0) return out;
+      for (const r of fresh) {
+        qLease.run(name, r.seq, leaseUntil);
+        out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
+      }
+      const last = fresh[fresh.length - 1]!.seq;
+      qSetDelivered.run(last, name);
+      c.delivered = last;
+      c.outstanding += fresh.length;
+      if (leaseUntil < c.nextDueAt) c.nextDueAt = leaseUntil;
+      return out;
+    }),
+  );
+
+  const addTx = guarded(
+    db.transaction((broker: string, name: string, o: ConsumerOptions) => {
+      const existing = load(name);
+      if (existing) {
+        if (existing.broker !== broker) {
+          throw new ZenoError('ZENO_ERR_INTERNAL', `event log: consumer ${name} belongs to broker ${existing.broker}`);
+        }
+        qUpdateConsumer.run(o.maxInFlight, o.leaseMs, name);
+        existing.maxInFlight = o.maxInFlight;
+        existing.leaseMs = o.leaseMs;
+        return;
+      }
+      const start = o.fromStart ? 0 : (qLastSeq.get()?.seq ?? 0);
+      qAddConsumer.run(name, broker, start, start, o.maxInFlight, o.leaseMs);
+      consumers.set(name, { broker, ackFloor: start, delivered: start, maxInFlight: o.maxInFlight, leaseMs: o.leaseMs, outstanding: 0, nextDueAt: Infinity });
+    }),
+  );
+
+  const removeTx = guarded(
+    db.transaction((name: string) => {
+      qDeleteDeliveries.run(name);
+      qDeleteConsumer.run(name);
+      consumers.delete(name);
+    }),
+  );
 
   const compactTx = db.transaction((): number => {
     let removed = 0;
@@ -239,12 +413,7 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
       const body = encodeEvent(event);
       return new Promise<number>((resolve, reject) => {
         pending.push({ broker, body, at: clock.now(), resolve, reject });
-        if (!flushScheduled) {
-          flushScheduled = true;
-          // Not a timer: setImmediate runs after the I/O callbacks of this
-          // loop turn, so concurrent ingress requests share one commit.
-          setImmediate(flush);
-        }
+        scheduleFlush();
       });
     },
 
@@ -255,43 +424,40 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
       }
       // Appends queued before this call count as "before": the consumer
       // starts after them, as it would had they already committed.
-      flush();
+      flushNow();
       addTx(broker, consumer, o);
     },
 
     async removeConsumer(consumer) {
       assertOpen();
-      db.transaction(() => {
-        qDeleteDeliveries.run(consumer);
-        qDeleteConsumer.run(consumer);
-      })();
+      flushNow();
+      removeTx(consumer);
     },
 
     async fetch(consumer, max) {
       assertOpen();
       if (max <= 0) return [];
+      settleBefore(consumer);
       return fetchTx(consumer, max);
     },
 
-    async ack(consumer, seq) {
-      assertOpen();
-      ackTx(consumer, seq);
+    ack(consumer, seq) {
+      return settle(consumer, seq, undefined);
     },
 
-    async nack(consumer, seq, retryAtMs) {
-      assertOpen();
-      consumerOf(consumer);
-      qNack.run(retryAtMs, consumer, seq);
+    nack(consumer, seq, retryAtMs) {
+      return settle(consumer, seq, retryAtMs);
     },
 
     async info(consumer) {
       assertOpen();
-      const c = qConsumer.get(consumer);
+      flushNow();
+      const c = load(consumer);
       if (!c) return undefined;
       const info: ConsumerInfo = {
         broker: c.broker,
-        ackFloor: c.ack_floor,
-        outstanding: qOutstanding.get(consumer)!.n,
+        ackFloor: c.ackFloor,
+        outstanding: c.outstanding,
         backlog: qBacklog.get(c.broker, c.delivered)!.n,
       };
       return info;
@@ -309,6 +475,7 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
 
     async compact() {
       assertOpen();
+      flushNow();
       return compactTx();
     },
 
@@ -317,6 +484,7 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
       flush();
       closed = true;
       listeners.clear();
+      consumers.clear();
       db.close();
     },
   };
