@@ -46,14 +46,17 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
 
   // The cluster is checked before anything starts: a wrong kubeconfig or an
   // unreachable API server is one line (with its code), not a stack trace.
-  let clusterMode: Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection'> = {};
+  let clusterMode: Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch'> = {};
   if (runtime === 'kubernetes') {
     const { connectCluster, clusterModeOptions, defaultLeaseNamespace } = await import('../functions/kubernetes/index.js');
     const conn = await connectCluster(kubeconfigFlag !== undefined ? { kubeconfig: resolve(ctx.cwd, kubeconfigFlag) } : {});
     ctx.err(`zeno: functions run on Kubernetes at ${conn.server} (${conn.version})\n`);
-    const lease = noElection ? undefined : { namespace: leaseRef?.namespace ?? defaultLeaseNamespace(conn.kubeConfig), name: leaseRef?.name ?? PLATFORM_DEFAULTS.leaseName };
+    // The platform's namespace: the Lease's, else the kubeconfig context's (in a pod, its own).
+    const namespace = leaseRef?.namespace ?? defaultLeaseNamespace(conn.kubeConfig);
+    const lease = noElection ? undefined : { namespace, name: leaseRef?.name ?? PLATFORM_DEFAULTS.leaseName };
     if (lease) ctx.err(`zeno: leader election on Lease ${lease.namespace}/${lease.name}: the reconciler and autoscaler run while this instance holds it\n`);
-    clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, ...(lease ? { lease } : {}) });
+    ctx.err(`zeno: following Knative's ConfigMaps (config-autoscaler, ...) in namespace ${namespace}\n`);
+    clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, configNamespace: namespace, ...(lease ? { lease } : {}) });
   }
 
   // Lazy: the platform (fastify, SQLite, the reconcilers) is only loaded by `up`.

@@ -8,7 +8,7 @@ import { resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError } from '../core/errors.js';
 import { createMetrics, type RevisionLabels, type ZenoMetrics } from '../core/metrics.js';
-import { splitId, type RevisionId } from '../core/types.js';
+import { splitId, type KObject, type RevisionId } from '../core/types.js';
 import { EventingController, recordTriggerOutcome } from '../eventing/broker/controller.js';
 import { BROKER_PATH_PREFIX, createBrokerIngress } from '../eventing/broker/ingress.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
@@ -34,6 +34,7 @@ import { loadManifests, validateManifests } from './manifest.js';
 import { CONFIG_NAMESPACE, configFromConfigMaps, type KnativeConfig } from './platform-config.js';
 import { Reconciler } from './reconciler.js';
 import { openSqliteStore } from './store.js';
+import { validateConfigMap } from './validation/configmap.js';
 import type { RuntimeKind } from './validation/context.js';
 
 export interface PlatformOptions {
@@ -77,6 +78,21 @@ export interface PlatformOptions {
    * until it takes over. Without it this instance always leads.
    */
   leaderElection?: (hooks: LeaderHooks, deps: { clock: Clock; log: (line: string) => void }) => LeaderElection;
+  /**
+   * Knative's ConfigMaps from elsewhere (cluster mode: the platform
+   * namespace's, functions/kubernetes/config-watch.ts), followed while the
+   * platform runs. start() resolves after the first load, which the platform
+   * waits for (up to PLATFORM_DEFAULTS.configSyncWaitMs) before reconciling.
+   */
+  configWatch?: (sink: ConfigSink, deps: { clock: Clock; log: (line: string) => void }) => { start(): Promise<void>; stop(): void };
+}
+
+/** Where followed ConfigMaps go: validated like an apply; an invalid one is logged and the previous settings stay. */
+export interface ConfigSink {
+  put(cm: KObject): void;
+  delete(namespace: string, name: string): void;
+  /** After a full list of a namespace: ConfigMaps stored from before and no longer there are dropped. */
+  synced(namespace: string, names: string[]): void;
 }
 
 /** What the platform does when leadership comes and goes. */
@@ -346,6 +362,35 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
   void asyncCalls.start().catch((e: unknown) => log(`async: cannot load the queue: ${(e as Error).message}`));
 
+  // ConfigMaps followed from the cluster: loaded before anything reconciles, like Knative's controllers.
+  const configWatch = opts.configWatch?.({
+    put(cm) {
+      const issues = validateConfigMap(cm);
+      if (issues.length) {
+        log(`config: ConfigMap ${cm.metadata.namespace}/${cm.metadata.name} is invalid, the previous settings stay: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+        return;
+      }
+      store.put('configmaps', cm);
+    },
+    delete(namespace, name) {
+      store.delete('configmaps', namespace, name);
+    },
+    synced(namespace, names) {
+      for (const cm of store.list('configmaps', namespace)) if (!names.includes(cm.metadata.name)) store.delete('configmaps', namespace, cm.metadata.name);
+    },
+  }, { clock, log });
+  if (configWatch) {
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const loaded = await Promise.race([
+      configWatch.start().then(() => true),
+      new Promise<false>((resolve) => (timer = realClock.setTimeout(() => resolve(false), PLATFORM_DEFAULTS.configSyncWaitMs))),
+    ]);
+    realClock.clearTimeout(timer);
+    if (!loaded) log(`config: ConfigMaps not loaded within ${PLATFORM_DEFAULTS.configSyncWaitMs} ms; starting with the stored settings, updates apply when they arrive`);
+    // The store's watch (below) follows later changes; what the first load stored counts from now.
+    knative = configFromConfigMaps(store.list('configmaps'));
+  }
+
   // Under leader election the reconciler and the autoscaler wait for the Lease.
   let leading = !opts.leaderElection;
   let reconciling = false;
@@ -509,6 +554,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     isLeader: () => leading,
     close() {
       closed ??= (async () => {
+        configWatch?.stop();
         stopConditionEvents();
         stopColdStartEvents();
         serviceStats.close();

@@ -8,8 +8,9 @@ import { parseCommand } from '../cli/args.js';
 import { KINDS } from '../core/kinds.js';
 import { configsFromConfigMaps, KNOWN_CONFIG_MAPS, validateConfigMap } from '../controller/validation/configmap.js';
 import type { KObject } from '../core/types.js';
-import { crdKinds, installFiles, LEADER_RULES, NAMESPACE, renderFile, RUNTIME_RULES, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
+import { crdKinds, installFiles, NAMESPACE_RULES, NAMESPACE, renderFile, RUNTIME_RULES, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
 import { createKubernetesRuntime } from '../functions/kubernetes/kube-runtime.js';
+import { watchClusterConfigMaps } from '../functions/kubernetes/config-watch.js';
 import { LeaderElector } from '../functions/kubernetes/leader.js';
 import type { PodTemplate } from '../functions/runtime.js';
 import { startFakeKube, type FakeKubeServer, type RequestRecord } from './support/fake-kube/server.js';
@@ -201,7 +202,7 @@ function allows(rule: PolicyRule, a: Access): boolean {
 
 /** Granted by the ClusterRole (anywhere) or by the Role in the platform namespace. */
 function covered(a: Access): boolean {
-  return RUNTIME_RULES.some((r) => allows(r, a)) || (a.namespace === NAMESPACE && LEADER_RULES.some((r) => allows(r, a)));
+  return RUNTIME_RULES.some((r) => allows(r, a)) || (a.namespace === NAMESPACE && NAMESPACE_RULES.some((r) => allows(r, a)));
 }
 
 /** client-node's method names: verb prefix → RBAC verb. */
@@ -267,6 +268,7 @@ function accessOf(r: RequestRecord): Access | undefined {
 }
 
 describe('RBAC covers what functions/kubernetes does, and nothing more', () => {
+  // Runs the runtime through a revision's life on the fake API server: slower than the rest.
   let kube: FakeKubeServer;
   let dynamic: Access[] = [];
 
@@ -290,12 +292,23 @@ describe('RBAC covers what functions/kubernetes does, and nothing more', () => {
     stop();
     await runtime.remove(t.id);
     await runtime.close();
+    // Knative's ConfigMaps followed in the platform namespace (functions/kubernetes/config-watch.ts).
+    const seen: string[] = [];
+    const cw = watchClusterConfigMaps({ kubeConfig: kc, namespace: NAMESPACE, names: KNOWN_CONFIG_MAPS, sink: { put: (cm) => seen.push(cm.metadata.name), delete: () => undefined } });
+    await cw.start();
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({ namespace: NAMESPACE, body: { metadata: { name: 'config-gc' }, data: { 'min-non-active-revisions': '5' } } });
+    await waitFor(() => seen.includes('config-gc'), 10_000, { message: 'config-gc followed' });
+    cw.stop();
     const elector = new LeaderElector({ kubeConfig: kc, namespace: NAMESPACE, name: 'zeno-controller', identity: 'rbac-test' });
     await elector.step();
     await elector.step();
     expect(elector.isLeader()).toBe(true);
     await elector.stop();
-    dynamic = kube.requests.map(accessOf).filter((a): a is Access => a !== undefined);
+    // The ConfigMap this test created stands for the operator's kubectl apply, not for the platform.
+    dynamic = kube.requests
+      .filter((r) => !(r.method === 'POST' && r.path === `/api/v1/namespaces/${NAMESPACE}/configmaps`))
+      .map(accessOf)
+      .filter((a): a is Access => a !== undefined);
   });
   afterAll(async () => {
     await kube?.close();
@@ -310,15 +323,15 @@ describe('RBAC covers what functions/kubernetes does, and nothing more', () => {
     const { accesses, unknown } = staticAccesses();
     expect(unknown, 'a Kubernetes call of a type this test does not know: add it to METHOD_RESOURCES and the RBAC rules').toEqual([]);
     expect(accesses.length).toBeGreaterThan(8);
-    // Static calls carry no namespace or name: a Lease is the platform's own.
-    const asDeployed = accesses.map((a) => (a.resource === 'leases' ? { ...a, namespace: NAMESPACE, name: 'zeno-controller' } : a));
+    // Static calls carry no namespace or name: Leases and ConfigMaps are read in the platform's own namespace.
+    const asDeployed = accesses.map((a) => (a.resource === 'leases' || a.resource === 'configmaps' ? { ...a, namespace: NAMESPACE, name: 'zeno-controller' } : a));
     expect(asDeployed.filter((a) => !covered(a)).map((a) => `${a.verb} ${a.group}/${a.resource}: ${a.where}`)).toEqual([]);
   });
 
   it('every verb granted is used (least privilege)', () => {
     const used = [...dynamic, ...staticAccesses().accesses];
     const unused: string[] = [];
-    for (const r of [...RUNTIME_RULES, ...LEADER_RULES]) {
+    for (const r of [...RUNTIME_RULES, ...NAMESPACE_RULES]) {
       for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) {
         if (!used.some((a) => a.group === g && a.resource === res && a.verb === v)) unused.push(`${v} ${g}/${res}`);
       }

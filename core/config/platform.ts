@@ -15,6 +15,8 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   leaseDurationMs: 15_000,
   leaseRenewDeadlineMs: 10_000,
   leaseRetryPeriodMs: 2_000,
+  /** Cluster mode: how long start waits for the first load of the cluster's ConfigMaps before reconciling with what is stored. */
+  configSyncWaitMs: 5_000,
   /** Gateway (data plane) port: Knative's ingress, OpenFaaS's gateway. */
   gatewayPort: 8080,
   /** Admin API port. */

@@ -61,13 +61,16 @@ export const RUNTIME_RULES: readonly PolicyRule[] = [
 ];
 
 /**
- * Leader election (functions/kubernetes/leader.ts) on one Lease in the
- * platform's namespace. `create` cannot be limited by name (the name is not
- * known to the authorizer before the object exists); get and update can.
+ * In the platform's own namespace: leader election (functions/kubernetes/leader.ts)
+ * on one Lease, where `create` cannot be limited by name (the name is not
+ * known to the authorizer before the object exists) but get and update can;
+ * and following Knative's ConfigMaps.
  */
-export const LEADER_RULES: readonly PolicyRule[] = [
+export const NAMESPACE_RULES: readonly PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [PLATFORM_DEFAULTS.leaseName] },
+  // Knative's ConfigMaps of the platform (functions/kubernetes/config-watch.ts): read only.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
 ];
 
 function rbac(): K8sObject[] {
@@ -90,14 +93,14 @@ function rbac(): K8sObject[] {
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: { name: 'zeno-leader-election', namespace: NAMESPACE, labels: LABELS },
-      rules: LEADER_RULES.map((r) => ({ ...r })),
+      metadata: { name: 'zeno-platform', namespace: NAMESPACE, labels: LABELS },
+      rules: NAMESPACE_RULES.map((r) => ({ ...r })),
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: { name: 'zeno-leader-election', namespace: NAMESPACE, labels: LABELS },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'zeno-leader-election' },
+      metadata: { name: 'zeno-platform', namespace: NAMESPACE, labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'zeno-platform' },
       subjects: [sa],
     },
   ];

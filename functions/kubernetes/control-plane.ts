@@ -10,6 +10,8 @@ import os from 'node:os';
 import type * as k8s from '@kubernetes/client-node';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import type { PlatformOptions } from '../../controller/platform.js';
+import { KNOWN_CONFIG_MAPS } from '../../controller/validation/configmap.js';
+import { watchClusterConfigMaps } from './config-watch.js';
 import { createKubernetesRuntime, type KubernetesRuntime } from './kube-runtime.js';
 import { LeaderElector } from './leader.js';
 
@@ -27,6 +29,8 @@ export interface ClusterModeOptions {
   kubeConfig: k8s.KubeConfig;
   /** The Lease to campaign for; undefined: no leader election, this instance always leads. */
   lease?: LeaseSettings;
+  /** The namespace whose Knative ConfigMaps (config-autoscaler, ...) the platform follows; undefined: none. */
+  configNamespace?: string;
 }
 
 /** The Lease's default namespace: the kubeconfig context's (in a pod, the pod's own), else `default`. */
@@ -39,11 +43,15 @@ export function leaseIdentity(): string {
   return `${os.hostname()}_${randomUUID()}`;
 }
 
-export function clusterModeOptions(o: ClusterModeOptions): Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection'> {
+export function clusterModeOptions(o: ClusterModeOptions): Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch'> {
   let runtime: KubernetesRuntime | undefined;
   const lease = o.lease;
+  const configNamespace = o.configNamespace;
   return {
     runtimeKind: 'kubernetes',
+    ...(configNamespace
+      ? { configWatch: (sink, { clock, log }) => watchClusterConfigMaps({ kubeConfig: o.kubeConfig, namespace: configNamespace, names: KNOWN_CONFIG_MAPS, sink, clock, log }) }
+      : {}),
     createRuntime: ({ clock, log }) => {
       // Under leader election nothing is written until the Lease is ours.
       runtime = createKubernetesRuntime({ kubeConfig: o.kubeConfig, clock, log, writable: !lease });
