@@ -8,7 +8,8 @@ import type { KObject } from '../core/types.js';
 import { bool, parseTimeout, str, strs, UsageError, type ParsedValues } from './args.js';
 import { RUNTIME_KINDS, type RuntimeKind } from '../controller/validation/context.js';
 import type { AdminClient } from './client.js';
-import { connect, reportError, type CliContext } from './context.js';
+import { connect, progressOf, reportError, type CliContext } from './context.js';
+import type { Progress } from './progress.js';
 import { kindNames, kindOf, objectRef, resolveKind } from './kinds.js';
 import { formatIssues, loadAndValidate, manifestPaths, prepareItems, type ManifestDoc } from './manifests.js';
 import { waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
@@ -18,12 +19,20 @@ export interface ApplyOptions {
   timeoutMs: number;
   dryRun?: boolean;
   namespace?: string;
+  /** Where wait progress goes (default: a new one on stderr, stopped when the wait ends). */
+  progress?: Progress;
 }
 
 export interface ApplyOutcome {
   exitCode: number;
   /** Services that became Ready (empty with --no-wait). */
   ready: WaitOutcome[];
+}
+
+/** --wait (the default) or --no-wait, as kn's flags; both at once is a usage error. */
+export function waitOf(values: ParsedValues): boolean {
+  if (bool(values, 'wait') && bool(values, 'no-wait')) throw new UsageError('give --wait or --no-wait, not both');
+  return !bool(values, 'no-wait');
 }
 
 function timeoutOf(values: ParsedValues): number {
@@ -36,7 +45,7 @@ export async function runApply(ctx: CliContext, values: ParsedValues): Promise<n
   if (!files.length) throw new UsageError('"zeno apply" needs -f FILE|DIR (see "zeno apply --help")');
   const ns = str(values, 'namespace');
   const outcome = await applyFiles(ctx, () => connect(ctx, values).then((c) => c.client), files, {
-    wait: !bool(values, 'no-wait') && !bool(values, 'dry-run'),
+    wait: waitOf(values) && !bool(values, 'dry-run'),
     timeoutMs: timeoutOf(values),
     dryRun: bool(values, 'dry-run'),
     ...(ns ? { namespace: ns } : {}),
@@ -83,11 +92,14 @@ export async function applyFiles(ctx: CliContext, getClient: () => Promise<Admin
   if (!opts.wait) return { exitCode: 0, ready: [] };
 
   const targets = serviceTargets(items, res.items);
+  const progress = opts.progress ?? progressOf(ctx);
   const outcomes = await waitForReady(targets, {
     get: (t) => client.getObject(t.kind, t.namespace, t.name),
     clock: ctx.clock,
     timeoutMs: opts.timeoutMs,
-    progress: (line) => ctx.err(`${line}\n`),
+    progress,
+  }).finally(() => {
+    if (!opts.progress) progress.stop();
   });
   let exitCode = 0;
   for (const o of outcomes) {
@@ -151,6 +163,9 @@ interface DeleteItem {
 export async function runDelete(ctx: CliContext, values: ParsedValues, args: string[]): Promise<number> {
   const files = strs(values, 'filename');
   const ns = str(values, 'namespace');
+  // Flags are checked before anything is deleted.
+  const wait = waitOf(values);
+  const timeoutMs = timeoutOf(values);
   let items: DeleteItem[];
   if (files.length) {
     if (args.length) throw new UsageError('give either -f FILE|DIR or KIND NAME to "zeno delete", not both');
@@ -186,13 +201,14 @@ export async function runDelete(ctx: CliContext, values: ParsedValues, args: str
       exitCode = 1;
     }
   }
-  if (bool(values, 'no-wait') || !gone.length) return exitCode;
+  if (!wait || !gone.length) return exitCode;
+  const progress = progressOf(ctx);
   const outcomes = await waitForDeletion(gone, {
     get: (t) => client.getObject(t.kind, t.namespace, t.name),
     clock: ctx.clock,
-    timeoutMs: timeoutOf(values),
-    progress: (line) => ctx.err(`${line}\n`),
-  });
+    timeoutMs,
+    progress,
+  }).finally(() => progress.stop());
   for (const o of outcomes) if (o.error) exitCode = reportError(ctx, o.error);
   return exitCode;
 }

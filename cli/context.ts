@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from '../core/clock.js';
 import { isZenoError, formatIssue } from '../core/errors.js';
 import { str, UsageError, type ParsedValues } from './args.js';
+import { Progress } from './progress.js';
 import { AdminClient, readPlatformAddress, resolveDataDir, type FetchLike, type PlatformAddress } from './client.js';
 
 export interface CliContext {
@@ -22,6 +23,17 @@ export interface CliContext {
   fetch?: FetchLike;
   /** Resolves on the first SIGINT or SIGTERM (`zeno up` stops gracefully then). */
   untilSignal: () => Promise<string>;
+  /** stderr is a terminal: progress redraws one line (cli/progress.ts). Default false. */
+  errIsTTY?: boolean;
+  /** stdout is a terminal: `zeno top` redraws its table. Default false. */
+  outIsTTY?: boolean;
+  /** Terminal width. Default 80. */
+  columns?: number;
+}
+
+/** The progress display for this command's waits, on stderr. */
+export function progressOf(ctx: CliContext): Progress {
+  return new Progress({ write: ctx.err, clock: ctx.clock, tty: ctx.errIsTTY ?? false, ...(ctx.columns ? { columns: ctx.columns } : {}) });
 }
 
 export function dataDirOf(ctx: CliContext, values: ParsedValues): string {

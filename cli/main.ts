@@ -96,6 +96,9 @@ if (isEntryPoint()) {
     cwd: process.cwd(),
     clock: realClock,
     untilSignal,
+    errIsTTY: process.stderr.isTTY === true && !process.env.CI,
+    outIsTTY: process.stdout.isTTY === true,
+    ...(process.stderr.columns ? { columns: process.stderr.columns } : {}),
   });
   // Exit explicitly: a platform that closed or a stream that ended may leave
   // idle sockets or timers behind, and the CLI must not hang on them.

@@ -7,7 +7,8 @@ import type { KObject } from '../core/types.js';
 import { bool, parsePort, parseTimeout, str, strs, UsageError, type ParsedValues } from './args.js';
 import { applyFiles } from './apply.js';
 import { AdminClient } from './client.js';
-import { dataDirOf, packageRoot, reportError, type CliContext } from './context.js';
+import { dataDirOf, packageRoot, progressOf, reportError, type CliContext } from './context.js';
+import type { Progress } from './progress.js';
 import { formatIssues, loadAndValidate } from './manifests.js';
 import type { PlatformOptions } from '../controller/platform.js';
 
@@ -59,6 +60,9 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, configNamespace: namespace, ...(lease ? { lease } : {}) });
   }
 
+  // Platform log lines go above the progress line on a terminal.
+  const progress = progressOf(ctx);
+  progress.update('up', 'starting Zeno (gateway, admin API, autoscaler, activator)');
   // Lazy: the platform (fastify, SQLite, the reconcilers) is only loaded by `up`.
   const { startPlatform } = await import('../controller/platform.js');
   let platform;
@@ -68,12 +72,14 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
       ...clusterMode,
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
-      log: (line) => ctx.err(`${line}\n`),
+      log: (line) => progress.print(line),
       ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),
     });
   } catch (e) {
+    progress.stop();
     throw explainStartFailure(e, { port, adminPort });
   }
+  progress.finish('up');
   ctx.out(
     [
       'Zeno is up.',
@@ -90,12 +96,13 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   // a slow start still stops at once. An example that fails is reported and
   // the platform keeps running.
   const examples = bool(values, 'examples')
-    ? deployExamples(ctx, platform).catch((e: unknown) => {
+    ? deployExamples(ctx, platform, progress).catch((e: unknown) => {
         if (!stopping) reportError(ctx, e);
       })
     : Promise.resolve();
   const signal = await stopped;
   stopping = true;
+  progress.stop();
   ctx.err(`${signal}: stopping (again to force)\n`);
   await platform.close();
   await examples;
@@ -198,7 +205,7 @@ export function exampleLines(service: KObject, gatewayUrl: string): string[] {
   return lines;
 }
 
-async function deployExamples(ctx: CliContext, platform: { gatewayUrl: string; adminUrl: string; token: string }): Promise<void> {
+async function deployExamples(ctx: CliContext, platform: { gatewayUrl: string; adminUrl: string; token: string }, progress: Progress): Promise<void> {
   const root = packageRoot();
   const files = await exampleManifests(root);
   if (!files.length) {
@@ -206,7 +213,8 @@ async function deployExamples(ctx: CliContext, platform: { gatewayUrl: string; a
     return;
   }
   const client = new AdminClient({ baseUrl: platform.adminUrl, token: platform.token, ...(ctx.fetch ? { fetch: ctx.fetch } : {}) });
-  const { ready } = await applyFiles(ctx, async () => client, files, { wait: true, timeoutMs: PLATFORM_DEFAULTS.applyWaitMs });
+  const { ready } = await applyFiles(ctx, async () => client, files, { wait: true, timeoutMs: PLATFORM_DEFAULTS.applyWaitMs, progress });
+  progress.stop();
   if (!ready.length) return;
   ctx.out('\nExamples are ready:\n');
   for (const o of ready) if (o.object) ctx.out(`${exampleLines(o.object, platform.gatewayUrl).join('\n')}\n`);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import type { Condition, KObject } from '../core/types.js';
 import { resolveKind } from './kinds.js';
-import { pollDelayMs, readiness, waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
+import { silentProgress, type ProgressSink } from './progress.js';
+import { pollDelayMs, progressLabel, readiness, waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
 
 const svc = resolveKind('ksvc')!;
 
@@ -54,6 +55,21 @@ async function settle<T>(clock: FakeClock, p: Promise<T>, maxMs: number): Promis
   return p;
 }
 
+/** A progress sink that keeps each change of state and each finish as a line. */
+function recorder(lines: string[]): ProgressSink {
+  const last = new Map<string, string>();
+  return {
+    update(key, text) {
+      if (last.get(key) === text) return;
+      last.set(key, text);
+      lines.push(`${key}: ${text}`);
+    },
+    finish(key, final) {
+      lines.push(`${key}: done${final ? `: ${final}` : ''}`);
+    },
+  };
+}
+
 const target: WaitTarget = { kind: svc, namespace: 'default', name: 'hello', generation: 1 };
 
 describe('waitForReady', () => {
@@ -67,15 +83,16 @@ describe('waitForReady', () => {
       obj({ reason: 'Deploying' }),
       obj({ status: 'True' }),
     ]);
-    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 10_000, progress: (l) => lines.push(l) });
+    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 10_000, progress: recorder(lines) });
     const [out] = await settle(clock, p, 5_000);
     expect(out!.error).toBeUndefined();
     expect(out!.object?.status).toMatchObject({ url: 'http://hello.default.localhost:8080' });
     expect(s.calls()).toBe(5);
     expect(lines).toEqual([
-      'service/hello: waiting (NotFound: not created yet)',
-      'service/hello: waiting (RevisionMissing: waiting)',
-      'service/hello: waiting (Deploying)',
+      'service/hello: waiting for hello: not created yet',
+      'service/hello: waiting for hello: Ready=Unknown (RevisionMissing)',
+      'service/hello: waiting for hello: Ready=Unknown (Deploying)',
+      'service/hello: done: hello: Ready',
     ]);
   });
 
@@ -87,7 +104,7 @@ describe('waitForReady', () => {
   it('stops at Ready=False with ZENO_ERR_REVISION_FAILED, reason and message', async () => {
     const clock = new FakeClock();
     const s = script([obj({ reason: 'Deploying' }), obj({ status: 'False', reason: 'RevisionFailed', message: 'exit code 1' })]);
-    const [out] = await settle(clock, waitForReady([target], { get: s.get, clock, timeoutMs: 10_000, progress: () => undefined }), 5_000);
+    const [out] = await settle(clock, waitForReady([target], { get: s.get, clock, timeoutMs: 10_000, progress: silentProgress }), 5_000);
     expect(out!.error).toMatchObject({ code: 'ZENO_ERR_REVISION_FAILED' });
     expect(out!.error!.message).toContain('RevisionFailed: exit code 1');
   });
@@ -97,7 +114,7 @@ describe('waitForReady', () => {
     const s = script([obj({ reason: 'Deploying', message: 'slow' })]);
     const start = clock.now();
     let outcome: WaitOutcome[] | undefined;
-    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 2_000, progress: () => undefined }).then((o) => (outcome = o));
+    const p = waitForReady([target], { get: s.get, clock, timeoutMs: 2_000, progress: silentProgress }).then((o) => (outcome = o));
     await clock.advanceAsync(1_750, 250);
     expect(outcome).toBeUndefined();
     await settle(clock, p, 5_000);
@@ -113,7 +130,7 @@ describe('waitForReady', () => {
     const b = script([obj({ status: 'False', reason: 'RevisionFailed' })]);
     const outs = await settle(
       clock,
-      waitForReady([target, { ...target, name: 'other' }], { get: (t) => (t.name === 'hello' ? a.get() : b.get()), clock, timeoutMs: 1_000, progress: () => undefined }),
+      waitForReady([target, { ...target, name: 'other' }], { get: (t) => (t.name === 'hello' ? a.get() : b.get()), clock, timeoutMs: 1_000, progress: silentProgress }),
       2_000,
     );
     expect(outs.map((o) => [o.target.name, o.error?.code])).toEqual([['hello', undefined], ['other', 'ZENO_ERR_REVISION_FAILED']]);
@@ -121,7 +138,7 @@ describe('waitForReady', () => {
 
   it('passes errors of the getter through (an unreachable platform)', async () => {
     const clock = new FakeClock();
-    const p = waitForReady([target], { get: async () => Promise.reject(new Error('cannot reach')), clock, timeoutMs: 1_000, progress: () => undefined });
+    const p = waitForReady([target], { get: async () => Promise.reject(new Error('cannot reach')), clock, timeoutMs: 1_000, progress: silentProgress });
     await expect(p).rejects.toThrow('cannot reach');
   });
 });
@@ -131,16 +148,29 @@ describe('waitForDeletion', () => {
     const clock = new FakeClock();
     const lines: string[] = [];
     const s = script([obj({ status: 'True' }), obj({ status: 'True' }), undefined]);
-    const [out] = await settle(clock, waitForDeletion([target], { get: s.get, clock, timeoutMs: 5_000, progress: (l) => lines.push(l) }), 5_000);
+    const [out] = await settle(clock, waitForDeletion([target], { get: s.get, clock, timeoutMs: 5_000, progress: recorder(lines) }), 5_000);
     expect(out!.error).toBeUndefined();
     expect(s.calls()).toBe(3);
-    expect(lines).toEqual(['service/hello: waiting until it is gone']);
+    expect(lines).toEqual(['service/hello: waiting for hello to be deleted', 'service/hello: done: hello: deleted']);
   });
 
   it('fails with ZENO_ERR_NOT_READY when it stays', async () => {
     const clock = new FakeClock();
     const s = script([obj({ status: 'True' })]);
-    const [out] = await settle(clock, waitForDeletion([target], { get: s.get, clock, timeoutMs: 1_000, progress: () => undefined }), 5_000);
+    const [out] = await settle(clock, waitForDeletion([target], { get: s.get, clock, timeoutMs: 1_000, progress: silentProgress }), 5_000);
     expect(out!.error).toMatchObject({ code: 'ZENO_ERR_NOT_READY' });
+  });
+});
+
+describe('progressLabel', () => {
+  it.each([
+    ['not there', undefined, 'not created yet'],
+    ['Ready=Unknown with a reason', obj({ reason: 'RevisionMissing', message: 'long text' }), 'Ready=Unknown (RevisionMissing)'],
+    ['Ready=Unknown without a reason', obj({}), 'Ready=Unknown'],
+    ['an older generation', obj({ status: 'True' }, 2, 1), 'generation 2 not observed yet'],
+    ['no Ready condition', obj(undefined), 'no Ready condition yet'],
+    ['Ready', obj({ status: 'True' }), 'Ready'],
+  ] as const)('%s', (_label, o, want) => {
+    expect(progressLabel(o, readiness(o, undefined))).toBe(want);
   });
 });

@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { KObject } from '../core/types.js';
 import type { KindInfo } from './kinds.js';
 import { readyCondition } from './output.js';
+import type { ProgressSink } from './progress.js';
 
 export interface WaitTarget {
   kind: KindInfo;
@@ -44,6 +45,17 @@ export function readiness(obj: KObject | undefined, generation: number | undefin
   return ready.status === 'False' ? { state: 'failed', reason, message } : { state: 'waiting', reason, message };
 }
 
+/**
+ * What a waiting target shows: `Ready=Unknown (RevisionMissing)`, the
+ * condition as kn and kubectl name it, or why there is no condition to show.
+ */
+export function progressLabel(obj: KObject | undefined, r: Readiness): string {
+  if (r.state === 'ready') return 'Ready';
+  const ready = obj ? readyCondition(obj) : undefined;
+  if (!ready || r.reason === 'Reconciling') return r.message;
+  return `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ''}`;
+}
+
 export function shortRef(t: { kind: KindInfo; name: string }): string {
   return `${t.kind.singular}/${t.name}`;
 }
@@ -54,8 +66,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Knative's kn polls through a watch; we poll every 25 ms for a second, then every 250 ms. */
   pollMs?: number;
-  /** A line of progress (for stderr). */
-  progress: (line: string) => void;
+  /** Where the state of each target goes while waiting (cli/progress.ts). */
+  progress: ProgressSink;
 }
 
 export interface WaitOutcome {
@@ -89,21 +101,26 @@ async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutco
   const startedAt = opts.clock.now();
   const deadline = startedAt + opts.timeoutMs;
   const ref = shortRef(target);
-  let last = '';
   for (;;) {
     const obj = await opts.get(target);
     const r = readiness(obj, target.generation);
-    if (r.state === 'ready') return { target, ...(obj ? { object: obj } : {}) };
+    if (r.state === 'ready') {
+      opts.progress.finish(ref, `${target.name}: Ready`);
+      return { target, ...(obj ? { object: obj } : {}) };
+    }
     const why = `${r.reason}${r.message ? `: ${r.message}` : ''}`;
     if (r.state === 'failed') {
-      return { target, ...(obj ? { object: obj } : {}), error: new ZenoError('ZENO_ERR_REVISION_FAILED', `${ref} is not ready: ${why}`) };
+      opts.progress.finish(ref);
+      return {
+        target,
+        ...(obj ? { object: obj } : {}),
+        error: new ZenoError('ZENO_ERR_REVISION_FAILED', `${ref} is not ready: ${why} (see "zeno describe ${target.kind.singular} ${target.name}" and "zeno logs ${target.name}")`),
+      };
     }
-    if (why !== last) {
-      opts.progress(`${ref}: waiting (${why})`);
-      last = why;
-    }
+    opts.progress.update(ref, `waiting for ${target.name}: ${progressLabel(obj, r)}`);
     const left = deadline - opts.clock.now();
     if (left <= 0) {
+      opts.progress.finish(ref);
       return {
         target,
         ...(obj ? { object: obj } : {}),
@@ -120,16 +137,17 @@ export function waitForDeletion(targets: WaitTarget[], opts: WaitOptions): Promi
     targets.map(async (target): Promise<WaitOutcome> => {
       const startedAt = opts.clock.now();
       const deadline = startedAt + opts.timeoutMs;
-      let told = false;
+      const ref = shortRef(target);
       for (;;) {
         const obj = await opts.get(target);
-        if (!obj) return { target };
-        if (!told) {
-          opts.progress(`${shortRef(target)}: waiting until it is gone`);
-          told = true;
+        if (!obj) {
+          opts.progress.finish(ref, `${target.name}: deleted`);
+          return { target };
         }
+        opts.progress.update(ref, `waiting for ${target.name} to be deleted`);
         const left = deadline - opts.clock.now();
         if (left <= 0) {
+          opts.progress.finish(ref);
           return { target, object: obj, error: new ZenoError('ZENO_ERR_NOT_READY', `${shortRef(target)} still exists after ${formatDuration(opts.timeoutMs)}`) };
         }
         await opts.clock.sleep(Math.min(pollDelay(opts, startedAt), left));
