@@ -77,6 +77,9 @@ export interface EventItem {
   reason?: string;
   message?: string;
   involvedObject?: { kind?: string; name?: string; namespace?: string };
+  /** Repeats folded into this event (kubectl shows `(x3 over 1m)`). */
+  count?: number;
+  firstTimestamp?: string;
   lastTimestamp?: string;
 }
 

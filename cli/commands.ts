@@ -94,8 +94,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     minArgs: 2,
     maxArgs: 2,
     description: `KIND is one of: ${kindNames()}.`,
-    options: { namespace },
-    examples: ['zeno describe service hello', 'zeno describe rev hello-00001'],
+    options: {
+      namespace,
+      output: { type: 'string', short: 'o', arg: 'FORMAT', help: 'json or yaml: {object, conditions, events} (default: text)' },
+    },
+    examples: ['zeno describe service hello', 'zeno describe rev hello-00001', 'zeno describe trigger orders -o yaml'],
   },
   {
     name: 'invoke',

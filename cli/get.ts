@@ -4,7 +4,7 @@ import { bool, str, UsageError, type ParsedValues } from './args.js';
 import type { EventItem } from './client.js';
 import { connect, type CliContext } from './context.js';
 import { kindNames, resolveKind, type KindInfo } from './kinds.js';
-import { parseOutputFormat, renderDescribe, renderObjects, renderTable } from './output.js';
+import { parseOutputFormat, renderDescribe, renderDescribeData, renderObjects, renderTable } from './output.js';
 
 function kindArg(name: string): KindInfo {
   const kind = resolveKind(name);
@@ -46,12 +46,14 @@ export async function runGet(ctx: CliContext, values: ParsedValues, args: string
 export async function runDescribe(ctx: CliContext, values: ParsedValues, args: string[]): Promise<number> {
   const kind = kindArg(args[0]!);
   const name = args[1]!;
+  const format = parseOutputFormat(str(values, 'output'));
+  if (format !== 'table' && format !== 'json' && format !== 'yaml') throw new UsageError(`flag -o: "${str(values, 'output')}" is not one of json, yaml`);
   const namespace = str(values, 'namespace') ?? kind.defaultNamespace;
   const { client } = await connect(ctx, values);
   const obj = await client.getObject(kind, namespace, name);
   if (!obj) throw notFound(kind, name, namespace);
   // Events are a nice-to-have: describe still shows the object when they cannot be read.
   const events: EventItem[] | string = await client.events(namespace, kind.kind, name).catch((e: Error) => e.message);
-  ctx.out(renderDescribe(kind, obj, events, ctx.clock.now()));
+  ctx.out(format === 'table' ? renderDescribe(kind, obj, events, ctx.clock.now()) : renderDescribeData(kind, obj, events, format));
   return 0;
 }

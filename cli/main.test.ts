@@ -271,7 +271,7 @@ describe('main: apply and delete', () => {
     writeFileSync(join(f.dir, 'svc.yaml'), VALID);
     expect(await main(['apply', '-f', 'svc.yaml'], f.ctx)).toBe(1);
     expect(f.out()).toBe('service.serving.knative.dev/hello configured\n');
-    expect(f.err()).toBe('error: service/hello is not ready: RevisionFailed: exit code 1\n');
+    expect(f.err()).toBe('error: service/hello is not ready: RevisionFailed: exit code 1 (see "zeno describe service hello" and "zeno logs hello")\n');
   });
 
   it('maps issues the platform finds back to files', async () => {

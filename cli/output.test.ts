@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { KObject } from '../core/types.js';
 import { resolveKind } from './kinds.js';
-import { parseOutputFormat, renderDescribe, renderObjects, renderTable } from './output.js';
+import { eventAge, parseOutputFormat, renderDescribe, renderDescribeData, renderObjects, renderTable } from './output.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 const svcKind = resolveKind('ksvc')!;
@@ -157,6 +157,63 @@ describe('renderDescribe', () => {
     expect(out).toContain('Labels:       a=1\n              b=2\n');
     expect(out).toContain('Data:\n  stable-window:\n    30s\n  _example:\n    line1\n    line2\n');
     expect(out).not.toContain('Conditions');
+  });
+});
+
+describe('describe: events, eventing kinds and -o', () => {
+  it.each([
+    [{ lastTimestamp: '2026-01-01T00:09:55Z' }, '5s'],
+    [{ lastTimestamp: '2026-01-01T00:09:55Z', count: 1, firstTimestamp: '2026-01-01T00:09:55Z' }, '5s'],
+    [{ lastTimestamp: '2026-01-01T00:09:55Z', count: 3, firstTimestamp: '2026-01-01T00:07:30Z' }, '5s (x3 over 2m30s)'],
+    [{ lastTimestamp: '2026-01-01T00:09:55Z', count: 4 }, '5s (x4)'],
+    [{}, ''],
+  ])('event age %j → %s', (e, want) => {
+    expect(eventAge(e, NOW)).toBe(want);
+  });
+
+  const trigger: KObject = {
+    apiVersion: 'eventing.knative.dev/v1',
+    kind: 'Trigger',
+    metadata: { name: 'orders', namespace: 'default', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: {
+      broker: 'default',
+      filter: { attributes: { type: 'com.example.order' } },
+      subscriber: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'shop' } },
+      delivery: { retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S', deadLetterSink: { ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'dlq' } } },
+    },
+    status: {
+      subscriberUri: 'http://shop.default.localhost:8080',
+      deliveryStats: { delivered: 5, retried: 2, deadLettered: 1, failed: 0, inFlight: 0 },
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:09:00Z' }],
+    },
+  };
+
+  it('shows a trigger with its filter, subscriber, delivery, counters, conditions and repeated events', () => {
+    const out = renderDescribe(resolveKind('trigger')!, trigger, [
+      { type: 'Normal', reason: 'Ready', message: 'Trigger is Ready', lastTimestamp: '2026-01-01T00:09:00Z' },
+      { type: 'Warning', reason: 'DeliveryFailed', message: 'subscriber answered 500', count: 3, firstTimestamp: '2026-01-01T00:09:10Z', lastTimestamp: '2026-01-01T00:09:50Z' },
+    ], NOW);
+    expect(out).toMatch(/  Broker:\s+default\n/);
+    expect(out).toMatch(/  Filter:\s+type=com\.example\.order\n/);
+    expect(out).toMatch(/  Subscriber:\s+ksvc:shop\n/);
+    expect(out).toMatch(/  Delivery:\s+dead letter sink ksvc:dlq, retry 3, backoff exponential PT0\.2S\n/);
+    expect(out).toMatch(/  Deliveries:\s+delivered 5, retried 2, deadLettered 1, failed 0, inFlight 0\n/);
+    expect(out).toMatch(/  Ready\s+True\s+60s\n/);
+    expect(out).toMatch(/  Warning\s+DeliveryFailed\s+10s \(x3 over 50s\)\s+subscriber answered 500\n$/);
+  });
+
+  it('shows a broker address', () => {
+    const broker: KObject = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'default' }, status: { address: { url: 'http://127.0.0.1:8080/brokers/default/default' }, conditions: [] } };
+    expect(renderDescribe(resolveKind('broker')!, broker, [], NOW)).toMatch(/Status:\n  Address:\s+http:\/\/127\.0\.0\.1:8080\/brokers\/default\/default\n/);
+  });
+
+  it('-o json and yaml hold the object, its conditions and events', () => {
+    const events = [{ type: 'Normal', reason: 'Ready', message: 'Trigger is Ready', lastTimestamp: '2026-01-01T00:09:00Z' }];
+    const json = JSON.parse(renderDescribeData(resolveKind('trigger')!, trigger, events, 'json'));
+    expect(json.object.metadata.name).toBe('orders');
+    expect(json.conditions).toEqual([{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:09:00Z' }]);
+    expect(json.events).toEqual(events);
+    expect(parseYaml(renderDescribeData(resolveKind('trigger')!, trigger, 'HTTP 500', 'yaml'))).toMatchObject({ events: [], eventsError: 'HTTP 500' });
   });
 });
 

@@ -317,10 +317,19 @@ function eventsTable(events: EventItem[] | string, nowMs: number): string[] {
   if (!events.length) return ['Events:  <none>'];
   const table = formatTable(
     ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
-    events.map((e) => [e.type, e.reason, age(e.lastTimestamp, nowMs), e.message]),
+    // Newest last, as kubectl describe lists them.
+    events.map((e) => [e.type, e.reason, eventAge(e, nowMs), e.message]),
     { indent: '  ' },
   );
   return ['Events:', ...table.trimEnd().split('\n')];
+}
+
+/** kubectl describe's event age: `5s`, or `5s (x3 over 2m)` for a repeated event. */
+export function eventAge(e: EventItem, nowMs: number): string {
+  const last = age(e.lastTimestamp, nowMs);
+  if (!e.count || e.count < 2) return last;
+  const first = age(e.firstTimestamp, nowMs);
+  return first ? `${last} (x${e.count} over ${first})` : `${last} (x${e.count})`;
 }
 
 function trafficTable(targets: TrafficTarget[]): string[] {
@@ -345,6 +354,52 @@ export function autoscalerLines(view: unknown): string[] {
     ['  Excess burst capacity', text(v.excessBurstCapacity)],
     ['  Mode', text(v.mode)],
   ]);
+}
+
+/** A Broker's address and delivery, a Trigger's broker, filter, subscriber and counters. */
+function eventingLines(kind: 'Broker' | 'Trigger', obj: KObject): string[] {
+  const st = status(obj);
+  const spec = specOf(obj);
+  const delivery = (spec.delivery ?? {}) as Record<string, unknown>;
+  const deliveryText = [
+    sinkOf(delivery.deadLetterSink) ? `dead letter sink ${sinkOf(delivery.deadLetterSink)}` : '',
+    delivery.retry !== undefined ? `retry ${text(delivery.retry)}` : '',
+    text(delivery.backoffPolicy) ? `backoff ${text(delivery.backoffPolicy)} ${text(delivery.backoffDelay) ?? ''}`.trimEnd() : '',
+  ].filter(Boolean).join(', ');
+  if (kind === 'Broker') {
+    return titled('Status:', fields([
+      ['  Address', text((st.address as { url?: unknown } | undefined)?.url)],
+      ['  Class', obj.metadata.annotations?.['eventing.knative.dev/broker.class']],
+      ['  Delivery', deliveryText || undefined],
+      ['  Dead letter sink', text(st.deadLetterSinkUri)],
+    ]));
+  }
+  const filter = Object.entries(((spec.filter as { attributes?: Record<string, string> } | undefined)?.attributes) ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  const stats = (st.deliveryStats ?? {}) as Record<string, unknown>;
+  const counters = ['delivered', 'retried', 'deadLettered', 'failed', 'inFlight'].filter((k) => stats[k] !== undefined).map((k) => `${k} ${text(stats[k])}`).join(', ');
+  return titled('Status:', fields([
+    ['  Broker', text(spec.broker)],
+    ['  Filter', filter || (Array.isArray(spec.filters) && spec.filters.length ? JSON.stringify(spec.filters) : undefined)],
+    ['  Subscriber', sinkOf(spec.subscriber)],
+    ['  Subscriber URI', text(st.subscriberUri)],
+    ['  Delivery', deliveryText || undefined],
+    ['  Deliveries', counters || undefined],
+  ]));
+}
+
+function titled(title: string, body: string[]): string[] {
+  return body.length ? [title, ...body] : [];
+}
+
+/** `zeno describe -o json|yaml`: the object and its events, for scripts. */
+export function renderDescribeData(kind: KindInfo, obj: KObject, events: EventItem[] | string, format: 'json' | 'yaml'): string {
+  const doc = {
+    object: withType(kind, obj),
+    conditions: conditionsOf(obj),
+    events: typeof events === 'string' ? [] : events,
+    ...(typeof events === 'string' ? { eventsError: events } : {}),
+  };
+  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc);
 }
 
 /**
@@ -410,6 +465,7 @@ export function renderDescribe(kind: KindInfo, obj: KObject, events: EventItem[]
       break;
     }
   }
+  if (kind.kind === 'Broker' || kind.kind === 'Trigger') section(eventingLines(kind.kind, obj));
   if (kind.kind !== 'ConfigMap') section(conditionsTable(obj, nowMs));
   section(eventsTable(events, nowMs));
   return `${out.join('\n')}\n`;
