@@ -8,6 +8,7 @@ import { kindNames } from './kinds.js';
 
 const namespace: OptionSpec = { type: 'string', short: 'n', arg: 'NS', default: 'default (knative-serving for configmaps)', help: 'namespace' };
 const noWait: OptionSpec = { type: 'boolean', help: 'return at once instead of waiting' };
+const wait: OptionSpec = { type: 'boolean', help: 'wait (the default; progress goes to stderr)' };
 const timeout: OptionSpec = { type: 'string', arg: 'DURATION', default: `${PLATFORM_DEFAULTS.applyWaitMs / 1000}s`, help: 'how long to wait (Go duration: 90s, 2m)' };
 const filename: OptionSpec = { type: 'string', short: 'f', multiple: true, arg: 'FILE|DIR', help: 'manifest file, or folder searched recursively for *.yaml/*.yml (repeatable)' };
 
@@ -52,6 +53,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       filename,
       namespace: { ...namespace, help: 'namespace for objects whose manifest names none' },
+      wait,
       'no-wait': noWait,
       timeout,
       'dry-run': { type: 'boolean', help: 'let the platform validate without storing anything' },
@@ -67,6 +69,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       filename,
       namespace,
+      wait,
       'no-wait': noWait,
       timeout,
       'ignore-not-found': { type: 'boolean', help: 'do not fail when a resource does not exist' },
@@ -99,6 +102,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       output: { type: 'string', short: 'o', arg: 'FORMAT', help: 'json or yaml: {object, conditions, events} (default: text)' },
     },
     examples: ['zeno describe service hello', 'zeno describe rev hello-00001', 'zeno describe trigger orders -o yaml'],
+  },
+  {
+    name: 'top',
+    summary: 'Show live replicas, requests per second and latency per service',
+    usage: 'top [flags]',
+    minArgs: 0,
+    maxArgs: 0,
+    description:
+      'Per Service: READY, REPLICAS (ready/desired pods), RPS, P50 and P99 latency over the last\n' +
+      `${PLATFORM_DEFAULTS.topWindowMs / 1000} seconds, and requests IN FLIGHT and QUEUED in the activator now. On a terminal\n` +
+      'the table is redrawn every second until Ctrl-C; with --once, -o, or when the output is not a\n' +
+      'terminal, it is printed once.',
+    options: {
+      namespace,
+      'all-namespaces': { type: 'boolean', short: 'A', help: 'services of every namespace' },
+      once: { type: 'boolean', help: 'print one table and exit' },
+      output: { type: 'string', short: 'o', arg: 'FORMAT', help: 'json or yaml (implies --once)' },
+    },
+    examples: ['zeno top', 'zeno top --once -A', 'zeno top -o json'],
   },
   {
     name: 'invoke',

@@ -24,6 +24,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   events: async () => (await import('./events.js')).runEvents,
   new: async () => (await import('./new.js')).runNew,
   dashboard: async () => (await import('./dashboard.js')).runDashboard,
+  top: async () => (await import('./top.js')).runTop,
 };
 
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 usage error). */
