@@ -100,17 +100,19 @@ export class AdminClient {
   private readonly token: string;
   private readonly fetchFn: FetchLike;
   private readonly dataDir: string | undefined;
+  private readonly timeoutMs: number;
 
-  constructor(opts: { baseUrl: string; token: string; fetch?: FetchLike; dataDir?: string }) {
+  constructor(opts: { baseUrl: string; token: string; fetch?: FetchLike; dataDir?: string; timeoutMs?: number }) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.token = opts.token;
     this.fetchFn = opts.fetch ?? ((url, init) => fetch(url, init));
     this.dataDir = opts.dataDir;
+    this.timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   }
 
   /** One JSON request; errors become ZenoErrors carrying the server's code. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    const res = await this.send(method, path, body, AbortSignal.timeout(this.timeoutMs));
     const text = await res.text();
     if (!res.ok) throw this.errorFrom(res.status, text);
     return (text ? JSON.parse(text) : undefined) as T;

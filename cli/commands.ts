@@ -215,6 +215,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['zeno new hello', 'zeno new greeter --template typescript', 'zeno new worker --template python --dir functions'],
   },
   {
+    name: 'completion',
+    summary: 'Print a shell completion script (bash, zsh or fish)',
+    usage: 'completion bash|zsh|fish',
+    minArgs: 1,
+    maxArgs: 1,
+    description:
+      'Completes commands, flags, kinds, flag values and the names of resources of the running\n' +
+      'platform (asked through the admin API, so the data dir must point at it). The script calls\n' +
+      '"zeno", which must be on PATH (e.g. after "npm link" or "npm install -g").',
+    options: {},
+    examples: ['source <(zeno completion bash)', 'zeno completion zsh > "${fpath[1]}/_zeno"', 'zeno completion fish > ~/.config/fish/completions/zeno.fish'],
+  },
+  {
     name: 'version',
     summary: 'Print the CLI version',
     usage: 'version',

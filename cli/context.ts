@@ -41,9 +41,20 @@ export function dataDirOf(ctx: CliContext, values: ParsedValues): string {
 }
 
 /** The admin client for the platform the data dir points at. */
-export async function connect(ctx: CliContext, values: ParsedValues): Promise<{ client: AdminClient; address: PlatformAddress }> {
+export function connect(ctx: CliContext, values: ParsedValues): Promise<{ client: AdminClient; address: PlatformAddress }> {
+  return connectWith(ctx, values, {});
+}
+
+/** connect() with a shorter request timeout (completion must not keep the shell waiting). */
+export async function connectWith(ctx: CliContext, values: ParsedValues, opts: { timeoutMs?: number }): Promise<{ client: AdminClient; address: PlatformAddress }> {
   const address = await readPlatformAddress(dataDirOf(ctx, values));
-  const client = new AdminClient({ baseUrl: address.adminUrl, token: address.token, dataDir: address.dataDir, ...(ctx.fetch ? { fetch: ctx.fetch } : {}) });
+  const client = new AdminClient({
+    baseUrl: address.adminUrl,
+    token: address.token,
+    dataDir: address.dataDir,
+    ...(ctx.fetch ? { fetch: ctx.fetch } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
   return { client, address };
 }
 

@@ -25,11 +25,14 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   new: async () => (await import('./new.js')).runNew,
   dashboard: async () => (await import('./dashboard.js')).runDashboard,
   top: async () => (await import('./top.js')).runTop,
+  completion: async () => (await import('./completion.js')).runCompletion,
 };
 
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   try {
+    // Hidden: what the completion scripts call; takes the words as they are.
+    if (argv[0] === '__complete') return await (await import('./completion.js')).runComplete(ctx, argv.slice(1));
     const { command, rest, help, version } = splitCommandLine(argv);
     if (version) return printVersion(ctx);
     if (command === undefined) {
