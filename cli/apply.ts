@@ -10,7 +10,7 @@ import { RUNTIME_KINDS, type RuntimeKind } from '../controller/validation/contex
 import type { AdminClient } from './client.js';
 import { connect, progressOf, reportError, type CliContext } from './context.js';
 import type { Progress } from './progress.js';
-import { kindNames, kindOf, objectRef, resolveKind } from './kinds.js';
+import { unknownKind, kindOf, objectRef, resolveKind } from './kinds.js';
 import { formatIssues, loadAndValidate, manifestPaths, prepareItems, type ManifestDoc } from './manifests.js';
 import { waitForDeletion, waitForReady, type WaitOutcome, type WaitTarget } from './wait.js';
 
@@ -179,7 +179,7 @@ export async function runDelete(ctx: CliContext, values: ParsedValues, args: str
   } else {
     if (args.length !== 2) throw new UsageError('"zeno delete" needs -f FILE|DIR or KIND NAME (see "zeno delete --help")');
     const kind = resolveKind(args[0]!);
-    if (!kind) throw new UsageError(`unknown kind "${args[0]}"; use one of: ${kindNames()}`);
+    if (!kind) throw new UsageError(unknownKind(args[0]!));
     items = [{ apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name: args[1]!, namespace: ns ?? kind.defaultNamespace } }];
   }
   if (!items.length) throw new ZenoError('ZENO_ERR_BAD_REQUEST', `no resources found in ${files.join(', ')}`);

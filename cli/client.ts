@@ -23,11 +23,26 @@ export function resolveDataDir(flag: string | undefined, env: Record<string, str
   return resolve(cwd, flag ?? (env.ZENO_DATA_DIR || PLATFORM_DEFAULTS.dataDir));
 }
 
-const HINT = '(is "zeno up" running? use --data-dir or ZENO_DATA_DIR)';
+/** What to do when no platform answers: start one, or point the CLI at the one that runs. */
+const FIX = 'start it with "zeno up", or point --data-dir (or ZENO_DATA_DIR) at the data dir of the running one';
 
-/** The one-line error for a platform that is not there. */
-export function unreachable(where: string): ZenoError {
-  return new ZenoError('ZENO_ERR_PLATFORM_UNREACHABLE', `cannot reach Zeno at ${where} ${HINT}`);
+/** The one-line error for a platform URL that does not answer (`dataDir`: where the URL was read). */
+export function unreachable(url: string, dataDir?: string): ZenoError {
+  const from = dataDir ? ` (from ${dataDir})` : '';
+  return new ZenoError('ZENO_ERR_PLATFORM_UNREACHABLE', `cannot reach Zeno at ${url}${from}: it is not running; ${FIX}`);
+}
+
+/** The one-line error for a data dir that no `zeno up` wrote its address into. */
+export function noPlatform(dataDir: string, file: string): ZenoError {
+  return new ZenoError('ZENO_ERR_PLATFORM_UNREACHABLE', `no running Zeno found in ${dataDir} (no ${file} file there): ${FIX}`);
+}
+
+/** The data dir has an admin URL but no token: not written by a `zeno up` that finished starting. */
+function missingToken(dataDir: string): ZenoError {
+  return new ZenoError(
+    'ZENO_ERR_PLATFORM_UNREACHABLE',
+    `the admin token file ${join(dataDir, CONFIG_FILE_NAMES.token)} is missing or empty ("zeno up" writes it once started); restart "zeno up" with --data-dir ${dataDir}, or point --data-dir at the data dir of the running one`,
+  );
 }
 
 /** Reads the files `zeno up` wrote; a missing admin URL or token means no platform there. */
@@ -40,14 +55,15 @@ export async function readPlatformAddress(dataDir: string): Promise<PlatformAddr
     }
   };
   const [adminUrl, token, gatewayUrl] = await Promise.all([read(CONFIG_FILE_NAMES.adminUrl), read(CONFIG_FILE_NAMES.token), read(CONFIG_FILE_NAMES.gatewayUrl)]);
-  if (!adminUrl || !token) throw unreachable(dataDir);
+  if (!adminUrl) throw noPlatform(dataDir, CONFIG_FILE_NAMES.adminUrl);
+  if (!token) throw missingToken(dataDir);
   return { dataDir, adminUrl: adminUrl.replace(/\/+$/, ''), token, gatewayUrl: gatewayUrl?.replace(/\/+$/, '') };
 }
 
 /** The gateway URL `zeno up` wrote; invoking a function needs nothing else. */
 export async function readGatewayUrl(dataDir: string): Promise<string> {
   const url = (await readFile(join(dataDir, CONFIG_FILE_NAMES.gatewayUrl), 'utf8').catch(() => '')).trim();
-  if (!url) throw unreachable(dataDir);
+  if (!url) throw noPlatform(dataDir, CONFIG_FILE_NAMES.gatewayUrl);
   return url.replace(/\/+$/, '');
 }
 
@@ -174,7 +190,7 @@ export class AdminClient {
       });
     } catch (e) {
       if ((e as Error).name === 'AbortError' && signal?.aborted && signal.reason?.name !== 'TimeoutError') throw e;
-      throw unreachable(this.baseUrl);
+      throw unreachable(this.baseUrl, this.dataDir);
     }
   }
 
@@ -187,7 +203,7 @@ export class AdminClient {
     }
     if (status === 401) {
       const where = this.dataDir ? join(this.dataDir, CONFIG_FILE_NAMES.token) : 'the token file';
-      return new ZenoError('ZENO_ERR_UNAUTHORIZED', `the platform at ${this.baseUrl} rejected the token in ${where} (restart "zeno up" or point --data-dir at its data dir)`);
+      return new ZenoError('ZENO_ERR_UNAUTHORIZED', `the platform at ${this.baseUrl} rejected the token in ${where}: that file is from another "zeno up" (a stale data dir?); point --data-dir at the data dir of the platform at ${this.baseUrl}, or restart "zeno up"${this.dataDir ? ` with --data-dir ${this.dataDir}` : ''}`);
     }
     const code = body.code && body.code in ERROR_TABLE ? (body.code as ErrorCode) : codeForStatus(status);
     const message = body.message || text.trim().split('\n')[0] || `HTTP ${status}`;

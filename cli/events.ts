@@ -114,7 +114,7 @@ export async function runEvents(ctx: CliContext, values: ParsedValues, args: str
   try {
     res = await fetchFn(req.url, { method: 'POST', headers: req.headers, body: req.body });
   } catch {
-    throw unreachable(gatewayUrl);
+    throw unreachable(gatewayUrl, dataDirOf(ctx, values));
   }
   const text = await res.text();
   if (res.status === 202 || (res.status >= 200 && res.status < 300)) {

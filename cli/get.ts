@@ -3,12 +3,12 @@ import { ZenoError } from '../core/errors.js';
 import { bool, str, UsageError, type ParsedValues } from './args.js';
 import type { EventItem } from './client.js';
 import { connect, type CliContext } from './context.js';
-import { kindNames, resolveKind, type KindInfo } from './kinds.js';
+import { unknownKind, resolveKind, type KindInfo } from './kinds.js';
 import { parseOutputFormat, renderDescribe, renderDescribeData, renderObjects, renderTable } from './output.js';
 
 function kindArg(name: string): KindInfo {
   const kind = resolveKind(name);
-  if (!kind) throw new UsageError(`unknown kind "${name}"; use one of: ${kindNames()}`);
+  if (!kind) throw new UsageError(unknownKind(name));
   return kind;
 }
 

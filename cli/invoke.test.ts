@@ -35,12 +35,20 @@ describe('buildInvokeRequest', () => {
 
 describe('failureLine', () => {
   const cases: { label: string; input: [number, string, string]; want: ReturnType<typeof failureLine> }[] = [
-    { label: "the platform's error", input: [503, 'Service Unavailable', '{"statusCode":503,"code":"ZENO_ERR_NO_READY_REVISION","error":"Service Unavailable","message":"The route has no ready revision yet"}'], want: { line: 'HTTP 503: ZENO_ERR_NO_READY_REVISION: The route has no ready revision yet', platformError: true } },
+    { label: "the platform's error", input: [503, 'Service Unavailable', '{"statusCode":503,"code":"ZENO_ERR_NO_READY_REVISION","error":"Service Unavailable","message":"The route has no ready revision yet"}'], want: { line: 'HTTP 503: ZENO_ERR_NO_READY_REVISION: The route has no ready revision yet (see why with "zeno describe ksvc NAME" and "zeno logs NAME")', platformError: true } },
     { label: "the function's own error", input: [400, 'Bad Request', 'name is required'], want: { line: 'HTTP 400 Bad Request', platformError: false } },
     { label: 'JSON without code', input: [500, '', '{"error":"boom"}'], want: { line: 'HTTP 500', platformError: false } },
   ];
   it.each(cases)('$label', ({ input, want }) => {
     expect(failureLine(...input)).toEqual(want);
+  });
+
+  it('names the function and its namespace in the hint', () => {
+    const body = '{"code":"ZENO_ERR_REVISION_FAILED","message":"revision default/x-00001 cannot start"}';
+    expect(failureLine(503, '', body, { name: 'x', namespace: 'team-a' }).line).toBe(
+      'HTTP 503: ZENO_ERR_REVISION_FAILED: revision default/x-00001 cannot start (see why with "zeno describe ksvc x -n team-a" and "zeno logs x -n team-a")',
+    );
+    expect(failureLine(404, '', '{"code":"ZENO_ERR_FUNCTION_NOT_FOUND","message":"No function is routed at this host or path"}').line).toContain('list the services with "zeno get ksvc -A"');
   });
 });
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCount, parseHeader, str, strs, bool, UsageError, type ParsedValues } from './args.js';
 import { readGatewayUrl, unreachable } from './client.js';
+import { hintFor } from './hints.js';
 import { connect, dataDirOf, type CliContext } from './context.js';
 import { DEFAULT_NAMESPACE } from './kinds.js';
 
@@ -76,10 +77,13 @@ function isJson(t: string): boolean {
 }
 
 /** The one-line reason for a failed call: the platform's `{code, message}` when the body is one. */
-export function failureLine(status: number, statusText: string, body: string): { line: string; platformError: boolean } {
+export function failureLine(status: number, statusText: string, body: string, target?: { name: string; namespace: string }): { line: string; platformError: boolean } {
   try {
     const j = JSON.parse(body) as { code?: unknown; message?: unknown };
-    if (typeof j.code === 'string' && typeof j.message === 'string') return { line: `HTTP ${status}: ${j.code}: ${j.message}`, platformError: true };
+    if (typeof j.code === 'string' && typeof j.message === 'string') {
+      const hint = hintFor(j.code, target?.name, target?.namespace);
+      return { line: `HTTP ${status}: ${j.code}: ${j.message}${hint ? ` (${hint})` : ''}`, platformError: true };
+    }
   } catch {
     // The function's own error body: printed as it is on stdout.
   }
@@ -121,7 +125,7 @@ export async function runInvoke(ctx: CliContext, values: ParsedValues, args: str
   try {
     res = await fetchFn(req.url, { method: req.method, headers: req.headers, redirect: 'manual', ...(req.body ? { body: req.body } : {}) });
   } catch {
-    throw unreachable(gatewayUrl);
+    throw unreachable(gatewayUrl, dataDirOf(ctx, values));
   }
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (isAsync && res.status === 202) {
@@ -132,7 +136,7 @@ export async function runInvoke(ctx: CliContext, values: ParsedValues, args: str
     ctx.out(bytes);
     return 0;
   }
-  const { line, platformError } = failureLine(res.status, res.statusText, new TextDecoder().decode(bytes));
+  const { line, platformError } = failureLine(res.status, res.statusText, new TextDecoder().decode(bytes), { name: args[0]!, namespace: str(values, 'namespace') ?? DEFAULT_NAMESPACE });
   if (!platformError) ctx.out(bytes);
   ctx.err(`error: ${line}\n`);
   return 1;

@@ -4,6 +4,7 @@
  * form; admin API paths; kubectl-style object references.
  */
 import { KINDS, kindInfoOf, type KindInfo } from '../core/kinds.js';
+import { closest } from './hints.js';
 
 export { KINDS, type KindInfo } from '../core/kinds.js';
 
@@ -26,6 +27,12 @@ export function resolveKind(name: string): KindInfo | undefined {
 /** The kind entry for an object's apiVersion and kind, if the CLI knows it. */
 export function kindOf(obj: { apiVersion?: string; kind?: string }): KindInfo | undefined {
   return kindInfoOf(obj);
+}
+
+/** The usage error for a kind name nobody knows: a guess, then every kind. */
+export function unknownKind(name: string): string {
+  const guess = closest(name, KINDS.flatMap((k) => [k.plural, k.singular, ...k.shortNames]));
+  return `unknown kind "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}; use one of: ${kindNames()}`;
 }
 
 /** Every name `get` accepts, for help and error messages. */

@@ -107,20 +107,40 @@ describe('main: finding the platform', () => {
   it('says how to fix a data dir without a platform', async () => {
     const h = harness(undefined, { platformFiles: false });
     expect(await main(['get', 'ksvc'], h.ctx)).toBe(1);
-    expect(h.err()).toBe(`error: cannot reach Zeno at ${h.dir} (is "zeno up" running? use --data-dir or ZENO_DATA_DIR)\n`);
+    expect(h.err()).toBe(`error: no running Zeno found in ${h.dir} (no admin-url file there): start it with "zeno up", or point --data-dir (or ZENO_DATA_DIR) at the data dir of the running one\n`);
     expect(h.seen).toEqual([]);
   });
 
   it('says the same, with the URL, when the platform does not answer', async () => {
     const h = harness(() => Promise.reject(new TypeError('fetch failed')));
     expect(await main(['get', 'ksvc'], h.ctx)).toBe(1);
-    expect(h.err()).toBe('error: cannot reach Zeno at http://127.0.0.1:18081 (is "zeno up" running? use --data-dir or ZENO_DATA_DIR)\n');
+    expect(h.err()).toBe(`error: cannot reach Zeno at http://127.0.0.1:18081 (from ${h.dir}): it is not running; start it with "zeno up", or point --data-dir (or ZENO_DATA_DIR) at the data dir of the running one\n`);
   });
 
   it('--data-dir wins over ZENO_DATA_DIR', async () => {
     const h = harness(undefined, { platformFiles: false });
     expect(await main(['--data-dir', '/nonexistent/zeno', 'get', 'ksvc'], h.ctx)).toBe(1);
-    expect(h.err()).toContain('cannot reach Zeno at /nonexistent/zeno ');
+    expect(h.err()).toContain('no running Zeno found in /nonexistent/zeno ');
+  });
+
+  it('names the token file when it is missing', async () => {
+    const h = harness(undefined, { platformFiles: false });
+    writeFileSync(join(h.dir, 'admin-url'), 'http://127.0.0.1:18081\n');
+    expect(await main(['get', 'ksvc'], h.ctx)).toBe(1);
+    expect(h.err()).toBe(`error: the admin token file ${join(h.dir, 'token')} is missing or empty ("zeno up" writes it once started); restart "zeno up" with --data-dir ${h.dir}, or point --data-dir at the data dir of the running one\n`);
+    expect(h.seen).toEqual([]);
+  });
+
+  it('guesses what an unknown command or kind meant', async () => {
+    const a = harness();
+    expect(await main(['desribe', 'ksvc', 'x'], a.ctx)).toBe(2);
+    expect(a.err()).toMatch(/^error: unknown command "desribe" \(did you mean "zeno describe"\?\); commands: up, /);
+    const b = harness();
+    expect(await main(['get', 'servics'], b.ctx)).toBe(2);
+    expect(b.err()).toMatch(/^error: unknown kind "servics" \(did you mean "services"\?\); use one of: services\/service/);
+    const c = harness();
+    expect(await main(['get', 'xyzzy'], c.ctx)).toBe(2);
+    expect(c.err()).toMatch(/^error: unknown kind "xyzzy"; use one of: /);
   });
 
   it('explains a rejected token without printing it', async () => {
@@ -330,7 +350,7 @@ describe('main: invoke and logs', () => {
     const h = harness(() => json(503, { statusCode: 503, code: 'ZENO_ERR_NO_READY_REVISION', error: 'Service Unavailable', message: 'The route has no ready revision yet' }));
     expect(await main(['invoke', 'hello'], h.ctx)).toBe(1);
     expect(h.out()).toBe('');
-    expect(h.err()).toBe('error: HTTP 503: ZENO_ERR_NO_READY_REVISION: The route has no ready revision yet\n');
+    expect(h.err()).toBe('error: HTTP 503: ZENO_ERR_NO_READY_REVISION: The route has no ready revision yet (see why with "zeno describe ksvc hello" and "zeno logs hello")\n');
   });
 
   it('prints [pod] line for each NDJSON line, split across chunks', async () => {

@@ -10,6 +10,7 @@ import { realClock } from '../core/clock.js';
 import { parseCommand, splitCommandLine, UsageError, type ParsedValues } from './args.js';
 import { COMMANDS, findCommand, renderCommandHelp, renderMainHelp } from './commands.js';
 import { cliVersion, reportError, type CliContext } from './context.js';
+import { closest } from './hints.js';
 
 type Runner = (ctx: CliContext, values: ParsedValues, args: string[]) => Promise<number>;
 
@@ -40,7 +41,10 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
       return 0;
     }
     const spec = findCommand(command);
-    if (!spec) throw new UsageError(`unknown command "${command}"; commands: ${COMMANDS.map((c) => c.name).join(', ')} (see "zeno --help")`);
+    if (!spec) {
+      const guess = closest(command, COMMANDS.map((c) => c.name));
+      throw new UsageError(`unknown command "${command}"${guess ? ` (did you mean "zeno ${guess}"?)` : ''}; commands: ${COMMANDS.map((c) => c.name).join(', ')} (see "zeno --help")`);
+    }
     const { values, args } = parseCommand(spec, rest);
     if (help || values.help === true) {
       ctx.out(renderCommandHelp(spec));

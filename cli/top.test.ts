@@ -99,17 +99,19 @@ describe('runTop', () => {
     let interrupt!: (s: string) => void;
     const h = ctx(true, new Promise((r) => (interrupt = r)));
     const done = runTop(h.c, { 'data-dir': dir, 'all-namespaces': true });
-    // The fetch answers on the event loop: let it run, then move the clock a second.
-    const flush = async () => {
+    // The fetch answers on the event loop: wait for each frame, then move the clock a second.
+    const frames = async (n: number) => {
+      for (let i = 0; i < 1000 && h.out.length < n; i++) await new Promise((r) => setImmediate(r));
       for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     };
-    for (let i = 0; i < 3; i++) {
-      await flush();
+    for (let i = 1; i <= 3; i++) {
+      await frames(i);
       h.clock.advance(1000);
     }
-    await flush();
+    await frames(4);
     interrupt('SIGINT');
-    await flush();
+    await frames(5);
+    h.clock.advance(1000);
     expect(await done).toBe(0);
     expect(h.seen.length).toBeGreaterThanOrEqual(3);
     expect(h.seen[0]).toBe('http://127.0.0.1:1/apis/zeno.dev/v1/top');

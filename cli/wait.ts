@@ -124,7 +124,7 @@ async function waitOne(target: WaitTarget, opts: WaitOptions): Promise<WaitOutco
       return {
         target,
         ...(obj ? { object: obj } : {}),
-        error: new ZenoError('ZENO_ERR_NOT_READY', `${ref} not ready after ${formatDuration(opts.timeoutMs)} (last: ${why}); see "zeno describe ${target.kind.singular} ${target.name}"`),
+        error: new ZenoError('ZENO_ERR_NOT_READY', `${ref} not ready after ${formatDuration(opts.timeoutMs)} (last: ${why}); see why with "zeno describe ${target.kind.singular} ${target.name}", or wait longer with --timeout`),
       };
     }
     await opts.clock.sleep(Math.min(pollDelay(opts, startedAt), left));
@@ -148,7 +148,7 @@ export function waitForDeletion(targets: WaitTarget[], opts: WaitOptions): Promi
         const left = deadline - opts.clock.now();
         if (left <= 0) {
           opts.progress.finish(ref);
-          return { target, object: obj, error: new ZenoError('ZENO_ERR_NOT_READY', `${shortRef(target)} still exists after ${formatDuration(opts.timeoutMs)}`) };
+          return { target, object: obj, error: new ZenoError('ZENO_ERR_NOT_READY', `${shortRef(target)} still exists after ${formatDuration(opts.timeoutMs)}; see "zeno describe ${target.kind.singular} ${target.name}", or wait longer with --timeout`) };
         }
         await opts.clock.sleep(Math.min(pollDelay(opts, startedAt), left));
       }

@@ -99,7 +99,7 @@ describe('zeno (built binary)', () => {
     const dir = emptyDataDir();
     const r = await zeno(['get', 'services'], { env: { ZENO_DATA_DIR: dir } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error: cannot reach Zeno at ${dir} (is "zeno up" running? use --data-dir or ZENO_DATA_DIR)\n`);
+    expect(r.stderr).toBe(`error: no running Zeno found in ${dir} (no admin-url file there): start it with "zeno up", or point --data-dir (or ZENO_DATA_DIR) at the data dir of the running one\n`);
   });
 
   it('gives the same error with the URL when the platform does not answer', async () => {
@@ -109,7 +109,7 @@ describe('zeno (built binary)', () => {
     writeFileSync(join(dir, 'token'), 'secret-token\n');
     const r = await zeno(['get', 'ksvc', '--data-dir', dir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error: cannot reach Zeno at http://127.0.0.1:${port} (is "zeno up" running? use --data-dir or ZENO_DATA_DIR)\n`);
+    expect(r.stderr).toBe(`error: cannot reach Zeno at http://127.0.0.1:${port} (from ${dir}): it is not running; start it with "zeno up", or point --data-dir (or ZENO_DATA_DIR) at the data dir of the running one\n`);
     expect(r.stderr).not.toContain('secret-token');
   });
 
