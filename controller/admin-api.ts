@@ -5,6 +5,7 @@ import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/erro
 import { DEFAULT_HTTP_LIMITS, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { REDACTED, redactSecrets, restoreRedacted } from '../core/redact.js';
+import { jsonDepthExceeds } from '../core/json-depth.js';
 import type { KObject, RevisionId } from '../core/types.js';
 import { revisionId } from '../core/types.js';
 import { nodeRuntimeEntry } from '../functions/node/index.js';
@@ -120,6 +121,12 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     if (given.length !== tokenBuf.length || !timingSafeEqual(given, tokenBuf)) throw new ZenoError('ZENO_ERR_UNAUTHORIZED');
   });
 
+  // Deeply nested JSON is refused before anything walks it (core/json-depth.ts).
+  app.addHook('preValidation', async (req: FastifyRequest) => {
+    if (req.body !== undefined && jsonDepthExceeds(req.body, PLATFORM_DEFAULTS.maxJsonDepth)) {
+      throw new ZenoError('ZENO_ERR_BAD_REQUEST', `the JSON body nests deeper than ${PLATFORM_DEFAULTS.maxJsonDepth} levels`);
+    }
+  });
   // Secrets never leave in answers: env values named like credentials are
   // replaced in every object the API returns (core/redact.ts).
   app.addHook('preSerialization', async (_req: FastifyRequest, _reply: FastifyReply, payload: unknown) => redactSecrets(payload));

@@ -218,3 +218,13 @@ describe('secret env values never come back out', () => {
     expect(JSON.stringify(store.get('services', 'default', 'fn'))).toContain('fsec-EEEE');
   });
 });
+
+describe('deeply nested JSON bodies', () => {
+  const deepObj = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  it.each([300, 5_000, 10_000])('%s levels: 400 ZENO_ERR_BAD_REQUEST, not a stack overflow', async (n) => {
+    const payload = `{"items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"data":${deepObj(n)}}]}`;
+    const r = await app.inject({ method: 'POST', url: '/apis/zeno.dev/v1/apply', headers: { ...AUTH, 'content-type': 'application/json' }, payload });
+    expect([r.statusCode, r.json().code]).toEqual([400, 'ZENO_ERR_BAD_REQUEST']);
+    expect(r.json().message).toMatch(/deeper than 256/);
+  });
+});

@@ -40,6 +40,8 @@ beforeAll(async () => {
   }));
   const r = await runCli(['apply', '-f', f], zeno.dataDir);
   expect(r.code, r.stderr).toBe(0);
+  const broker = await zeno.admin('POST', '/apis/zeno.dev/v1/apply', { items: [{ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default' }, spec: {} }] });
+  expect(broker.status).toBe(200);
   // Warm the paths used below, then take the platform's fd count at rest.
   await stillServes();
   await httpCall(`${zeno.adminUrl}/healthz`);
@@ -193,6 +195,24 @@ describe('HTTP oddities on the admin port', () => {
     expect([chunked.status, chunked.code]).toEqual([400, 'ZENO_ERR_BAD_REQUEST']);
 
     expect((await fetch(`${zeno.adminUrl}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('deeply nested JSON', () => {
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  it('an admin body or an event nested 100,000 levels deep: 400 with a code, and the platform lives', async () => {
+    const apply = await fetch(`${zeno.adminUrl}/apis/zeno.dev/v1/apply`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${zeno.token}`, 'content-type': 'application/json' },
+      body: `{"items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"data":{"x":${deep(100_000)}}}]}`,
+    });
+    expect([apply.status, ((await apply.json()) as { code: string }).code]).toEqual([400, 'ZENO_ERR_BAD_REQUEST']);
+    const ev = await httpCall(`${zeno.gatewayUrl}/brokers/default/default`, {
+      body: deep(100_000),
+      headers: { 'ce-specversion': '1.0', 'ce-id': 'deep', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' },
+    });
+    expect([ev.status, JSON.parse(ev.body).code]).toEqual([400, 'ZENO_ERR_INVALID_EVENT']);
+    await stillServes();
   });
 });
 

@@ -61,6 +61,13 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    * load balancers, so they never reuse a connection we are closing.
    */
   keepAliveTimeoutMs: 65_000,
+  /**
+   * Deepest nesting of objects and arrays accepted in JSON the platform
+   * parses (admin API bodies, CloudEvent data). Manifests nest about 10
+   * levels; past a few thousand, walking the value overflows the stack, so
+   * deeper input is refused with 400 (ZENO_ERR_BAD_REQUEST / ZENO_ERR_INVALID_EVENT).
+   */
+  maxJsonDepth: 256,
   /** Per-revision pending-request queue in the activator (Knative: 10000). */
   activatorQueueDepth: 10_000,
   /** Retry-After seconds sent with 503 when a queue is full. */

@@ -109,6 +109,20 @@ describe('eventFromHttp under fuzzing', () => {
   });
 });
 
+describe('deeply nested event data', () => {
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  it.each([300, 100_000])('%s levels: 400 in both modes, never a stack overflow later', (n) => {
+    const bin = eventFromHttp({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' }, Buffer.from(deep(n)));
+    expect('error' in bin && bin.error.message).toMatch(/deeper than 256/);
+    const st = eventFromHttp({ 'content-type': 'application/cloudevents+json' }, Buffer.from(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":${deep(n)}}`));
+    expect('error' in st && st.error.message).toMatch(/deeper than 256/);
+  });
+  it('200 levels are fine', () => {
+    const ok = eventFromHttp({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' }, Buffer.from(deep(200)));
+    expect('event' in ok).toBe(true);
+  });
+});
+
 describe('broker ingress over HTTP under fuzzing (real server, real SQLite log)', () => {
   let dir: string;
   let log: EventLog;

@@ -34,6 +34,8 @@
  */
 import { CloudEvent, HTTP } from 'cloudevents';
 import type { ErrorCode } from '../../core/errors.js';
+import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
+import { jsonDepthExceeds } from '../../core/json-depth.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -61,6 +63,9 @@ const REQUIRED = ['id', 'source', 'type', 'specversion'] as const;
 const CONTEXT_ATTRS = new Set(['id', 'source', 'type', 'specversion', 'datacontenttype', 'dataschema', 'subject', 'time']);
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
+
+/** Refusal of JSON data nested past PLATFORM_DEFAULTS.maxJsonDepth (core/json-depth.ts). */
+const tooDeep = `event data nests deeper than ${PLATFORM_DEFAULTS.maxJsonDepth} levels of objects and arrays`;
 
 function bad(message: string): EventFromHttpResult {
   return { error: { code: 'ZENO_ERR_BAD_REQUEST', message } };
@@ -184,6 +189,7 @@ export function eventFromHttp(rawHeaders: Headers, body: Buffer): EventFromHttpR
       return bad('structured event body is not valid JSON');
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('structured event body must be a JSON object');
+    if (jsonDepthExceeds(raw, PLATFORM_DEFAULTS.maxJsonDepth)) return bad(tooDeep);
     const obj = raw as Record<string, unknown>;
     const problem = checkRequired((n) => obj[n]);
     if (problem) return bad(problem);
@@ -229,7 +235,9 @@ export function eventFromHttp(rawHeaders: Headers, body: Buffer): EventFromHttpR
   } catch (e) {
     return bad(`invalid CloudEvent: ${(e as Error).message}`);
   }
-  const fix: Record<string, unknown> = { data: decodeBinaryData(body, contentType), data_base64: undefined };
+  const data = decodeBinaryData(body, contentType);
+  if (jsonDepthExceeds(data, PLATFORM_DEFAULTS.maxJsonDepth)) return bad(tooDeep);
+  const fix: Record<string, unknown> = { data, data_base64: undefined };
   const time = ce('time');
   if (time !== undefined) fix.time = time;
   return validated(event.cloneWith(fix, false), withTrace);
