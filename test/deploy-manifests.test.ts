@@ -339,3 +339,40 @@ describe('RBAC covers what functions/kubernetes does, and nothing more', () => {
     expect(unused).toEqual([]);
   });
 });
+
+// No docker in CI (nor a daemon on the dev machines): the Dockerfiles are
+// checked for what can go stale without building them.
+describe('deploy/docker/', () => {
+  const files = ['platform.Dockerfile', 'node-runtime.Dockerfile'];
+  const text = (f: string) => fs.readFileSync(path.join(ROOT, 'deploy', 'docker', f), 'utf8');
+
+  it.each(files)('%s: every COPY from the build context and every file it deletes exists', (f) => {
+    const t = text(f);
+    const copies = [...t.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const src of copies) expect(fs.existsSync(path.join(ROOT, src)), `${f}: COPY ${src}`).toBe(true);
+    for (const m of t.matchAll(/\brm (?:-f )?((?:functions|eventing)\/[\w/.-]+\.ts(?: [\w/.-]+\.ts)*)/g)) {
+      for (const file of m[1]!.split(' ')) if (!file.includes('*')) expect(fs.existsSync(path.join(ROOT, file)), `${f}: rm ${file}`).toBe(true);
+    }
+  });
+
+  it('the entry points are what the build emits, and the platform image runs what the Deployment asks for', () => {
+    expect(text('platform.Dockerfile')).toContain('ENTRYPOINT ["node", "/zeno/dist/cli/main.js"]');
+    expect(fs.existsSync(path.join(ROOT, 'cli', 'main.ts'))).toBe(true);
+    expect(text('node-runtime.Dockerfile')).toContain('ENTRYPOINT ["node", "/zeno/dist/functions/node/main.js"]');
+    expect(fs.existsSync(path.join(ROOT, 'functions', 'node', 'main.ts'))).toBe(true);
+    const deployment = installFiles().flatMap((f) => f.objects).find((o) => o.kind === 'Deployment')!;
+    expect(deployment.spec.template.spec.containers[0].image).toMatch(/^ghcr\.io\/zeno\/platform:/);
+    // The image's user is the Deployment's runAsUser (node:20's "node" is uid 1000).
+    expect(text('platform.Dockerfile')).toMatch(/^USER node$/m);
+    expect(deployment.spec.template.spec.securityContext.runAsUser).toBe(1000);
+  });
+
+  it('the node runtime imports nothing of the platform, so its image can leave the platform out', () => {
+    for (const f of fs.readdirSync(path.join(ROOT, 'functions', 'node')).filter((n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && n !== 'measure.ts')) {
+      const src = fs.readFileSync(path.join(ROOT, 'functions', 'node', f), 'utf8');
+      const imports = [...src.matchAll(/from '([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+      for (const i of imports) expect(i.startsWith('node:') || i.startsWith('./') || ['cloudevents', 'esbuild'].includes(i), `${f} imports ${i}`).toBe(true);
+    }
+  });
+});
