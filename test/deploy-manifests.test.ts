@@ -117,13 +117,15 @@ describe('deploy/kubernetes/', () => {
     });
 
     it('schemas are structural: a type on every node but those that keep unknown fields, only structural keywords', () => {
-      const allowed = new Set(['type', 'description', 'format', 'properties', 'items', 'required', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string']);
+      const allowed = new Set(['type', 'description', 'format', 'properties', 'additionalProperties', 'items', 'required', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string']);
       const problems: string[] = [];
       const walk = (node: Record<string, any>, at: string): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
         for (const key of Object.keys(node)) if (!allowed.has(key)) problems.push(`${at}: keyword ${key}`);
         if (!node.type && !node['x-kubernetes-preserve-unknown-fields'] && !node['x-kubernetes-int-or-string']) problems.push(`${at}: no type`);
-        if (node.type === 'object' && !node.properties && !node['x-kubernetes-preserve-unknown-fields'] && at.split('.').pop() !== 'metadata') problems.push(`${at}: an object with no properties drops every field (prune)`);
+        if (node.type === 'object' && !node.properties && !node.additionalProperties && !node['x-kubernetes-preserve-unknown-fields'] && at.split('.').pop() !== 'metadata') problems.push(`${at}: an object with no properties drops every field (prune)`);
+        if (node.properties && node.additionalProperties) problems.push(`${at}: properties and additionalProperties together`);
         for (const [k, v] of Object.entries(node.properties ?? {})) walk(v as Record<string, unknown>, `${at}.${k}`);
+        if (node.additionalProperties) walk(node.additionalProperties, `${at}{}`);
         if (node.items) walk(node.items, `${at}[]`);
         for (const r of node.required ?? []) if (!node.properties?.[r]) problems.push(`${at}: requires ${r}, which it does not define`);
       };
@@ -135,6 +137,41 @@ describe('deploy/kubernetes/', () => {
         expect(s.properties.spec['x-kubernetes-preserve-unknown-fields'], c.metadata.name).toBe(true);
         expect(s.properties.status['x-kubernetes-preserve-unknown-fields'], c.metadata.name).toBe(true);
       }
+      expect(problems).toEqual([]);
+    });
+    it("accept the YAML this project documents and ships (README, docs/, examples, templates): Knative's shapes", () => {
+      const texts: { where: string; text: string }[] = [];
+      for (const f of ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((n) => n.endsWith('.md')).map((n) => `docs/${n}`)]) {
+        const md = fs.readFileSync(path.join(ROOT, f), 'utf8');
+        for (const m of md.matchAll(/```ya?ml\n([\s\S]*?)```/g)) texts.push({ where: f, text: m[1]! });
+      }
+      for (const dir of fs.readdirSync(path.join(ROOT, 'functions', 'examples'))) {
+        const f = path.join(ROOT, 'functions', 'examples', dir, 'service.yaml');
+        if (fs.existsSync(f)) texts.push({ where: path.relative(ROOT, f), text: fs.readFileSync(f, 'utf8') });
+      }
+      for (const dir of fs.readdirSync(path.join(ROOT, 'templates'))) {
+        for (const n of fs.readdirSync(path.join(ROOT, 'templates', dir)).filter((x) => x.endsWith('.yaml'))) {
+          texts.push({ where: `templates/${dir}/${n}`, text: fs.readFileSync(path.join(ROOT, 'templates', dir, n), 'utf8').replaceAll('{{name}}', 'example') });
+        }
+      }
+      const schemaOf = new Map(crds.map((c) => [`${c.spec.group}/${c.spec.versions[0].name}/${c.spec.names.kind}`, c.spec.versions[0].schema.openAPIV3Schema]));
+      const problems: string[] = [];
+      let checked = 0;
+      for (const { where, text } of texts) {
+        let objects: unknown[];
+        try {
+          objects = parseAllDocuments(text).map((d) => d.toJS());
+        } catch {
+          continue; // a fragment, not a manifest
+        }
+        for (const o of objects as { apiVersion?: string; kind?: string; metadata?: unknown }[]) {
+          const schema = o && typeof o === 'object' ? schemaOf.get(`${o.apiVersion}/${o.kind}`) : undefined;
+          if (!schema || !o.metadata) continue;
+          checked++;
+          problems.push(...schemaProblems(schema, o, `${where}: ${o.kind}`));
+        }
+      }
+      expect(checked).toBeGreaterThan(10);
       expect(problems).toEqual([]);
     });
   });
@@ -183,6 +220,30 @@ describe('deploy/kubernetes/', () => {
     });
   });
 });
+
+/**
+ * What the API server's structural validation would say about an object
+ * (types and required fields), and fields it would prune: the subset of
+ * OpenAPI these CRDs use.
+ */
+function schemaProblems(schema: Record<string, any>, value: unknown, at: string): string[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (value === null || value === undefined) return [];
+  const t = schema.type as string | undefined;
+  const kindOf = (v: unknown) => (Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v === 'number' ? 'number' : typeof v);
+  if (t && !(kindOf(value) === t || (t === 'number' && kindOf(value) === 'integer'))) return [`${at}: ${kindOf(value)}, the schema says ${t}`];
+  const out: string[] = [];
+  if (t === 'array' && schema.items) (value as unknown[]).forEach((v, i) => out.push(...schemaProblems(schema.items, v, `${at}[${i}]`)));
+  if (t === 'object' || (!t && typeof value === 'object' && !Array.isArray(value))) {
+    const obj = value as Record<string, unknown>;
+    for (const r of schema.required ?? []) if (obj[r] === undefined) out.push(`${at}.${r}: required`);
+    for (const [k, v] of Object.entries(obj)) {
+      if (schema.properties?.[k]) out.push(...schemaProblems(schema.properties[k], v, `${at}.${k}`));
+      else if (schema.additionalProperties) out.push(...schemaProblems(schema.additionalProperties, v, `${at}.${k}`));
+      else if (!schema['x-kubernetes-preserve-unknown-fields'] && !(at.endsWith('.metadata') || schema === undefined)) out.push(`${at}.${k}: would be pruned`);
+    }
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------- RBAC
 

@@ -137,7 +137,7 @@ const SPECS: Record<string, Record<string, Schema>> = {
   Function: {
     handler: str('A Node handler module (.js, .mjs, .ts), relative to the manifest.'),
     command: { type: 'array', items: { type: 'string' }, description: 'A command to run instead of a handler.' },
-    env: list('Environment variables: name, value.'),
+    env: { type: 'object', description: 'Environment variables: a map of name to value.', additionalProperties: { type: 'string' } },
     containerConcurrency: int('Most requests one pod serves at once; 0 = unlimited.'),
     timeoutSeconds: int('Per-request timeout.'),
   },
