@@ -24,6 +24,8 @@ export interface PodTemplate {
   timeoutSeconds: number;
   /** `resources.limits.memory` in bytes; the local runtime kills a pod past it (OOMKilled). */
   memoryLimitBytes?: number;
+  /** A pod not ready this long after it started fails the revision (serving.knative.dev/progress-deadline; default PLATFORM_DEFAULTS.progressDeadlineMs). */
+  progressDeadlineMs?: number;
 }
 
 export type PodState = 'starting' | 'ready' | 'terminating' | 'exited';

@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { validateAsyncAnnotations } from '../../core/config/async.js';
+import { validateDeploymentAnnotations } from '../../core/config/deployment.js';
 import { validateAutoscalingAnnotations } from '../../core/config/autoscaler.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { FUNCTION_API_VERSION, FUNCTION_KIND, FUNCTION_LABEL, HANDLER_EXTENSIONS } from '../function-kind.js';
@@ -44,6 +45,7 @@ export function validateFunction(obj: unknown, ctx: ValidationContext): FieldIss
   }
   issues.push(...validateAutoscalingAnnotations(stringEntries(meta.annotations), 'metadata.annotations', ctx.autoscaler));
   issues.push(...validateAsyncAnnotations(stringEntries(meta.annotations), 'metadata.annotations'));
+  issues.push(...validateDeploymentAnnotations(stringEntries(meta.annotations), 'metadata.annotations'));
 
   const spec = obj.spec;
   if (spec === undefined || spec === null) return [...issues, { path: 'spec', message: 'missing field(s): set spec.handler or spec.command' }];

@@ -10,6 +10,7 @@
  * `command`.
  */
 import { validateAsyncAnnotations } from '../../core/config/async.js';
+import { validateDeploymentAnnotations } from '../../core/config/deployment.js';
 import { validateAutoscalingAnnotations } from '../../core/config/autoscaler.js';
 import type { FieldIssue } from '../../core/errors.js';
 import { parseQuantity } from '../../core/quantity.js';
@@ -142,6 +143,7 @@ function validateTemplate(template: unknown, path: string, serviceName: string, 
       issues.push(...validateAnnotations(meta.annotations, `${mpath}.annotations`));
       issues.push(...validateAutoscalingAnnotations(stringEntries(meta.annotations), `${mpath}.annotations`, ctx.autoscaler));
       issues.push(...validateAsyncAnnotations(stringEntries(meta.annotations), `${mpath}.annotations`));
+      issues.push(...validateDeploymentAnnotations(stringEntries(meta.annotations), `${mpath}.annotations`));
     }
   }
 

@@ -141,7 +141,7 @@ export function buildDeployment(t: PodTemplate, replicas = 0): Built<Manifest> {
       spec: {
         replicas,
         selector: { matchLabels: { [LABELS.revision]: t.revision } },
-        progressDeadlineSeconds: PROGRESS_DEADLINE_SECONDS,
+        progressDeadlineSeconds: t.progressDeadlineMs !== undefined ? Math.max(1, Math.ceil(t.progressDeadlineMs / 1000)) : PROGRESS_DEADLINE_SECONDS,
         template: {
           metadata: { labels },
           spec: {

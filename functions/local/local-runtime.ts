@@ -257,15 +257,16 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     };
     rev.pods.push(pod);
     // Knative's progress-deadline: a pod that never became ready fails the revision.
+    const deadlineMs = rev.template.progressDeadlineMs ?? PLATFORM_DEFAULTS.progressDeadlineMs;
     pod.deadlineTimer = clock.setTimeout(() => {
       pod.deadlineTimer = undefined;
       if (pod.everReady || pod.state === 'terminating') return;
-      const seconds = Math.round(PLATFORM_DEFAULTS.progressDeadlineMs / 1000);
+      const seconds = Math.round(deadlineMs / 1000);
       setFailure(rev, {
         reason: 'ProgressDeadlineExceeded',
         message: `Pod ${pod.id} did not become ready within ${seconds}s` + lastStderr(pod),
       });
-    }, PLATFORM_DEFAULTS.progressDeadlineMs);
+    }, deadlineMs);
     void startProcess(pod);
   }
 
