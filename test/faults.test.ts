@@ -8,13 +8,18 @@
  * ("durability") and test/async.test.ts ("…killed with SIGKILL and
  * restarted"). docs/reliability.md lists every guarantee and its test.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
-import { request, runLoad, summarize } from './support/load.js';
+import { request, runLoad, summarize, type Outcome } from './support/load.js';
 import { waitFor } from './support/wait.js';
 
 const SLOW_DIR = path.join(ROOT, 'functions/examples/slow');
+const NATS_SERVER = process.env.ZENO_NATS_SERVER ?? '/usr/sbin/nats-server';
 
 describe('function pods fail under load', () => {
   let zeno: RunningZeno;
@@ -139,4 +144,138 @@ describe('function pods fail under load', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('serving.knative.dev/progress-deadline');
   }, 60_000);
+});
+
+/** A free TCP port on loopback (listen on 0, then close). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private nats-server with JetStream and its own store dir, restartable on the same port. */
+class PrivateNats {
+  proc: ChildProcess | undefined;
+  constructor(readonly port: number, readonly storeDir: string) {}
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+  async start(): Promise<void> {
+    const p = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: 'ignore' });
+    this.proc = p;
+    await waitFor(() => new Promise<boolean>((resolve) => {
+      const c = net.connect(this.port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    }), 10_000, { message: 'nats-server listening' });
+  }
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  }
+}
+
+/** A CloudEvents subscriber on loopback that records every event id it is sent. */
+class Sink {
+  readonly ids: string[] = [];
+  private server = http.createServer((req, res) => {
+    const id = req.headers['ce-id'];
+    req.resume();
+    req.on('end', () => {
+      if (typeof id === 'string') this.ids.push(id);
+      res.writeHead(202);
+      res.end();
+    });
+  });
+  url = '';
+  async start(): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+    return this;
+  }
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+const brokerYaml = (sinkUrl: string) => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: b}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: t}
+spec:
+  broker: b
+  subscriber: {uri: ${sinkUrl}/}
+`;
+
+/** Posts events numbered from `from` one loop per `concurrency`, until stopped; records each id's answer. */
+async function produce(url: string, prefix: string, concurrency: number, until: () => boolean, answers: Map<string, Outcome>): Promise<void> {
+  let n = 0;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (!until()) {
+      const id = `${prefix}-${n++}`;
+      answers.set(id, await request({ url, agent, body: `{"id":"${id}"}`, headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-type': 'com.example.fault', 'ce-source': '/faults', 'content-type': 'application/json' } }));
+      // Producers back off on a refusal, as Retry-After asks.
+      if (answers.get(id)!.status !== 202) await new Promise((r) => setTimeout(r, 50));
+    }
+  }));
+  agent.destroy();
+}
+
+describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs ${NATS_SERVER})`, () => {
+  it('every event answered 202 is delivered after NATS comes back; while it is down ingress answers 503 with Retry-After and a code', async () => {
+    const work = tempDir('zeno-faults-nats-');
+    const nats = new PrivateNats(await freePort(), path.join(work, 'jetstream'));
+    await nats.start();
+    const sink = await new Sink().start();
+    const zeno = await startZeno({ extraArgs: ['--nats', nats.url, '--warm-pool', '0'] });
+    const answers = new Map<string, Outcome>();
+    try {
+      const applied = await runCli(['apply', '-f', writeYaml(work, 'broker.yaml', brokerYaml(sink.url))], zeno.dataDir);
+      expect(applied.code, applied.stderr).toBe(0);
+      await waitFor(async () => (await zeno.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 10_000, { message: 'trigger Ready' });
+      let stop = false;
+      const producing = produce(`${zeno.gatewayUrl}/brokers/default/b`, 'nats', 4, () => stop, answers);
+      await waitFor(() => sink.ids.length >= 50, 20_000, { message: 'events flowing' });
+      await nats.kill();
+      const downAt = Date.now();
+      // Ingress notices and refuses while NATS is down.
+      await waitFor(() => [...answers.values()].filter((o) => o.startedAt > downAt && o.status === 503).length >= 5, 20_000, { message: '503s while NATS is down' });
+      await nats.start();
+      const upAt = Date.now();
+      await waitFor(() => [...answers.values()].filter((o) => o.startedAt > upAt + 500 && o.status === 202).length >= 50, 30_000, { message: '202s again after NATS is back' });
+      stop = true;
+      await producing;
+
+      const accepted = [...answers].filter(([, o]) => o.status === 202).map(([id]) => id);
+      const refused = [...answers.values()].filter((o) => o.status !== 202);
+      expect(refused.length).toBeGreaterThan(0);
+      for (const o of refused) {
+        expect(o.status, JSON.stringify(o)).toBe(503);
+        expect(o.code).toBe('ZENO_ERR_NATS_UNAVAILABLE');
+        expect(o.retryAfter).toMatch(/^\d+$/);
+      }
+      await waitFor(() => {
+        const got = new Set(sink.ids);
+        return accepted.every((id) => got.has(id));
+      }, 60_000, { message: `every accepted event delivered (${accepted.length})` });
+      expect(accepted.length).toBeGreaterThan(100);
+    } finally {
+      await zeno.stop();
+      await nats.kill();
+      await sink.close();
+    }
+  }, 120_000);
 });

@@ -73,6 +73,12 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   /** Retry-After seconds sent with 503 when a queue is full. */
   retryAfterSeconds: 1,
   /**
+   * Retry-After seconds sent when the event log cannot store an event or an
+   * async call (NATS unreachable, disk full, data dir read-only): about the
+   * NATS client's reconnect wait (2 s).
+   */
+  storageRetryAfterSeconds: 2,
+  /**
    * Readiness check period until a pod is first ready, when no probe period is
    * given. queue-proxy uses 50 ms; we probe every 10 ms on purpose, because
    * this period is the granularity of a cold start (a loopback connect costs

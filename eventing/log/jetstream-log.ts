@@ -15,6 +15,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { realClock, type Clock } from '../../core/clock.js';
+import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import { ZenoError } from '../../core/errors.js';
 import type { ConsumerInfo, ConsumerOptions, EventLog, LeasedEvent } from './event-log.js';
 import { decodeEvent, encodeEvent } from './sqlite-log.js';
@@ -193,6 +194,24 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       });
     }
   }
+
+  // While the link to NATS is down an append fails at once with
+  // ZENO_ERR_NATS_UNAVAILABLE (503 + Retry-After) instead of being buffered
+  // by the client and waiting out the publish timeout, so a producer is
+  // never told 202 for an event that is not in the stream, and knows to
+  // retry. A publish that fails for any reason reports the same code.
+  let linkDown = false;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') linkDown = true;
+      else if (s.type === 'reconnect') linkDown = false;
+    }
+  })().catch(() => undefined);
+  const unavailable = (why: string, cause?: unknown): ZenoError =>
+    new ZenoError('ZENO_ERR_NATS_UNAVAILABLE', `NATS at ${opts.url}: ${why}; nothing was stored`, {
+      retryAfter: PLATFORM_DEFAULTS.storageRetryAfterSeconds,
+      ...(cause !== undefined ? { cause } : {}),
+    });
 
   const subjectOf = (broker: string) => `${names.events}.${encodeToken(broker)}`;
   const brokerOfSubject = (subject: string) => decodeToken(subject.slice(names.events.length + 1));
@@ -387,8 +406,14 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
   return {
     async append(broker, event) {
       assertOpen();
+      if (linkDown) throw unavailable('disconnected, reconnecting');
       const body = encodeEvent(event);
-      const ack = await js.publish(subjectOf(broker), body);
+      let ack;
+      try {
+        ack = await js.publish(subjectOf(broker), body);
+      } catch (err) {
+        throw unavailable(`publish failed: ${(err as Error).message}`, err);
+      }
       tell(broker, ack.seq);
       noticeDue.set(broker, Math.max(noticeDue.get(broker) ?? 0, ack.seq));
       if (!noticeScheduled) {

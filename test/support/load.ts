@@ -9,6 +9,8 @@ export interface Outcome {
   status: number;
   /** The `code` of a JSON error body, when there was one. */
   code: string | undefined;
+  /** The Retry-After header, when the answer had one. */
+  retryAfter?: string;
   /** The transport error when status is 0. */
   error?: string;
 }
@@ -51,7 +53,12 @@ export function request(opts: Omit<LoadOptions, 'concurrency' | 'until' | 'path'
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ startedAt, endedAt: Date.now(), status: res.statusCode ?? 0, code: codeOf(Buffer.concat(chunks).toString()) }));
+        res.on('end', () => {
+          const o: Outcome = { startedAt, endedAt: Date.now(), status: res.statusCode ?? 0, code: codeOf(Buffer.concat(chunks).toString()) };
+          const ra = res.headers['retry-after'];
+          if (typeof ra === 'string') o.retryAfter = ra;
+          resolve(o);
+        });
         res.on('error', (e) => resolve({ startedAt, endedAt: Date.now(), status: 0, code: undefined, error: e.message }));
       },
     );
