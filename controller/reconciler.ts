@@ -9,7 +9,7 @@ import { revisionsToCollect, type GcConfig } from '../core/config/gc.js';
 import { getCondition, isTrue, setCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { ResourceStore, WatchEvent } from './store.js';
-import { progressDeadlineMs } from '../core/config/deployment.js';
+import { PROGRESS_DEADLINE_ANNOTATION, progressDeadlineMs } from '../core/config/deployment.js';
 
 /** Annotation the CLI sets: the folder of the manifest, for relative paths. */
 export const BASE_DIR_ANNOTATION = 'zeno.dev/base-dir';
@@ -491,7 +491,7 @@ export class Reconciler {
       ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}),
       timeoutSeconds: spec.timeoutSeconds ?? 300,
       ...(memoryLimit !== undefined && memoryLimit > 0 ? { memoryLimitBytes: Math.floor(memoryLimit) } : {}),
-      progressDeadlineMs: progressDeadlineMs(rev.metadata.annotations),
+      ...(rev.metadata.annotations?.[PROGRESS_DEADLINE_ANNOTATION] !== undefined ? { progressDeadlineMs: progressDeadlineMs(rev.metadata.annotations) } : {}),
     };
   }
 
