@@ -28,6 +28,8 @@ export interface LoadOptions {
   /** Per-request path, overriding the URL's (e.g. to number requests). */
   path?: (i: number) => string;
   agent?: http.Agent;
+  /** Receives each outcome as it ends (to watch progress); runLoad also returns them. */
+  into?: Outcome[];
 }
 
 function codeOf(body: string): string | undefined {
@@ -73,13 +75,13 @@ export function request(opts: Omit<LoadOptions, 'concurrency' | 'until' | 'path'
  * the previous one ended, until `until()` says stop. Returns every outcome.
  */
 export async function runLoad(opts: LoadOptions): Promise<Outcome[]> {
-  const out: Outcome[] = [];
+  const out: Outcome[] = opts.into ?? [];
   let n = 0;
   const agent = opts.agent ?? new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const loop = async (): Promise<void> => {
     while (!opts.until()) {
       const i = n++;
-      const { path, ...rest } = opts;
+      const { path, into: _into, ...rest } = opts;
       out.push(await request({ ...rest, agent, ...(path ? { path: path(i) } : {}) }));
     }
   };
