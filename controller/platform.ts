@@ -488,6 +488,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     clock,
     gatewayUrl,
     brDefaults: () => knative.brDefaults,
+    // Instances on one NATS share each Trigger's consumer (their stores give it different uids).
+    consumerIdsByName: opts.natsUrl !== undefined,
     onError: (e) => log(`eventing: ${(e as Error).message}`),
   });
   eventing.start();

@@ -56,6 +56,8 @@ export interface EventingControllerDeps {
   gatewayUrl: string;
   brDefaults: () => BrDefaultsConfig;
   maxInFlight?: number;
+  /** Name Trigger consumers without their uid (several instances on one NATS; triggerConsumerId). */
+  consumerIdsByName?: boolean;
   compactEveryMs?: number;
   onError?: (err: unknown) => void;
 }
@@ -63,8 +65,16 @@ export interface EventingControllerDeps {
 /** Kinds whose changes never affect a Broker or Trigger (written often by the serving reconciler). */
 const IGNORED = new Set(['revisions', 'configurations', 'routes']);
 
-export function triggerConsumerId(trigger: KObject): string {
-  return `trigger:${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}/${trigger.metadata.uid ?? ''}`;
+/**
+ * The EventLog consumer of a Trigger. With its uid, so a Trigger deleted and
+ * made again starts afresh; `byName` leaves the uid out, for instances that
+ * share one NATS: each keeps its own resource store, where the same Trigger
+ * has another uid, and only by name do they share its consumer (and so
+ * split its events instead of each delivering all of them).
+ */
+export function triggerConsumerId(trigger: KObject, byName = false): string {
+  const base = `trigger:${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
+  return byName ? base : `${base}/${trigger.metadata.uid ?? ''}`;
 }
 
 /**
@@ -124,7 +134,7 @@ export class EventingController {
    * addition; not stored, not in Knative's schema).
    */
   withDeliveryStats(trigger: KObject): KObject {
-    const stats = this.d.dispatcher.stats?.(triggerConsumerId(trigger));
+    const stats = this.d.dispatcher.stats?.(triggerConsumerId(trigger, this.d.consumerIdsByName));
     if (!stats) return trigger;
     return { ...trigger, status: { ...(trigger.status ?? {}), deliveryStats: stats } };
   }
@@ -163,7 +173,7 @@ export class EventingController {
       const ns = t.metadata.namespace ?? 'default';
       const spec = (t.spec ?? {}) as unknown as TriggerSpec;
       const broker = store.get('brokers', ns, spec.broker);
-      const id = triggerConsumerId(t);
+      const id = triggerConsumerId(t, this.d.consumerIdsByName);
       const defaultDelivery = brokerDefaultsFor(this.d.brDefaults(), ns).delivery;
       let plan = planTrigger(t, broker, ctx, { nowIso, subscribed: this.held.has(id), defaultDelivery });
       if (plan.subscribe) {
