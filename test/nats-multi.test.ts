@@ -22,7 +22,8 @@ const prefix = `zm${randomBytes(4).toString('hex')}`;
 
 /** Trigger deliveries (by ce-id) and async callbacks (by X-Call-Id) as they arrive. */
 class Sink {
-  readonly events = new Map<string, number>();
+  /** Arrival times of each event, by ce-id. */
+  readonly events = new Map<string, number[]>();
   readonly callbacks = new Map<string, number[]>();
   server!: http.Server;
   url = '';
@@ -35,7 +36,7 @@ class Sink {
       req.on('end', () => {
         if (req.url === '/sub') {
           const id = String(req.headers['ce-id']);
-          this.events.set(id, (this.events.get(id) ?? 0) + 1);
+          this.events.set(id, [...(this.events.get(id) ?? []), Date.now()]);
           setTimeout(() => res.writeHead(202).end(), this.eventDelayMs);
           return;
         }
@@ -58,7 +59,7 @@ class Sink {
 function manifests(sinkUrl: string): string {
   // delivery.timeout PT1S gives the Trigger a 7 s lease (two attempts plus
   // slack), so the survivor takes the dead one's events over in seconds;
-  // the subscriber answers well within it, so retries stay rare.
+  // the subscriber answers within it (a slower answer is retried, and counted).
   return `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata: {name: shared}
@@ -157,6 +158,7 @@ describe('two zeno up instances on one NATS', () => {
       (await z.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.deliveryStats as { inFlight: number; delivered: number } | undefined;
     await waitFor(async () => ((await stats(a.z))?.inFlight ?? 0) > 0, 15_000, { message: 'the victim to hold deliveries' });
     await a.z.kill();
+    const killedAt = Date.now();
     phase('killed');
     sink.eventDelayMs = 5;
 
@@ -175,7 +177,9 @@ describe('two zeno up instances on one NATS', () => {
       await log.close();
     }
 
-    const eventDups = [...sink.events.values()].reduce((n, c) => n + c - 1, 0);
+    const eventDups = [...sink.events.values()].reduce((n, c) => n + c.length - 1, 0);
+    // A second (or later) arrival after the kill: the survivor's doing.
+    const lateDups = [...sink.events.values()].reduce((n, c) => n + c.slice(1).filter((t) => t >= killedAt).length, 0);
     const callDups = [...sink.callbacks.values()].reduce((n, c) => n + c.length - 1, 0);
     const metrics = (await httpCall(`${b.z.gatewayUrl}/metrics`)).body;
     const redeliveredEvents = metricSum(metrics, 'zeno_trigger_event_redelivery_count', { trigger_name: 't' });
@@ -185,9 +189,11 @@ describe('two zeno up instances on one NATS', () => {
     // subscriber or the callback saw is one the survivor counted (as a
     // redelivery, or as its own retry of a slow answer).
     expect(redeliveredEvents).toBeGreaterThan(0);
-    expect(eventDups).toBeLessThanOrEqual(redeliveredEvents + retriedEvents);
+    // (Duplicates before the kill are retries of answers slower than the
+    // delivery timeout, counted by the instance that retried.)
+    expect(lateDups).toBeLessThanOrEqual(redeliveredEvents + retriedEvents);
     expect(callDups).toBeLessThanOrEqual(redeliveredCalls);
-    console.log(`nats-multi: ${N} events, ${eventDups} duplicates (${redeliveredEvents} redelivered, ${retriedEvents} retried); ${M} calls, ${callDups} duplicate callbacks (${redeliveredCalls} redelivered)`);
+    console.log(`nats-multi: ${N} events, ${eventDups} duplicates, ${lateDups} after the kill (${redeliveredEvents} redelivered, ${retriedEvents} retried); ${M} calls, ${callDups} duplicate callbacks (${redeliveredCalls} redelivered)`);
     // Rare: about what the dead instance held (the Trigger's in-flight limit
     // is 100, the function's 4), plus retries it had scheduled.
     expect(eventDups).toBeLessThanOrEqual(N / 4);

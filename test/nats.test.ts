@@ -37,7 +37,10 @@ describe('zeno up --nats', () => {
     const dataDir = tempDir();
     const r = await runCli(['up', '--nats', 'nats://127.0.0.1:1', '--port', '0', '--admin-port', '0'], dataDir, { timeoutMs: 20_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: .*\(ZENO_ERR_NATS_UNAVAILABLE\)\n$/);
+    // Progress lines may come first (cli/up.ts); the error is one line, the last.
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^error: cannot connect to NATS at nats:\/\/127\.0\.0\.1:1: .*\(ZENO_ERR_NATS_UNAVAILABLE\)$/);
     for (const f of ['admin-url', 'gateway-url', 'token']) expect(fs.existsSync(path.join(dataDir, f)), f).toBe(false);
     expect(r.stdout).not.toContain('Zeno is up');
   });
