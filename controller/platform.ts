@@ -395,7 +395,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let leading = !opts.leaderElection;
   let reconciling = false;
   // Sources (PingSource, ContainerSource, SinkBinding): a SinkBinding's env reaches Services through the reconciler.
-  const sources = new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => { if (reconciling) reconciler?.resyncAll(); } });
+  // Runs only while leading (a PingSource on two instances would fire twice); a controller is not restartable, so each lead gets a new one.
+  const newSources = () => new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => { if (reconciling) reconciler?.resyncAll(); } });
+  let sources = newSources();
+  let sourcesState: 'idle' | 'running' | 'closed' = 'idle';
   // Channels (addressed on the gateway, backed by the event log), Subscriptions, Sequences, Parallels.
   const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log });
   gateway.mount(CHANNEL_PATH_PREFIX, createChannelIngress({ log: eventLog, exists: (ns, name) => store.get('channels', ns, name) !== undefined, maxBodyBytes, sendError }));
@@ -454,16 +457,22 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     scaler.setActive(true);
     if (!reconciling) reconciler?.start();
     reconciling = true;
+    if (sourcesState === 'closed') sources = newSources();
+    if (sourcesState !== 'running') sources.start();
+    sourcesState = 'running';
   };
   const stopLeading = (): void => {
     leading = false;
     if (reconciling) reconciler?.stop();
     reconciling = false;
     scaler.setActive(false);
+    if (sourcesState === 'running') {
+      sourcesState = 'closed';
+      void sources.close().catch((e: unknown) => log(`sources: stopping: ${(e as Error).message}`));
+    }
   };
   if (leading) startLeading();
   else scaler.setActive(false);
-  sources.start();
   flows.start();
 
   // Eventing: the dispatcher delivers each Trigger's events through the gateway; the controller keeps statuses and subscriptions.
@@ -570,6 +579,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         scaler.close();
         if (reconciling) reconciler?.stop();
         reconciling = false;
+        sourcesState = 'closed';
         await sources.close();
         await flows.close();
         for (const h of handles.values()) h.throttler.failAll(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));

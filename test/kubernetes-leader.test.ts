@@ -82,6 +82,17 @@ const service = (name: string) => ({
   spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/min-scale': '1' } }, spec: { containers: [{ image: 'ghcr.io/zeno/hello:1' }] } } },
 });
 
+const ping = {
+  apiVersion: 'sources.knative.dev/v1',
+  kind: 'PingSource',
+  metadata: { name: 'beat', namespace: 'default' },
+  spec: { schedule: '0 0 1 1 *', sink: { uri: 'http://127.0.0.1:9/' } },
+};
+
+/** The PingSource's Ready status on this instance: set by its sources controller, which runs only while leading. */
+const pingReady = async (i: Instance): Promise<string | undefined> =>
+  ((await i.admin('GET', '/apis/sources.knative.dev/v1/namespaces/default/pingsources/beat')).json.status?.conditions as { type: string; status: string }[] | undefined)?.find((c) => c.type === 'Ready')?.status;
+
 const revisions = async (i: Instance): Promise<string[]> =>
   ((await i.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions')).json.items as { metadata: { name: string } }[]).map((r) => r.metadata.name);
 
@@ -100,8 +111,10 @@ describe('leader election wired into the platform (fake API server)', () => {
     expect(kube.get('leases', LEASE.namespace, LEASE.name)?.spec.holderIdentity).toBe('a');
     expect((await b.admin('GET', '/apis/zeno.dev/v1/info')).json.leader).toBe(false);
 
-    // The same Service applied to both: only the leader makes a Revision and a Deployment.
-    for (const i of [a, b]) expect((await i.admin('POST', '/apis/zeno.dev/v1/apply', { items: [service('lead')] })).status).toBe(200);
+    // The same Service and PingSource applied to both: only the leader makes a Revision and a Deployment, and runs the source.
+    for (const i of [a, b]) expect((await i.admin('POST', '/apis/zeno.dev/v1/apply', { items: [service('lead'), ping] })).status).toBe(200);
+    await waitFor(async () => (await pingReady(a)) === 'True', 5_000, { message: 'the leader runs the PingSource' });
+    expect(await pingReady(b)).toBeUndefined();
     await settle();
     await waitFor(() => kube!.get('deployments', 'default', 'lead-00001-deployment')?.spec.replicas === 1, 5_000, { message: 'the leader scales lead to min-scale 1' });
     expect(await revisions(a)).toEqual(['lead-00001']);
@@ -120,6 +133,7 @@ describe('leader election wired into the platform (fake API server)', () => {
     // b reconciles what it stored while standing by: the same Revision, adopting the Deployment (409 on create).
     await waitFor(async () => (await revisions(b)).includes('lead-00001'), 5_000, { message: 'b reconciles lead' });
     await waitFor(async () => (await b.admin('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/lead-00001')).json.status?.actualReplicas === 1, 5_000, { message: 'b sees the adopted pod' });
+    await waitFor(async () => (await pingReady(b)) === 'True', 5_000, { message: 'b runs the PingSource' });
 
     // a wakes up: its renewals fail (b holds the Lease); after renewDeadline (10 s) without renewing it steps down.
     for (let n = 0; n < 4; n++) {
