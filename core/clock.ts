@@ -36,43 +36,34 @@ function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> 
 
 let nextRealId = 1;
 
-class RealClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+/** A real timer's handle carries the Node timer itself: no lookup table, no wrapper closure (the gateway arms one per request). */
+interface RealTimer extends TimerHandle {
+  readonly timer: NodeJS.Timeout;
+}
 
+class RealClock implements Clock {
   now(): number {
     return Date.now();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = nextRealId++;
-    const t = setTimeout(() => {
-      this.timers.delete(id);
-      fn();
-    }, ms);
-    this.timers.set(id, t);
-    return { id };
+    const h: RealTimer = { id: nextRealId++, timer: setTimeout(fn, ms) };
+    return h;
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const t = this.timers.get(handle.id);
-    if (t) clearTimeout(t);
-    this.timers.delete(handle.id);
+    if (handle) clearTimeout((handle as RealTimer).timer);
   }
 
   setInterval(fn: () => void, ms: number): TimerHandle {
-    const id = nextRealId++;
     const t = setInterval(fn, ms);
     t.unref?.();
-    this.timers.set(id, t);
-    return { id };
+    const h: RealTimer = { id: nextRealId++, timer: t };
+    return h;
   }
 
   clearInterval(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const t = this.timers.get(handle.id);
-    if (t) clearInterval(t);
-    this.timers.delete(handle.id);
+    if (handle) clearInterval((handle as RealTimer).timer);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -10,8 +10,11 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
-/** The gateway answers `Expect: 100-continue` itself (see checkContinue), so it is not forwarded. */
-const REQUEST_ONLY = new Set(['expect']);
+/**
+ * Not forwarded upstream: the hop-by-hop ones, and `Expect` (the gateway
+ * answers `Expect: 100-continue` itself, see checkContinue).
+ */
+const NOT_UPSTREAM = new Set([...HOP_BY_HOP, 'expect']);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
@@ -39,7 +42,7 @@ export function upstreamHeaders(h: IncomingHttpHeaders, info: ForwardInfo): Reco
   const out: Record<string, string | string[]> = {};
   for (const k in h) {
     const v = h[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || REQUEST_ONLY.has(k) || drop?.has(k)) continue;
+    if (v === undefined || NOT_UPSTREAM.has(k) || drop?.has(k)) continue;
     out[k] = v;
   }
   const addr = info.remoteAddress ?? 'unknown';
@@ -54,8 +57,16 @@ export function upstreamHeaders(h: IncomingHttpHeaders, info: ForwardInfo): Reco
   return out;
 }
 
+const TOKEN = /^[A-Za-z0-9.\-_~!#$%&'*+^`|]+$/;
+/** The last host quoted: nearly every request to a gateway names one of a few hosts. */
+let lastHost = '';
+let lastQuoted = '';
+
 function quoteIfNeeded(v: string): string {
-  return /^[A-Za-z0-9.\-_~!#$%&'*+^`|]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  if (v === lastHost) return lastQuoted;
+  lastQuoted = TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  lastHost = v;
+  return lastQuoted;
 }
 
 /** Response headers to send back to the client: the function's, minus hop-by-hop ones. */

@@ -69,6 +69,15 @@ interface RequestNotes {
   error: string | undefined;
 }
 
+/** Knative's three request timeouts: timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds. */
+type TimeoutKind = 'total' | 'start' | 'idle';
+
+function describeTimeout(kind: TimeoutKind, h: RevisionHandle): string {
+  if (kind === 'start') return `responseStartTimeoutSeconds (${(h.responseStartTimeoutMs ?? 0) / 1000}s)`;
+  if (kind === 'idle') return `idleTimeoutSeconds (${(h.idleTimeoutMs ?? 0) / 1000}s)`;
+  return `timeoutSeconds (${h.timeoutMs / 1000}s)`;
+}
+
 /** Attempts for a request that never reached a pod (connection refused). */
 const MAX_ATTEMPTS = 3;
 /** How long a pod that refused a connection stays out of the rotation. */
@@ -264,7 +273,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     /** The status the request ends with when the platform answers it after a failure. */
     let failedStatus = 0;
     let failedCode: string | undefined;
-    let timedOut: string | undefined;
+    /** Which of the revision's timeouts passed (described only if one does). */
+    let timedOut: TimeoutKind | undefined;
     let tooLarge = false;
     let lease: Lease | undefined;
     /** Whether the body went upstream; before that, errors drain it first. */
@@ -278,33 +288,34 @@ export function createGateway(deps: GatewayDeps): Gateway {
       cancelWait?.abort(e);
       upstream?.abort(e);
     };
-    const expire = (what: string) => () => {
-      timedOut = what;
+    const expire = (kind: TimeoutKind) => {
+      timedOut = kind;
       stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
     };
     const startedMs = clock.now();
     handleRev.stats.begin(startedMs);
-    const timer = clock.setTimeout(expire(`timeoutSeconds (${handleRev.timeoutMs / 1000}s)`), handleRev.timeoutMs);
+    const timer = clock.setTimeout(() => expire('total'), handleRev.timeoutMs);
     // Knative's other two timeouts, armed only when they can fire first.
     const rs = handleRev.responseStartTimeoutMs ?? 0;
-    let startTimer = rs > 0 && rs < handleRev.timeoutMs ? clock.setTimeout(expire(`responseStartTimeoutSeconds (${rs / 1000}s)`), rs) : undefined;
+    let startTimer = rs > 0 && rs < handleRev.timeoutMs ? clock.setTimeout(() => expire('start'), rs) : undefined;
     const idle = handleRev.idleTimeoutMs ?? 0;
-    let idleTimer = idle > 0 ? clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle) : undefined;
+    const onIdle = idle > 0 ? () => expire('idle') : undefined;
+    let idleTimer = onIdle ? clock.setTimeout(onIdle, idle) : undefined;
     const hooks: ForwardHooks | undefined = startTimer || idleTimer ? {
       started: () => {
         clock.clearTimeout(startTimer);
         startTimer = undefined;
       },
-      wrote: idle > 0 ? () => {
+      wrote: onIdle ? () => {
         clock.clearTimeout(idleTimer);
-        idleTimer = clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle);
+        idleTimer = clock.setTimeout(onIdle, idle);
       } : undefined,
     } : undefined;
     // The client going away cancels the upstream call and frees the slot.
     const onClose = () => {
       if (!res.writableFinished) stop(new Error('client closed the connection'));
     };
-    res.once('close', onClose);
+    res.on('close', onClose);
     try {
       const hasBody = cl !== undefined ? Number(cl) > 0 : req.headers['transfer-encoding'] !== undefined;
       // Built lazily and once: a retry reuses the same (still unread) body
@@ -366,7 +377,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         failedCode = e.code;
         refuseBody(req, res, clock, deps.maxBodyBytes, e, notes);
       } else if (timedOut || isZenoError(err)) {
-        const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${timedOut} passed`) : (err as ZenoError);
+        const e = timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${describeTimeout(timedOut, handleRev)} passed`) : (err as ZenoError);
         failedStatus = e.statusCode;
         failedCode = e.code;
         if (notes) notes.error = e.code;
@@ -425,11 +436,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const n = notes;
       res.once('close', () => logRequest(req, res, n, startedMs));
     }
-    handle(req, res, notes)
-      .catch((err: unknown) => {
+    handle(req, res, notes).then(done, (err: unknown) => {
+      try {
         sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
-      })
-      .finally(done);
+      } finally {
+        done();
+      }
+    });
   });
   // Expect: 100-continue: refuse an oversized upload before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -510,57 +523,74 @@ interface Forwarding {
  * One upstream call on undici's dispatch API, writing the function's response
  * straight into `res` with backpressure. Cheaper than request() + a body
  * stream + an AbortController per request, which the bench showed costs about
- * a third of the gateway's throughput.
+ * a third of the gateway's throughput. One object per call: the handler's
+ * methods live on the prototype instead of being closures made per request.
  */
-function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: ServerResponse, hooks?: ForwardHooks): Forwarding {
-  let controller: Dispatcher.DispatchController | undefined;
-  let early: Error | undefined;
-  let settle!: (e?: Error) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    settle = (e) => (e ? reject(e) : resolve());
-  });
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(c) {
-      controller = c;
-      if (early) c.abort(early);
-    },
-    onResponseStart(_c, statusCode, headers) {
-      // 1xx interim answers are not forwarded; the gateway answered Expect itself.
-      if (statusCode < 200) return;
-      hooks?.started?.();
-      res.writeHead(statusCode, downstreamHeaders(headers as Record<string, string | string[] | undefined>));
-      // Head and body usually arrive in one upstream read: send them in one
-      // write instead of one per piece (writev was the biggest cost under load).
-      res.cork();
-      process.nextTick(uncork, res);
-    },
-    onResponseData(c, chunk) {
-      hooks?.wrote?.();
-      if (!res.write(chunk)) {
-        c.pause();
-        res.once('drain', () => c.resume());
-      }
-    },
-    onResponseEnd() {
-      res.end();
-      settle();
-    },
-    onResponseError(_c, err) {
-      settle(err);
-    },
-  };
-  try {
-    agent.dispatch(opts, handler);
-  } catch (e) {
-    settle(e as Error);
+class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (e: Error) => void;
+  private controller: Dispatcher.DispatchController | undefined;
+  private early: Error | undefined;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly hooks: ForwardHooks | undefined,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
-  return {
-    done,
-    abort(reason) {
-      if (controller) controller.abort(reason);
-      else early = reason;
-    },
-  };
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.early) c.abort(this.early);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx interim answers are not forwarded; the gateway answered Expect itself.
+    if (statusCode < 200) return;
+    this.hooks?.started?.();
+    const res = this.res;
+    res.writeHead(statusCode, downstreamHeaders(headers));
+    // Head and body usually arrive in one upstream read: send them in one
+    // write instead of one per piece (writev was the biggest cost under load).
+    res.cork();
+    process.nextTick(uncork, res);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.hooks?.wrote?.();
+    if (!this.res.write(chunk)) {
+      c.pause();
+      this.res.once('drain', () => c.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.resolve();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.reject(err);
+  }
+
+  abort(reason: Error): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.early = reason;
+  }
+}
+
+function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: ServerResponse, hooks?: ForwardHooks): Forwarding {
+  const call = new ForwardCall(res, hooks);
+  try {
+    agent.dispatch(opts, call);
+  } catch (e) {
+    call.onResponseError(undefined as unknown as Dispatcher.DispatchController, e as Error);
+  }
+  return call;
 }
 
 export function tooLargeError(max: number, declared?: string): ZenoError {
