@@ -129,7 +129,11 @@ interface Pod {
   probeAbort: AbortController | undefined;
   /** A specialized warm process: it listens within milliseconds, so probe every 1 ms until ready. */
   fastStart?: boolean;
-  /** A specialized warm process with the default probe: ready when it says its handler is loaded. */
+  /**
+   * A Node runtime process with the default probe (specialized from the pool,
+   * or spawned with an IPC channel): ready when it says its handler is loaded
+   * and it listens.
+   */
   ipcReady?: Promise<void> | undefined;
   restartTimer: TimerHandle | undefined;
   deadlineTimer: TimerHandle | undefined;
@@ -376,13 +380,17 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.port = port;
     pod.url = `http://${urlHost}:${port}`;
     const specialized = warm !== undefined;
+    // A spawned Node runtime with the default probe says when it listens with
+    // its handler loaded, over an IPC channel it then closes: no probe period
+    // between listening and ready (functions/node/main.ts).
+    const ipcReadiness = !specialized && t.readinessProbe === undefined && isNodeRuntimeCommand(t.command);
     let child: ChildProcess;
     try {
       child = warm ? warm.child : spawn(command, [...commandArgs, ...t.args], {
         cwd: t.workingDir,
         env: buildPodEnv(baseEnv, t, port),
         detached: SPAWN_DETACHED,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ipcReadiness ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
     } catch (err) {
@@ -393,7 +401,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     pod.child = child;
     pod.pid = child.pid;
     pod.fastStart = specialized;
-    pod.ipcReady = warm?.ready;
+    pod.ipcReady = warm ? warm.ready : ipcReadiness ? readyMessage(child) : undefined;
     let resolveExited!: () => void;
     pod.exited = new Promise((r) => (resolveExited = r));
     if (child.pid !== undefined && !specialized) guard.track(child.pid);

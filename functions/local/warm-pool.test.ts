@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
 import { pidAlive } from '../../test/support/process.js';
 import { waitFor } from '../../test/support/wait.js';
 import { nodeRuntimeEntry } from '../node/index.js';
@@ -59,6 +60,7 @@ interface Echo {
   secret: string | null;
   leak: string | null;
   channelEnv: string[];
+  ipc: boolean;
   port: string | null;
   cwd: string;
   argv: string[];
@@ -211,6 +213,31 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     runtime.scale(t.id, 1);
     const pod = await readyPod(runtime, t);
     expect((await echo(pod.url)).revision).toBe(t.revision);
+  }, T);
+
+  it('a spawned Node runtime (no pool) is ready when it says so over IPC, not at a probe tick, and then has no channel', async () => {
+    // The clock never moves: a TCP probe would try once at spawn (refused) and never again.
+    const clock = new FakeClock();
+    const runtime = createLocalRuntime({ warmPoolSize: 0, clock });
+    open.push(runtime);
+    const t = nodeTemplate();
+    runtime.deploy(t);
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    const e = await echo(pod.url);
+    expect(e).toMatchObject({ revision: t.revision, channelEnv: [], ipc: false });
+    // A user's readiness probe is probed as usual: with the clock frozen it never passes.
+    const probed = nodeTemplate({ readinessProbe: { tcpSocket: {}, periodSeconds: 1 } });
+    runtime.deploy(probed);
+    runtime.scale(probed.id, 1);
+    let answered = false;
+    await waitFor(async () => {
+      const url = runtime.status(probed.id)?.pods[0]?.url;
+      if (url) answered = (await fetch(`${url}/who`).catch(() => undefined))?.status === 200;
+      return answered;
+    }, T, { message: 'the probed pod to answer' });
+    // It serves, but only its probe can make it ready, and no probe tick comes.
+    expect(runtime.readyPods(probed.id)).toHaveLength(0);
   }, T);
 
   it('warm processes die with the platform, even on SIGKILL (orphan guard)', async () => {

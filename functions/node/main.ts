@@ -48,10 +48,16 @@ async function run(handlerPath: string | undefined): Promise<void> {
   const handlers = await load(handlerPath);
   const { server, shutdown } = serve({ port, handlers });
   exitOnListenError(server, port);
-  // Loading the web Request/Response classes costs ~40 ms; doing it right
-  // after listen() lets the readiness probe and the first request's routing
-  // happen meanwhile (the kernel queues the connection).
-  server.once('listening', () => void globalThis.Response);
+  server.once('listening', () => {
+    // Spawned by the local runtime with an IPC channel: say we are ready (the
+    // handler is loaded and the port listens) instead of waiting for the next
+    // TCP probe, then close the channel: from now on this is a plain pod.
+    if (process.send) process.send({ type: 'zeno-ready' } satisfies ReadyMessage, () => process.disconnect?.());
+    // Loading the web Request/Response classes costs ~20-40 ms; doing it
+    // right after listen() lets the platform mark the pod ready and route
+    // the first request meanwhile (the kernel queues the connection).
+    void globalThis.Response;
+  });
   onSigterm(shutdown);
 }
 
