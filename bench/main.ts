@@ -5,7 +5,8 @@
  *
  * Environment: BENCH_COLD_N (30), BENCH_APPLY_N (5), BENCH_DURATION (10, s),
  * BENCH_WARMUP (2, s), BENCH_CONNECTIONS (32), BENCH_LOADGEN=node (skip wrk),
- * BENCH_EVENTLOG_N (5000), BENCH_BROKER_N (5000), BENCH_BROKER_RATE (1000, events/s), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log.
+ * BENCH_EVENTLOG_N (5000), BENCH_BROKER_N (5000), BENCH_BROKER_RATE (1000, events/s), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log,
+ * BENCH_BACKEND_EVENTS (2000), BENCH_BACKEND_CALLS (1000), BENCH_BACKEND_RUNS (3) for SQLite vs JetStream end to end.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
+import { benchBackends } from './backends.js';
 import { benchEventLogs } from './eventlog.js';
 import { benchBroker } from './events.js';
 import { burstAtZero, stepToPods } from './scaling.js';
@@ -125,6 +127,9 @@ async function main(): Promise<void> {
     eventLogN: intEnv('BENCH_EVENTLOG_N', 5000),
     brokerN: intEnv('BENCH_BROKER_N', 5000),
     brokerRate: intEnv('BENCH_BROKER_RATE', 1000),
+    backendEvents: intEnv('BENCH_BACKEND_EVENTS', 2000),
+    backendCalls: intEnv('BENCH_BACKEND_CALLS', 1000),
+    backendRuns: intEnv('BENCH_BACKEND_RUNS', 3),
     loadTool: pickLoadTool(process.env),
   };
   const started = new Date();
@@ -161,6 +166,10 @@ async function main(): Promise<void> {
     mkdirSync(brokerDir);
     const broker = await benchBroker(z, brokerDir, { events: settings.brokerN, triggers: [1, 10], rate: settings.brokerRate, rateSeconds: 3, log });
     await z.stop();
+    const backends = await benchBackends({
+      root: ROOT, workDir: tmp, natsUrl: process.env.ZENO_NATS_URL ?? 'nats://127.0.0.1:4222',
+      events: settings.backendEvents, calls: settings.backendCalls, runs: settings.backendRuns, log,
+    });
     results = {
       machine: machine(started),
       settings,
@@ -171,6 +180,7 @@ async function main(): Promise<void> {
       warm,
       eventLog,
       broker,
+      backends,
     };
   } finally {
     await stopAllChildren();

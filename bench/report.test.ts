@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, summarize } from './report.js';
+import { backendRows, percentile, summarize } from './report.js';
 
 const thirty = Array.from({ length: 30 }, (_, i) => i + 1);
 
@@ -17,5 +17,24 @@ describe('percentile (nearest rank)', () => {
 
   it('summarize sorts before ranking', () => {
     expect(summarize([5, 1, 4, 2, 3])).toEqual({ n: 5, p50: 3, p99: 5, min: 1, max: 5 });
+  });
+});
+
+describe('backendRows', () => {
+  it('puts JetStream beside SQLite: medians, ranges and the ratio of the medians', () => {
+    const rows = backendRows({
+      events: 2000, calls: 1000, runs: 3,
+      sqlite: { eventsPerSecond: [1000, 1200, 900], callsPerSecond: [400, 500, 300] },
+      jetstream: { eventsPerSecond: [500, 700, 600], callsPerSecond: [200, 100, 150] },
+    });
+    expect(rows).toHaveLength(4);
+    expect(rows[0]!.slice(1)).toEqual(['1,000/s (900–1,200)', 'none (the baseline of the row below)', '—']);
+    expect(rows[1]!.slice(1)).toEqual(['600/s (500–700)', '1,000/s (900–1,200) SQLite', '0.60×']);
+    expect(rows[3]!.slice(1)).toEqual(['150/s (100–200)', '400/s (300–500) SQLite', '0.38×']);
+  });
+
+  it('says so when NATS did not answer', () => {
+    const rows = backendRows({ events: 10, calls: 10, runs: 1, sqlite: { eventsPerSecond: [10], callsPerSecond: [5] } });
+    expect(rows[1]!.slice(1)).toEqual(['NATS did not answer', '10/s SQLite', '—']);
   });
 });

@@ -1,6 +1,7 @@
 /** Statistics, the machine, and the table printed to stdout and written to docs/benchmarks.md. */
 import { cpus, release } from 'node:os';
 import type { EventLogBenchResult } from './eventlog.js';
+import type { BackendsBenchResult } from './backends.js';
 import type { BrokerBenchResult } from './events.js';
 import type { LoadResult, LoadTool } from './load.js';
 
@@ -55,6 +56,8 @@ export interface BenchResults {
   eventLog?: { sqlite: EventLogBenchResult; jetstream?: EventLogBenchResult | undefined };
   /** Broker ingress → Trigger(s) → a consumer function through the gateway, durable (bench/events.ts benchBroker). */
   broker?: BrokerBenchResult[];
+  /** SQLite and JetStream end to end, side by side (bench/backends.ts): events/s and async calls/s. */
+  backends?: BackendsBenchResult;
 }
 
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
@@ -104,8 +107,33 @@ export function tableRows(r: BenchResults): string[][] {
     rows.push([`broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events})`, eps(b.eventsPerSecond), 'none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)', '—']);
     rows.push([`broker → ${b.triggers} trigger(s) → function at ${b.rate}/s: latency p50 / p99`, `${ms(b.latencyMs.p50)} / ${ms(b.latencyMs.p99)}`, 'none (no baseline)', '—']);
   }
+  if (r.backends) rows.push(...backendRows(r.backends));
   rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
   rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
+  return rows;
+}
+
+/** Median of the runs, with their range. */
+function medianRange(xs: readonly number[]): { median: number; text: string } {
+  const s = [...xs].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  const n = (v: number) => Math.round(v).toLocaleString('en-US');
+  return { median, text: s.length > 1 ? `${n(median)}/s (${n(s[0]!)}–${n(s[s.length - 1]!)})` : `${n(median)}/s` };
+}
+
+/** SQLite vs JetStream rows: median of the runs (range), JetStream ÷ SQLite of the medians. */
+export function backendRows(b: BackendsBenchResult): string[][] {
+  const rows: string[][] = [];
+  const what = [
+    ['events/s end to end (broker → 1 trigger → function)', b.events, 'eventsPerSecond'],
+    ['async calls/s end to end (202 → function → callback)', b.calls, 'callsPerSecond'],
+  ] as const;
+  for (const [label, n, key] of what) {
+    const sq = medianRange(b.sqlite[key]);
+    rows.push([`${label}, SQLite (n=${n}, ${b.runs} runs: median (range))`, sq.text, 'none (the baseline of the row below)', '—']);
+    const js = b.jetstream ? medianRange(b.jetstream[key]) : undefined;
+    rows.push([`${label}, JetStream`, js ? js.text : 'NATS did not answer', `${sq.text} SQLite`, js ? ratio(js.median, sq.median) : '—']);
+  }
   return rows;
 }
 
@@ -171,6 +199,13 @@ ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}${r.eventLog ? `- **Event log
   while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
   to the last ack; SQLite in a temp dir (WAL, synchronous=FULL, group commit), JetStream on the local
   nats-server (file storage) on a throwaway stream. It is the log alone: no ingress, no dispatcher.
+` : ''}${r.backends ? `- **SQLite vs JetStream end to end** (bench/backends.ts, ${r.backends.runs} runs each, alternating): two
+  \`zeno up --warm-pool 0\` up at once, one on the data dir's SQLite log, one with \`--nats\` on the local
+  nats-server, each with a consumer function (min/max-scale 1, async in-flight limit 100), a Broker and
+  one Trigger to the function. Events: ${r.backends.events} CloudEvents POSTed to the ingress, 64 in flight on
+  keep-alive connections, timed until the function counted all of them. Async calls: ${r.backends.calls}
+  \`POST /async-function/consumer/call\` with an X-Callback-Url, 64 in flight, timed until every callback
+  reached a receiver in the bench process. One untimed round on each first.
 ` : ''}- **\`zeno apply\` until Ready** (n=${s.applyN}): the built CLI, \`zeno apply -f FILE\` (waits for Ready by
   default) of one min-scale 1 Service, timed from spawning the CLI to its exit; each Service is deleted
   before the next. It has no baseline. The CLI polls the Service every 25 ms for the first second,
