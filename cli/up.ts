@@ -159,6 +159,10 @@ function explainStartFailure(e: unknown, ports: { port: number; adminPort: numbe
     const oneLine = (err.message ?? '').replace(/\s+/g, ' ');
     return new ZenoError('ZENO_ERR_NATS_UNAVAILABLE', `${oneLine}; nothing was started (ZENO_ERR_NATS_UNAVAILABLE)`, { cause: e });
   }
+  if (err.code === 'ZENO_ERR_DATA_DIR') {
+    const oneLine = (err.message ?? '').replace(/\s+/g, ' ');
+    return new ZenoError('ZENO_ERR_DATA_DIR', `${oneLine}; nothing was started (ZENO_ERR_DATA_DIR)`, { cause: e });
+  }
   if (err.code === 'EADDRINUSE') {
     const which = err.port === ports.adminPort ? `admin port ${ports.adminPort}` : err.port === ports.port ? `port ${ports.port}` : `port ${ports.port} or ${ports.adminPort}`;
     return new ZenoError('ZENO_ERR_BAD_REQUEST', `${which} is already in use (another "zeno up"? choose others with --port and --admin-port)`, { cause: e });

@@ -44,6 +44,8 @@ export const ERROR_TABLE = {
   ZENO_ERR_NOT_READY: { status: 504, message: 'Timed out waiting for the resource to become Ready' },
   ZENO_ERR_DATA_DIR: { status: 500, message: 'The data directory cannot be used' },
   ZENO_ERR_NATS_UNAVAILABLE: { status: 503, message: 'Cannot reach NATS JetStream' },
+  ZENO_ERR_STORAGE_FULL: { status: 507, message: 'The data dir is full: nothing was stored' },
+  ZENO_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'The data dir cannot be written (read-only or failing): nothing was stored' },
   ZENO_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -83,7 +85,7 @@ export function isZenoError(e: unknown): e is ZenoError {
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
   409: 'Conflict', 413: 'Payload Too Large', 422: 'Unprocessable Entity', 431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 507: 'Insufficient Storage',
 };
 
 export interface ErrorBody {

@@ -8,7 +8,7 @@
  * ("durability") and test/async.test.ts ("…killed with SIGKILL and
  * restarted"). docs/reliability.md lists every guarantee and its test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -279,4 +279,121 @@ describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs $
       await sink.close();
     }
   }, 120_000);
+});
+
+/** Whether this process may mount a tmpfs (root on Linux): the storage faults need a small, real filesystem. */
+function canMount(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const dir = tempDir('zeno-mount-probe-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function mountTmpfs(dir: string, options: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+}
+
+function umount(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  } catch {
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+  }
+}
+
+/** Writes zeros to `file` until the filesystem says ENOSPC. */
+function fillDisk(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) fs.writeSync(fd, chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+describe.skipIf(!canMount())('storage faults (tmpfs data dirs; needs root and mount)', () => {
+  it('a full disk: ingress answers 507 with a code and Retry-After, never 202-then-lose; every 202 is delivered once space is back', async () => {
+    const work = tempDir('zeno-faults-full-');
+    const data = path.join(work, 'data');
+    mountTmpfs(data, 'size=8m');
+    const sink = await new Sink().start();
+    let zeno: RunningZeno | undefined;
+    try {
+      zeno = await startZeno({ dataDir: data, extraArgs: ['--warm-pool', '0'] });
+      const manifests = brokerYaml(sink.url) + '---\n' + serviceYaml('later', { annotations: { 'autoscaling.knative.dev/min-scale': '1' } });
+      const applied = await runCli(['apply', '-f', writeYaml(work, 'all.yaml', manifests)], zeno.dataDir);
+      expect(applied.code, applied.stderr).toBe(0);
+      const z = zeno;
+      await waitFor(async () => (await z.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 10_000, { message: 'trigger Ready' });
+
+      const answers = new Map<string, Outcome>();
+      let stop = false;
+      const producing = produce(`${zeno.gatewayUrl}/brokers/default/b`, 'full', 2, () => stop, answers);
+      await waitFor(() => sink.ids.length >= 20, 20_000, { message: 'events flowing' });
+      const filler = path.join(data, 'filler');
+      fillDisk(filler);
+      const fullAt = Date.now();
+      await waitFor(() => [...answers.values()].filter((o) => o.startedAt > fullAt && o.status === 507).length >= 5, 20_000, { message: '507s while the disk is full' });
+      // An async call is refused the same way: it was not recorded.
+      const call = await request({ url: `${zeno.gatewayUrl}/async-function/later`, body: 'x' });
+      expect(call.status).toBe(507);
+      expect(call.code).toBe('ZENO_ERR_STORAGE_FULL');
+      expect((await request({ url: `${zeno.gatewayUrl}/healthz` })).status).toBe(200);
+
+      fs.rmSync(filler);
+      const freedAt = Date.now();
+      await waitFor(() => [...answers.values()].filter((o) => o.startedAt > freedAt && o.status === 202).length >= 20, 30_000, { message: '202s again once space is back' });
+      stop = true;
+      await producing;
+
+      const accepted = [...answers].filter(([, o]) => o.status === 202).map(([id]) => id);
+      for (const o of answers.values()) {
+        if (o.status === 202) continue;
+        expect(o.status, JSON.stringify(o)).toBe(507);
+        expect(o.code).toBe('ZENO_ERR_STORAGE_FULL');
+        expect(o.retryAfter).toMatch(/^\d+$/);
+      }
+      await waitFor(() => {
+        const got = new Set(sink.ids);
+        return accepted.every((id) => got.has(id));
+      }, 60_000, { message: `every accepted event delivered (${accepted.length})` });
+      // The platform lived through it.
+      expect(zeno.proc.exitCode).toBe(null);
+    } finally {
+      await zeno?.stop();
+      await sink.close();
+      umount(data);
+    }
+  }, 120_000);
+
+  it('zeno up on a read-only data dir exits with one line naming it and its code, starting nothing', async () => {
+    const work = tempDir('zeno-faults-ro-');
+    const data = path.join(work, 'data');
+    mountTmpfs(data, 'size=8m');
+    try {
+      // A data dir that was used, then became read-only (a remount after disk errors).
+      const z = await startZeno({ dataDir: data, extraArgs: ['--warm-pool', '0'] });
+      await z.stop();
+      execFileSync('mount', ['-o', 'remount,ro', data]);
+      const r = await runCli(['up', '--port', '0', '--admin-port', '0', '--data-dir', data], data, { timeoutMs: 20_000 });
+      expect(r.code).toBe(1);
+      // One line says what and why (progress lines before it are not errors).
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+      expect(errors, r.stderr).toHaveLength(1);
+      expect(errors[0]).toMatch(/^error: cannot use data dir .*: EROFS: read-only file system.*\(ZENO_ERR_DATA_DIR\)$/);
+      expect(r.stderr.endsWith(`${errors[0]}\n`)).toBe(true);
+      expect(r.stdout).not.toContain('Zeno is up');
+    } finally {
+      umount(data);
+    }
+  }, 60_000);
 });

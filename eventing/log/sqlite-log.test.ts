@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { runEventLogContract } from './contract.js';
-import { openSqliteEventLog } from './sqlite-log.js';
+import { openSqliteEventLog, storageError } from './sqlite-log.js';
+import { ZenoError } from '../../core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -151,5 +152,31 @@ describe('sqlite event log', () => {
     expect(found.size).toBeLessThan(1_000_000);
     expect(printed.size).toBeGreaterThanOrEqual(target);
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('storageError: a failed commit as the producer sees it', () => {
+  const sqlite = (code: string) => Object.assign(new Error(`sqlite says ${code}`), { code });
+  it.each([
+    ['SQLITE_FULL', 'ZENO_ERR_STORAGE_FULL', 507],
+    ['SQLITE_READONLY', 'ZENO_ERR_STORAGE_UNAVAILABLE', 503],
+    ['SQLITE_READONLY_DBMOVED', 'ZENO_ERR_STORAGE_UNAVAILABLE', 503],
+    ['SQLITE_IOERR_WRITE', 'ZENO_ERR_STORAGE_UNAVAILABLE', 503],
+    ['SQLITE_IOERR_FSYNC', 'ZENO_ERR_STORAGE_UNAVAILABLE', 503],
+    ['SQLITE_CANTOPEN', 'ZENO_ERR_STORAGE_UNAVAILABLE', 503],
+  ])('%s → %s (%d, Retry-After)', (code, zeno, status) => {
+    const e = storageError(sqlite(code));
+    expect(e).toBeInstanceOf(ZenoError);
+    expect((e as ZenoError).code).toBe(zeno);
+    expect((e as ZenoError).statusCode).toBe(status);
+    expect((e as ZenoError).retryAfter).toBeGreaterThan(0);
+  });
+  it.each([['SQLITE_CONSTRAINT'], ['SQLITE_BUSY']])('%s passes as it is', (code) => {
+    const err = sqlite(code);
+    expect(storageError(err)).toBe(err);
+  });
+  it('passes errors without a code as they are', () => {
+    const err = new Error('x');
+    expect(storageError(err)).toBe(err);
   });
 });

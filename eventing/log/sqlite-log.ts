@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { realClock, type Clock } from '../../core/clock.js';
+import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import { ZenoError } from '../../core/errors.js';
 import type { ConsumerInfo, ConsumerOptions, EventLog, LeasedEvent, StoredEvent } from './event-log.js';
 
@@ -27,6 +28,24 @@ export function decodeEvent(body: string): StoredEvent {
   if (typeof b64 === 'string') event.data = new Uint8Array(Buffer.from(b64, 'base64'));
   else if (data !== undefined) event.data = data;
   return event;
+}
+
+/**
+ * What a failed append tells the producer. A full disk and a data dir that
+ * cannot be written (read-only, I/O errors) become coded errors with
+ * Retry-After, so ingress answers 507 or 503 instead of a bare 500; nothing
+ * was stored either way, since the commit failed. Other errors pass as they are.
+ */
+export function storageError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return err;
+  const opts = { retryAfter: PLATFORM_DEFAULTS.storageRetryAfterSeconds, cause: err };
+  const why = (err as Error).message;
+  if (code === 'SQLITE_FULL') return new ZenoError('ZENO_ERR_STORAGE_FULL', `the data dir is full, nothing was stored: ${why}`, opts);
+  if (/^SQLITE_(READONLY|IOERR|CANTOPEN)/.test(code)) {
+    return new ZenoError('ZENO_ERR_STORAGE_UNAVAILABLE', `the data dir cannot be written, nothing was stored: ${why} (${code})`, opts);
+  }
+  return err;
 }
 
 interface PendingAppend {
@@ -278,8 +297,9 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
         seqs = writeBatch(appends, batch);
       }
     } catch (err) {
-      for (const p of appends) p.reject(err);
-      for (const s of batch) s.reject(err);
+      const e = storageError(err);
+      for (const p of appends) p.reject(e);
+      for (const s of batch) s.reject(e);
       return;
     }
     for (const s of batch) s.resolve();
@@ -425,13 +445,21 @@ export function openSqliteEventLog(file: string, opts: { clock?: Clock } = {}): 
       // Appends queued before this call count as "before": the consumer
       // starts after them, as it would had they already committed.
       flushNow();
-      addTx(broker, consumer, o);
+      try {
+        addTx(broker, consumer, o);
+      } catch (err) {
+        throw storageError(err);
+      }
     },
 
     async removeConsumer(consumer) {
       assertOpen();
       flushNow();
-      removeTx(consumer);
+      try {
+        removeTx(consumer);
+      } catch (err) {
+        throw storageError(err);
+      }
     },
 
     async fetch(consumer, max) {
