@@ -156,6 +156,42 @@ describe('leader election wired into the platform (fake API server)', () => {
     expect(kube.get('leases', LEASE.namespace, LEASE.name)?.spec.holderIdentity).toBe('b');
   });
 
+  it('a leader that lost the Lease and wins it back writes its next decisions again, though it sent the same counts before', async () => {
+    kube = await startFakeKube();
+    const a = await instance('a');
+    await firstRound(a);
+    const b = await instance('b');
+    await firstRound(b);
+    for (const i of [a, b]) expect((await i.admin('POST', '/apis/zeno.dev/v1/apply', { items: [service('lead')] })).status).toBe(200);
+    await waitFor(() => kube!.get('deployments', 'default', 'lead-00001-deployment')?.spec.replicas === 1, 5_000, { message: 'a scales lead to 1' });
+
+    // a stops renewing; b takes over and (standing in for its autoscaler) scales lead to 3.
+    for (let n = 0; n < 8; n++) await retry(b);
+    expect(b.platform.isLeader()).toBe(true);
+    // b adopts the Deployment and writes its own first decision (1) before "deciding" 3.
+    const scaleWrites = () => kube!.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/lead-00001-deployment/scale')).length;
+    await waitFor(() => scaleWrites() === 2, 5_000, { message: "b's first scale write" });
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const name = 'lead-00001-deployment';
+    await kc.makeApiClient(k8s.AppsV1Api).replaceNamespacedDeploymentScale({ name, namespace: 'default', body: { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: 'default' }, spec: { replicas: 3 } } });
+    expect(kube.get('deployments', 'default', 'lead-00001-deployment')?.spec.replicas).toBe(3);
+
+    // Now b stops renewing. a steps down (10 s), then takes the Lease back once b's record is 15 s old.
+    let n = 0;
+    while (!a.platform.isLeader() || n < 5) {
+      await retry(a);
+      n++;
+      if (n === 5) expect(a.platform.isLeader()).toBe(false);
+      expect(n).toBeLessThan(20);
+    }
+    expect(kube.get('leases', LEASE.namespace, LEASE.name)?.spec.holderIdentity).toBe('a');
+    // a's autoscaler decides 1 (min-scale, no traffic): the same count it sent as the first leader, written again.
+    await retry(a);
+    await waitFor(() => kube!.get('deployments', 'default', 'lead-00001-deployment')?.spec.replicas === 1, 5_000, { message: 'a writes its decision again' });
+    expect(scaleWrites()).toBe(4);
+  });
+
   it('a leader that stops gracefully releases the Lease, so the standby takes over at its next retry', async () => {
     kube = await startFakeKube();
     const a = await instance('a');
