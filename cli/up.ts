@@ -11,6 +11,7 @@ import { dataDirOf, packageRoot, progressOf, reportError, type CliContext } from
 import type { Progress } from './progress.js';
 import { formatIssues, loadAndValidate } from './manifests.js';
 import type { PlatformOptions } from '../controller/platform.js';
+import { otelSettingsFromEnv } from '../gateway/otel.js';
 
 const SUPPORTED_RUNTIMES = ['local', 'kubernetes'];
 
@@ -60,6 +61,8 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, configNamespace: namespace, ...(lease ? { lease } : {}) });
   }
 
+  // OpenTelemetry's standard variables turn trace export on (docs/observability.md).
+  const otel = otelSettingsFromEnv(ctx.env);
   // Platform log lines go above the progress line on a terminal.
   const progress = progressOf(ctx);
   progress.update('up', 'starting Zeno (gateway, admin API, autoscaler, activator)');
@@ -73,6 +76,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => progress.print(line),
+      ...(otel ? { otel } : {}),
       ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),
     });
   } catch (e) {

@@ -21,6 +21,7 @@ import { SourcesController } from '../eventing/sources/controller.js';
 import { createLocalRuntime } from '../functions/local/index.js';
 import type { DrainWaiter, FunctionRuntime } from '../functions/runtime.js';
 import { mountAsyncCalls } from '../gateway/async/index.js';
+import { createTracer, type OtelSettings } from '../gateway/otel.js';
 import { RouteTable } from '../gateway/routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
 import { redactQuery } from '../core/redact.js';
@@ -53,6 +54,8 @@ export interface PlatformOptions {
   headersTimeoutMs?: number;
   /** One JSON line per gateway request (`zeno up --access-log`); off when unset. */
   accessLog?: (line: string) => void;
+  /** OpenTelemetry trace export (gateway/otel.ts otelSettingsFromEnv); off when unset. */
+  otel?: OtelSettings;
   /**
    * NATS server with JetStream (`zeno up --nats`): the durable event log
    * lives there instead of in the data dir, shared by every instance on it.
@@ -302,9 +305,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
   const maxBodyBytes = opts.maxBodyBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
   const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, headersTimeoutMs: opts.headersTimeoutMs ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs };
+  // Spans for the gateway, activator, broker deliveries and async calls, when configured.
+  const tracer = opts.otel ? createTracer({ settings: opts.otel, clock, log }) : undefined;
+  if (opts.otel) log(`zeno: exporting traces to ${opts.otel.url} as service "${opts.otel.serviceName}" (OTLP/HTTP JSON)`);
   const gateway = createGateway({
     clock,
     routes,
+    ...(tracer ? { tracer } : {}),
     http: httpLimits,
     revision: (id) => handles.get(id),
     maxBodyBytes,
@@ -336,6 +343,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // POST /async-function/: calls kept in the event log, run through the gateway (docs/async.md).
   const asyncCalls = mountAsyncCalls({
     gateway, log: eventLog, routes, clock, maxBodyBytes, logLine: log, metrics: metrics.async,
+    ...(tracer ? { tracer } : {}),
     instanceId: instanceIdOf(dataDir),
     gatewayUrl: () => gatewayUrl,
     service: (ns, name) => store.get('services', ns, name),
@@ -480,6 +488,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const dispatcher = createDispatcher({
     log: eventLog,
     clock,
+    ...(tracer ? { tracer } : {}),
     logLine: log,
     onOutcome: (id, o) => {
       const t = eventing?.triggerOf(id);
@@ -576,6 +585,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         eventing?.stop();
         await dispatcher.close();
         await gateway.close(10_000);
+        // The last spans (of the requests that just finished) go out before the stop.
+        await tracer?.close();
         scaler.close();
         if (reconciling) reconciler?.stop();
         reconciling = false;

@@ -10,6 +10,7 @@ import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { Preconnector } from './preconnect.js';
 import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
+import { SPAN_KIND, type Span, type Tracer } from './otel.js';
 import { newTraceparent, randomHex, traceIdOf } from './trace.js';
 
 /** Per-request concurrency accounting that feeds the autoscaler. */
@@ -103,6 +104,8 @@ export interface GatewayDeps {
   accessLog?: (entry: AccessLogEntry) => void;
   /** Header size and connection timeouts (default core/http-server.ts DEFAULT_HTTP_LIMITS). */
   http?: HttpLimits;
+  /** OpenTelemetry spans (gateway/otel.ts); absent unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracer?: Tracer;
 }
 
 /**
@@ -169,7 +172,7 @@ function limitBody(src: IncomingMessage, max: number, onExceeded: () => void): R
  * room) and a streaming proxy on undici.
  */
 export function createGateway(deps: GatewayDeps): Gateway {
-  const { clock, routes } = deps;
+  const { clock, routes, tracer } = deps;
   const random = deps.random ?? Math.random;
   // One keep-alive pool per pod origin; pods come and go, idle pools are reaped.
   const pre = new Preconnector(clock);
@@ -260,7 +263,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // otherwise the function gets a new one (gateway/trace.ts).
     const incomingTrace = req.headers.traceparent;
     let traceparent: string | undefined;
-    if (notes) {
+    // With OpenTelemetry export the gateway is a tracing participant: its
+    // SERVER span becomes the function's parent (a new trace without a valid one).
+    let span: Span | undefined;
+    if (tracer) {
+      span = tracer.start(`gateway ${target.rev}`, SPAN_KIND.server, traceIdOf(incomingTrace) ? (incomingTrace as string) : undefined, {
+        'http.request.method': req.method ?? '',
+        'url.path': target.path,
+        'server.address': req.headers.host ?? '',
+        'zeno.revision': target.rev,
+      });
+      traceparent = span.traceparent();
+      if (notes) notes.traceId = span.traceId;
+    } else if (notes) {
       notes.traceId = traceIdOf(incomingTrace);
       if (!notes.traceId) {
         const t = newTraceparent();
@@ -330,11 +345,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
           // so the request waits until one passes readiness (docs/metrics.md).
           const cold = !handleRev.throttler.hasBackends();
           const queuedMs = cold ? clock.now() : 0;
-          lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
+          const waitSpan = span ? tracer!.start('activator wait', SPAN_KIND.internal, traceparent, { 'zeno.cold_start': cold }) : undefined;
+          try {
+            lease = await handleRev.throttler.acquire(handleRev.timeoutMs, cancelWait.signal);
+          } finally {
+            waitSpan?.end(lease ? undefined : 'no pod in time');
+          }
           if (cold && !stopped) {
             const waited = clock.now() - queuedMs;
             handleRev.metrics?.coldStart(waited);
             if (notes) notes.coldStartMs = waited;
+            span?.set('zeno.cold_start_ms', waited);
           }
         }
         if (stopped) throw stopped;
@@ -400,7 +421,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const endedMs = clock.now();
       handleRev.stats.end(endedMs);
       // A client that hung up before the head has no status: Knative counts that as 5xx.
-      handleRev.metrics?.record(res.headersSent ? res.statusCode : failedStatus, endedMs - startedMs, failedCode);
+      const status = res.headersSent ? res.statusCode : failedStatus;
+      handleRev.metrics?.record(status, endedMs - startedMs, failedCode);
+      if (span) {
+        span.set('http.response.status_code', status);
+        span.end(status >= 500 || status === 0 ? (failedCode ?? `HTTP ${status}`) : undefined);
+      }
     }
   };
 

@@ -135,6 +135,12 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   topWindowMs: 10_000,
   /** How often `zeno top` redraws on a terminal, and non-TTY wait progress prints at most. */
   cliRefreshMs: 1_000,
+  /** OpenTelemetry export (gateway/otel.ts): how often queued spans are sent (the SDK's BatchSpanProcessor: 5 s; 1 s here so traces show up while you look). */
+  otelFlushMs: 1_000,
+  /** Spans queued for export at most; more are dropped (the SDK's maxQueueSize). */
+  otelMaxQueue: 2_048,
+  /** One export request's timeout unless OTEL_EXPORTER_OTLP_TIMEOUT says (the spec's default, 10 s). */
+  otelExportTimeoutMs: 10_000,
   /**
    * Largest CloudEvent a broker ingress accepts (the whole HTTP body). The
    * spec asks intermediaries to forward at least 64 KiB; 1 MiB is NATS'

@@ -42,6 +42,7 @@ import {
 } from '../delivery/delivery.js';
 import type { CompiledFilter } from '../filter/filters.js';
 import type { EventLog, LeasedEvent, StoredEvent } from '../log/event-log.js';
+import { SPAN_KIND, type Tracer } from '../../gateway/otel.js';
 import { classifyResponse, encodeForDelivery, NOT_A_CLOUDEVENT_STATUS, type AttemptOutcome, type OutgoingRequest } from './encoding.js';
 
 export interface SubscriptionSpec {
@@ -137,6 +138,12 @@ export interface DispatcherDeps {
   logLine?: (line: string) => void;
   /** Largest subscriber response read (a reply); default PLATFORM_DEFAULTS.maxBodyBytes. */
   maxResponseBytes?: number;
+  /**
+   * OpenTelemetry spans (gateway/otel.ts): one CLIENT span per delivery
+   * attempt under the event's traceparent attribute. Headers are not
+   * changed: the event's trace context reaches the subscriber as it is.
+   */
+  tracer?: Tracer;
 }
 
 export interface EventDispatcher {
@@ -494,7 +501,20 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
       return;
     }
 
+    const tp = ev.event.attributes.traceparent;
+    // A low-cardinality name (OTel's rule); which subscription is an attribute.
+    const span = deps.tracer?.start('deliver', SPAN_KIND.client, typeof tp === 'string' ? tp : undefined, {
+      'zeno.subscription': id,
+      'cloudevents.event_id': String(ev.event.attributes.id),
+      'cloudevents.event_type': String(ev.event.attributes.type),
+      'url.full': url,
+      'zeno.attempt': ev.attempt,
+    });
     const response = await post(url, encodeForDelivery(without(ev.event, spec.omitAttributes), spec.subscriberHeaders), timeoutMs, register);
+    if (span) {
+      if ('status' in response) span.set('http.response.status_code', response.status);
+      span.end('error' in response ? response.error.message : response.status >= 300 ? `HTTP ${response.status}` : undefined);
+    }
     if (sub.stopped) return;
     let outcome = outcomeOf(response, ev.event);
     let replied = false;

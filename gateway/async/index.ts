@@ -5,6 +5,7 @@
 import type { Clock } from '../../core/clock.js';
 import { resolveAsyncSettings, type AsyncSettings } from '../../core/config/async.js';
 import type { AsyncMetrics } from '../../core/metrics.js';
+import type { Tracer } from '../otel.js';
 import type { KObject } from '../../core/types.js';
 import type { EventLog } from '../../eventing/log/event-log.js';
 import type { RouteTable } from '../routes.js';
@@ -28,6 +29,7 @@ export interface AsyncCallsDeps {
   metrics?: AsyncMetrics;
   /** Names this instance's own consumers in the log (several instances on one NATS). */
   instanceId?: string;
+  tracer?: Tracer;
 }
 
 /** Defaults overridden by the Service's annotations, then its template's (a Function's scale annotations land there). */
@@ -47,6 +49,7 @@ export function mountAsyncCalls(deps: AsyncCallsDeps): AsyncQueue {
     ...(deps.timing ? { timing: deps.timing } : {}),
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.instanceId ? { instanceId: deps.instanceId } : {}),
+    ...(deps.tracer ? { tracer: deps.tracer } : {}),
   });
   deps.gateway.mount(ASYNC_PREFIX, asyncIngress({ queue, routes: deps.routes, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes }));
   return queue;

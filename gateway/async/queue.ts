@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { ASYNC_DEFAULTS, DEFAULT_ASYNC_SETTINGS, type AsyncSettings } from '../../core/config/async.js';
+import { SPAN_KIND, type Tracer } from '../otel.js';
 import type { AsyncMetrics } from '../../core/metrics.js';
 import type { EventLog, LeasedEvent } from '../../eventing/log/event-log.js';
 import {
@@ -67,6 +68,8 @@ export interface AsyncQueueDeps {
    * across restarts of one instance (zeno up keeps it in the data dir).
    */
   instanceId?: string;
+  /** OpenTelemetry spans, one CONSUMER span per attempt (gateway/otel.ts); absent unless configured. */
+  tracer?: Tracer;
 }
 
 export type CancelOutcome = 'cancelled' | 'not-found' | 'running';
@@ -330,6 +333,18 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     }
     headers['x-call-id'] = call.id;
+    // With OpenTelemetry export: this attempt is a span under the caller's traceparent, and the gateway's span under it.
+    const span = deps.tracer?.start(`async ${call.label}`, SPAN_KIND.consumer, typeof headers.traceparent === 'string' ? headers.traceparent : undefined, { 'zeno.call_id': call.id });
+    if (span) headers.traceparent = span.traceparent();
+    const result = await invokeOnce(call, headers);
+    if (span) {
+      span.set('http.response.status_code', result.status);
+      span.end(result.status >= 200 && result.status < 300 ? undefined : `HTTP ${result.status}`);
+    }
+    return result;
+  };
+
+  const invokeOnce = async (call: AsyncCall, headers: Record<string, string | string[]>): Promise<CallResult> => {
     const url = `${deps.gatewayUrl()}/function/${call.name}.${call.namespace}${call.path}${call.query}`;
     const ac = new AbortController();
     aborts.add(ac);

@@ -55,13 +55,13 @@ export interface RunningZeno {
 }
 
 /** Starts `zeno up` as a real process on free ports and waits until /healthz answers. */
-export async function startZeno(opts: { dataDir?: string; configFile?: string; extraArgs?: string[] } = {}): Promise<RunningZeno> {
+export async function startZeno(opts: { dataDir?: string; configFile?: string; extraArgs?: string[]; env?: Record<string, string> } = {}): Promise<RunningZeno> {
   const dataDir = opts.dataDir ?? tempDir();
   for (const f of ['admin-url', 'gateway-url', 'token']) fs.rmSync(path.join(dataDir, f), { force: true });
   const args = [CLI, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir];
   if (opts.configFile) args.push('--config', opts.configFile);
   args.push(...(opts.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ZENO_TEST_SECRET: 'platform-only' } });
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ZENO_TEST_SECRET: 'platform-only', ...opts.env } });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
