@@ -98,6 +98,10 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     requestTimeout: http.requestTimeout ?? 0,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     clientErrorHandler: answerClientError,
+    // A path fastify cannot decode (`/apis/%`) gets Zeno's coded body, not fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as FastifyReply).status(400).send(errorBody(new ZenoError('ZENO_ERR_BAD_REQUEST', err.message)));
+    },
   });
   const genericKinds = d.genericKinds ?? GENERIC_KINDS;
   const allKinds = d.genericKinds ? [...BUILTIN_KINDS, ...genericKinds] : ALL_KINDS;

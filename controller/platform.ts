@@ -332,10 +332,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // Prometheus scrapes the gateway port (like the design's contract) or the admin port with the token.
   gateway.mount('/metrics', (req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found\n');
-      return;
+    // Paths that only start with /metrics are nobody's: the same coded 404 as an unrouted request.
+    if (path !== '/metrics') return sendError(res, new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `no function is routed at path ${JSON.stringify((path ?? '').slice(0, 100))}`));
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendError(res, new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', '/metrics answers GET and HEAD'));
     }
     return serveMetrics(res);
   });

@@ -480,6 +480,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     res.writeContinue();
     server.emit('request', req, res);
   });
+  // Any other expectation is ignored (RFC 9110 §10.1.1 lets a server answer
+  // 417 or not): the request is served as if it had none, instead of Node's bodiless 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    server.emit('request', req, res);
+  });
   // Malformed framing (bad chunks, Content-Length with Transfer-Encoding),
   // oversized heads and slow clients: a JSON error, then the connection closes.
   server.on('clientError', answerClientError);

@@ -57,7 +57,13 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
 export function createChannelIngress(d: ChannelIngressDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const parts = path.slice(CHANNEL_PATH_PREFIX.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = path.slice(CHANNEL_PATH_PREFIX.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+    } catch {
+      // A lone or malformed %-escape (`/channels/%`): found by test/bad-input.test.ts, it used to be a 500.
+      return d.sendError(res, new ZenoError('ZENO_ERR_BAD_REQUEST', `malformed channel path ${JSON.stringify(path.slice(0, 100))}`));
+    }
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return d.sendError(res, new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on a channel; POST a CloudEvent`));
