@@ -12,6 +12,7 @@ import { splitId, type KObject, type RevisionId } from '../core/types.js';
 import { EventingController, recordTriggerOutcome } from '../eventing/broker/controller.js';
 import { BROKER_PATH_PREFIX, createBrokerIngress } from '../eventing/broker/ingress.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
+import { viaLocalGateway } from '../gateway/local.js';
 import type { EventLog } from '../eventing/log/event-log.js';
 import { openJetStreamEventLog } from '../eventing/log/jetstream-log.js';
 import { openSqliteEventLog } from '../eventing/log/sqlite-log.js';
@@ -26,6 +27,7 @@ import { RouteTable } from '../gateway/routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
 import { redactQuery } from '../core/redact.js';
 import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
+import { Agent } from 'undici';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
 import { coldStartEvent, scaleEvent, watchConditionEvents } from './condition-events.js';
@@ -490,6 +492,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     log: eventLog,
     clock,
     ...(tracer ? { tracer } : {}),
+    // A Trigger's ref to a Service is delivered through the gateway's routing in process (gateway/local.ts).
+    agent: viaLocalGateway(gateway.local, () => gatewayUrl, new Agent({ keepAliveTimeout: 30_000 })),
+    closeAgent: true,
     logLine: log,
     onOutcome: (id, o) => {
       const t = eventing?.triggerOf(id);

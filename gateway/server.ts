@@ -8,6 +8,7 @@ import type { RevisionMetrics } from '../core/metrics.js';
 import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
+import { createLocalGateway, type LocalGateway } from './local.js';
 import { Preconnector } from './preconnect.js';
 import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
 import { SPAN_KIND, type Span, type Tracer } from './otel.js';
@@ -131,6 +132,8 @@ export interface Gateway {
   preconnect(url: string): void;
   /** Stops accepting, waits for in-flight requests (up to graceMs), then closes. */
   close(graceMs?: number): Promise<void>;
+  /** The same routing to functions, called in process (gateway/local.ts): the platform's own deliveries. */
+  local: LocalGateway;
 }
 
 export function sendError(res: ServerResponse, err: ZenoError): void {
@@ -495,8 +498,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 
+  const local = createLocalGateway({
+    clock,
+    routes,
+    resolve: (path, headers) => resolve({ url: path, headers } as IncomingMessage),
+    revision: deps.revision,
+    agent,
+    maxBodyBytes: deps.maxBodyBytes,
+    closing: () => closing,
+    accessLog: deps.accessLog,
+    tracer,
+  });
+
   return {
     server,
+    local,
     preconnect(url) {
       if (!closing) pre.open(url);
     },

@@ -120,11 +120,23 @@ export interface SubscriptionStats {
   held: boolean;
 }
 
+/**
+ * The HTTP client, as much of undici's dispatch API as a delivery uses: an
+ * Agent, or gateway/local.ts's client that serves requests to the gateway's
+ * own functions in process.
+ */
+export interface DeliveryClient {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+}
+
 export interface DispatcherDeps {
   log: EventLog;
   clock: Clock;
-  /** HTTP client; a private undici Agent (closed by close()) when absent. */
-  agent?: Dispatcher;
+  /** HTTP client; a private undici Agent when absent. */
+  agent?: DeliveryClient;
+  /** close() closes `agent` too (a private Agent is always closed). */
+  closeAgent?: boolean;
   onOutcome?: (id: string, outcome: DeliveryOutcome) => void;
   /**
    * This dispatcher got an event again that it had not released itself (no
@@ -231,8 +243,8 @@ function without(event: StoredEvent, names: readonly string[] | undefined): Stor
 
 export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
   const { log, clock } = deps;
-  const ownAgent = deps.agent === undefined;
-  const agent: Dispatcher = deps.agent ?? new Agent({ keepAliveTimeout: 30_000 });
+  const ownAgent = deps.agent === undefined || deps.closeAgent === true;
+  const agent: DeliveryClient = deps.agent ?? new Agent({ keepAliveTimeout: 30_000 });
   const maxResponseBytes = deps.maxResponseBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
   const subs = new Map<string, Sub>();
   /** upsert/remove of one id run one after another. */

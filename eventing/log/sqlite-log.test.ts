@@ -71,6 +71,36 @@ describe('sqlite event log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('resolves an append only after an fsync that started after its commit, and fetches see it before', async () => {
+    const dir = tempDir();
+    const syncs: ((err: NodeJS.ErrnoException | null) => void)[] = [];
+    const log = openSqliteEventLog(join(dir, 'events.db'), { clock: new FakeClock(), fsync: (_fd, done) => syncs.push(done) });
+    await log.addConsumer('ns/b', 't', { maxInFlight: 10, leaseMs: 60_000 });
+    const ev = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' } });
+    const settled: string[] = [];
+    const heard: number[] = [];
+    log.onAppend('ns/b', (seq) => heard.push(seq));
+    const a = log.append('ns/b', ev('a')).then((seq) => (settled.push('a'), seq));
+    await new Promise((r) => setImmediate(r));
+    expect(syncs).toHaveLength(1);
+    // Committed but not yet synced: visible to fetches and listeners, not resolved.
+    expect((await log.fetch('t', 10)).map((e) => e.event.attributes.id)).toEqual(['a']);
+    expect(heard).toHaveLength(1);
+    const b = log.append('ns/b', ev('b')).then((seq) => (settled.push('b'), seq));
+    await new Promise((r) => setImmediate(r));
+    // b committed while a's fsync runs: it waits for the next one.
+    expect(syncs).toHaveLength(1);
+    expect(settled).toEqual([]);
+    syncs[0]!(null);
+    await a;
+    expect(settled).toEqual(['a']);
+    expect(syncs).toHaveLength(2);
+    syncs[1]!(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await expect(b).rejects.toMatchObject({ code: 'ZENO_ERR_INTERNAL' });
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('refuses an ack for an unknown consumer without failing the acks committed with it', async () => {
     const dir = tempDir();
     const log = openSqliteEventLog(join(dir, 'events.db'), { clock: new FakeClock() });
