@@ -27,6 +27,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       port: { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.gatewayPort), help: 'gateway port; 0 picks a free one' },
       'admin-port': { type: 'string', arg: 'PORT', default: String(PLATFORM_DEFAULTS.adminPort), help: 'admin API port; 0 picks a free one' },
       host: { type: 'string', arg: 'HOST', default: PLATFORM_DEFAULTS.host, help: 'address to listen on' },
+      'gateway-url': { type: 'string', arg: 'URL', default: 'http://HOST:PORT', help: 'the URL clients reach the gateway at (e.g. its Kubernetes Service), when not HOST:PORT: used in Broker and Channel addresses and Service URLs' },
       config: { type: 'string', multiple: true, arg: 'FILE', help: 'YAML file of ConfigMaps (config-autoscaler, config-defaults, ...) to apply at start (repeatable)' },
       examples: { type: 'boolean', help: 'deploy functions/examples/*/service.yaml once started and print how to call them' },
       'warm-pool': { type: 'string', arg: 'N', default: String(PLATFORM_DEFAULTS.warmPoolSize), help: 'generic Node runtime processes kept warm for Functions; 0 turns the pool off' },

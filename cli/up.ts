@@ -38,6 +38,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
   const adminPort = parsePort(str(values, 'admin-port') ?? String(PLATFORM_DEFAULTS.adminPort), '--admin-port');
   const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
+  const publicGatewayUrl = parseGatewayUrl(str(values, 'gateway-url'));
   const warmText = str(values, 'warm-pool') ?? String(PLATFORM_DEFAULTS.warmPoolSize);
   if (!/^\d+$/.test(warmText) || Number(warmText) > 64) throw new UsageError(`flag --warm-pool: "${warmText}" is not a number from 0 to 64`);
   const warmPoolSize = Number(warmText);
@@ -73,6 +74,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs,
       ...clusterMode,
+      ...(publicGatewayUrl ? { gatewayUrl: publicGatewayUrl } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
       log: (line) => progress.print(line),
@@ -122,6 +124,21 @@ export function parseLeaseRef(text: string): { namespace?: string; name: string 
   const ok = parts.length === 1 ? subdomain.test(parts[0]!) : parts.length === 2 && label.test(parts[0]!) && subdomain.test(parts[1]!);
   if (!ok) throw new UsageError(`flag --lease: "${text}" is not NAMESPACE/NAME (lowercase letters, digits, '-'), e.g. zeno-system/zeno-controller`);
   return parts.length === 1 ? { name: parts[0]! } : { namespace: parts[0]!, name: parts[1]! };
+}
+
+/** `--gateway-url http://HOST[:PORT]`: an http(s) URL with a host and no path, query or credentials. */
+export function parseGatewayUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username || url.password) {
+    throw new UsageError(`flag --gateway-url: "${text}" is not a URL like http://zeno-gateway.zeno-system.svc.cluster.local`);
+  }
+  return `${url.protocol}//${url.host}`;
 }
 
 /** `--nats nats://HOST:PORT`: a NATS URL (tls:// too), or a usage error. */

@@ -90,6 +90,13 @@ export interface PlatformOptions {
    * waits for (up to PLATFORM_DEFAULTS.configSyncWaitMs) before reconciling.
    */
   configWatch?: (sink: ConfigSink, deps: { clock: Clock; log: (line: string) => void }) => { start(): Promise<void>; stop(): void };
+  /**
+   * The URL the gateway is reached at when that is not http://HOST:PORT
+   * (`zeno up --gateway-url`; in a cluster, its Service): advertised in
+   * statuses (Broker and Channel addresses, the port of Service URLs) and
+   * used for the platform's own calls through the gateway.
+   */
+  gatewayUrl?: string;
 }
 
 /** Where followed ConfigMaps go: validated like an apply; an invalid one is logged and the previous settings stay. */
@@ -370,7 +377,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   }));
   const gwPort = await gateway.listen(opts.port, opts.host);
   const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-  gatewayUrl = `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
+  gatewayUrl = opts.gatewayUrl?.replace(/\/+$/, '') ?? `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
+  // Service URLs carry the port the gateway is reached at (none for 80/443), as Knative's do.
+  const urlPort = new URL(gatewayUrl).port;
   void asyncCalls.start().catch((e: unknown) => log(`async: cannot load the queue: ${(e as Error).message}`));
 
   // ConfigMaps followed from the cluster: loaded before anything reconciles, like Knative's controllers.
@@ -423,7 +432,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     clock,
     defaultBaseDir: process.cwd(),
     initialScale: (annotations, cc) => resolveRevisionScaling(knative.autoscaler, annotations, cc).initialScale,
-    config: () => ({ domain: knative.domain.domain, gc: knative.gc, urlPortSuffix: gwPort === 80 ? '' : `:${gwPort}` }),
+    config: () => ({ domain: knative.domain.domain, gc: knative.gc, urlPortSuffix: urlPort ? `:${urlPort}` : '' }),
     dataPlane: {
       addRevision(id, o) {
         if (handles.has(id)) return;

@@ -203,6 +203,10 @@ describe('deploy/kubernetes/', () => {
       const { values } = parseCommand(up, rest);
       expect(values).toMatchObject({ runtime: 'kubernetes', host: '0.0.0.0', lease: `${NAMESPACE}/zeno-controller` });
       expect(pod.spec.serviceAccountName).toBe(byKind('ServiceAccount')[0]!.metadata.name);
+      // What it advertises (Broker addresses, Service URLs) is its gateway Service, on port 80.
+      const gw = byKind('Service').find((x) => x.metadata.name === 'zeno-gateway')!;
+      expect(values['gateway-url']).toBe(`http://${gw.metadata.name}.${NAMESPACE}.svc.cluster.local`);
+      expect(gw.spec.ports[0].port).toBe(80);
       // The data dir is the mounted volume, and the root filesystem is read-only.
       const dataDir = values['data-dir'];
       expect(container.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toContain(dataDir);

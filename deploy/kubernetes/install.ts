@@ -389,6 +389,8 @@ function platform(): K8sObject[] {
                   '--admin-port', String(PLATFORM_DEFAULTS.adminPort),
                   '--data-dir', DATA_DIR,
                   '--lease', `${NAMESPACE}/${PLATFORM_DEFAULTS.leaseName}`,
+                  // What clients in the cluster use: Broker addresses and Service URLs name it, not the pod's loopback.
+                  '--gateway-url', `http://zeno-gateway.${NAMESPACE}.svc.cluster.local`,
                 ],
                 ports: [
                   { name: 'http', containerPort: PLATFORM_DEFAULTS.gatewayPort, protocol: 'TCP' },
