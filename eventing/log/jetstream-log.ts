@@ -289,30 +289,39 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
   };
 
   /**
+   * Deliveries that came for a pull after fetch() had stopped waiting for
+   * it (see pullOnce), per consumer: leased to this instance all the same,
+   * so the next fetch hands them out first.
+   */
+  const leftovers = new Map<string, { msg: Msg; sentAt: number }[]>();
+
+  /**
    * One pull request: up to `max` messages, ended by the server's 404/408
    * status. Resolves with what came and when the request was sent (the
    * server starts each lease when it delivers, after that), or with
    * 'unanswered' when the server sent nothing at all.
    *
-   * nats-server 2.9 sometimes drops a pull request without a word: under
-   * load, right after a burst of publishes, we saw a request get neither a
-   * message nor its 408 while the consumer had thousands of events ready
-   * and no request waiting (consumer info: num_waiting 0, delivered
-   * unchanged). Waiting for the guard below turned that into a 10 s stall
-   * that returned [] (a "nothing is ready" that was false). So a request
-   * that hears nothing within its expiry plus PULL_SILENCE_MS counts as
-   * lost and is sent again; its inbox stays open until the guard, and a
-   * message that still comes for it is nacked at once (handed out again
-   * now, never left leased to nobody).
+   * nats-server 2.9 does not always end a pull: under load, right after a
+   * burst of publishes, we saw a request get neither a message nor its 408
+   * while the consumer had thousands of events ready and no request waiting
+   * (consumer info: num_waiting 0, delivered unchanged); and a request that
+   * got some messages and then reached MaxAckPending stays open past its
+   * expiry. Waiting for the guard below turned either into a 10 s stall
+   * (the first one returning a false "nothing is ready"). So fetch stops
+   * waiting PULL_SILENCE_MS after the request's expiry: with what came, or,
+   * if nothing did, as 'unanswered' and the caller sends a new request.
+   * The inbox stays open until the guard; whatever still comes is kept in
+   * `leftovers` for the next fetch (never left leased to nobody).
    */
   const pullOnce = async (consumer: string, max: number): Promise<{ msgs: Msg[]; sentAt: number } | 'unanswered'> => {
     const inbox = createInbox();
     const got: Msg[] = [];
     let heard = false;
-    let lost = false;
+    let abandoned = false;
     let wake: (() => void) | undefined;
     let failure: ZenoError | undefined;
     let done = false;
+    let sentAt = 0;
     const finish = (): void => {
       done = true;
       wake?.();
@@ -320,14 +329,17 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
         if (err) return;
-        if (lost) {
-          // A late delivery for a request we gave up on: give it back now.
-          if (m.reply && !(m.headers?.code ?? 0)) nc.publish(m.reply, '-NAK');
+        const code = m.headers?.code ?? 0;
+        if (abandoned) {
+          if (code === 0 && m.reply) {
+            let list = leftovers.get(consumer);
+            if (!list) leftovers.set(consumer, (list = []));
+            list.push({ msg: m, sentAt });
+          } else sub.unsubscribe(); // the request ended after all
           return;
         }
         if (done) return;
         heard = true;
-        const code = m.headers?.code ?? 0;
         if (code === 0 && m.reply) {
           got.push(m);
           if (got.length >= max) finish();
@@ -349,12 +361,12 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       finish();
     }, pullWaitMs + API_TIMEOUT_MS);
     const silence = setTimeout(() => {
-      if (!heard && !done) {
-        lost = true;
+      if (!done) {
+        abandoned = true;
         wake?.();
       }
     }, pullWaitMs + PULL_SILENCE_MS);
-    const sentAt = clock.now();
+    sentAt = clock.now();
     nc.publish(
       `$JS.API.CONSUMER.MSG.NEXT.${names.stream}.${encodeToken(consumer)}`,
       JSON.stringify({ batch: max, no_wait: true, expires: pullWaitMs * 1_000_000 }),
@@ -362,10 +374,13 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
     );
     await new Promise<void>((resolve) => {
       wake = resolve;
-      if (done || lost) resolve();
+      if (done || abandoned) resolve();
     });
     clearTimeout(silence);
-    if (lost) return 'unanswered'; // the guard unsubscribes later
+    if (abandoned) {
+      // The guard unsubscribes later; until then late deliveries become leftovers.
+      return heard ? { msgs: got, sentAt } : 'unanswered';
+    }
     clearTimeout(guard);
     sub.unsubscribe();
     if (failure) throw failure;
@@ -469,6 +484,7 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       assertOpen();
       metas.delete(consumer);
       leases.delete(consumer);
+      leftovers.delete(consumer);
       try {
         await jsm.consumers.delete(names.stream, encodeToken(consumer));
       } catch (err) {
@@ -484,10 +500,17 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       // Stamped when the pull that delivered was sent: the server starts
       // AckWait when it delivers, later than this, so leaseUntil never
       // overstates the lease.
-      const { msgs, sentAt } = await pull(consumer, max);
-      const leaseUntil = sentAt + meta.leaseMs;
+      const late = leftovers.get(consumer);
+      let taken: { msg: Msg; sentAt: number }[];
+      if (late && late.length > 0) {
+        taken = late.splice(0, max);
+      } else {
+        const { msgs, sentAt } = await pull(consumer, max);
+        taken = msgs.map((msg) => ({ msg, sentAt }));
+      }
       const mine = leasesOf(consumer);
-      return msgs.map((m): LeasedEvent => {
+      return taken.map(({ msg: m, sentAt }): LeasedEvent => {
+        const leaseUntil = sentAt + meta.leaseMs;
         const d = parseAckSubject(m.reply!);
         mine.set(d.seq, { reply: m.reply!, leaseUntil });
         return { seq: d.seq, broker: meta.broker, event: decodeEvent(m.string()), attempt: d.attempt, appendedAt: d.timestampMs, leaseUntil };

@@ -134,10 +134,21 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
   };
 
   /** Makes sure the stream's consumer exists (before any append) and that the registry names it. */
-  const ensureStream = async (namespace: string, name: string): Promise<StreamWorker> => {
+  const ensureStream = (namespace: string, name: string): Promise<StreamWorker> => {
     const stream = streamKey(namespace, name);
-    let w = workers.get(stream);
-    if (w) return w;
+    const w = workers.get(stream);
+    if (w) return Promise.resolve(w);
+    // Concurrent first calls of a function share one setup (one consumer update, one registry record).
+    let p = settingUp.get(stream);
+    if (!p) {
+      p = setUpStream(stream, namespace, name).finally(() => settingUp.delete(stream));
+      settingUp.set(stream, p);
+    }
+    return p;
+  };
+  const settingUp = new Map<string, Promise<StreamWorker>>();
+  const setUpStream = async (stream: string, namespace: string, name: string): Promise<StreamWorker> => {
+    let w: StreamWorker | undefined;
     const settings = deps.settings(namespace, name);
     await log.addConsumer(stream, stream, { maxInFlight: settings.maxInFlight, leaseMs: leaseOf(settings) });
     if (!known.has(stream)) {
