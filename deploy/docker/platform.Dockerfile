@@ -43,6 +43,8 @@ COPY --from=build /src/dist ./dist
 COPY ui ./ui
 COPY templates ./templates
 COPY functions/examples ./functions/examples
+# The data dir (SQLite, admin token): a volume in the cluster, writable without one too.
+RUN mkdir -p /var/lib/zeno && chown node:node /var/lib/zeno
 # The base image's unprivileged user (uid 1000), as the Deployment's securityContext expects.
 USER node
 EXPOSE 8080 8081
