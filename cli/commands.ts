@@ -78,6 +78,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['zeno delete -f hello/service.yaml', 'zeno delete service hello', 'zeno delete ksvc hello -n team-a --no-wait'],
   },
   {
+    name: 'scale',
+    summary: "Set a service's scale bounds and wait for its replicas",
+    usage: 'scale NAME (--replicas N | --min N | --max N) [flags]',
+    minArgs: 1,
+    maxArgs: 1,
+    description:
+      'Sets autoscaling.knative.dev/min-scale and max-scale on the Service\'s revision template (as\n' +
+      'kn service update --scale-min/--scale-max/--scale do: a new Revision is created), then waits\n' +
+      'until the Service is Ready and its new Revision has that many ready replicas. --max 0 means\n' +
+      'no upper bound, --min 0 lets it scale to zero. Services of a Function are scaled in the\n' +
+      'Function\'s manifest instead.',
+    options: {
+      namespace,
+      replicas: { type: 'string', arg: 'N', help: 'exactly N replicas (min-scale = max-scale = N, N ≥ 1)' },
+      min: { type: 'string', arg: 'N', help: 'at least N replicas (autoscaling.knative.dev/min-scale)' },
+      max: { type: 'string', arg: 'N', help: 'at most N replicas, 0 for no limit (autoscaling.knative.dev/max-scale)' },
+      wait,
+      'no-wait': noWait,
+      timeout,
+    },
+    examples: ['zeno scale hello --replicas 3', 'zeno scale hello --min 0 --max 10', 'zeno scale hello --min 1 --no-wait'],
+  },
+  {
     name: 'get',
     summary: 'List resources, or show one',
     usage: 'get KIND [NAME] [flags]',

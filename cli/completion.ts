@@ -31,7 +31,7 @@ export interface CompleteSource {
 
 const FILE_FLAGS = new Set(['filename', 'config', 'data-dir', 'kubeconfig', 'dir', 'data-file']);
 const KIND_COMMANDS = new Set(['get', 'describe', 'delete']);
-const SERVICE_COMMANDS = new Set(['invoke', 'logs']);
+const SERVICE_COMMANDS = new Set(['invoke', 'logs', 'scale']);
 
 function optionsOf(spec: CommandSpec | undefined): Record<string, OptionSpec> {
   return { ...COMMON_OPTIONS, ...(spec?.options ?? {}) };

@@ -26,6 +26,7 @@ const RUNNERS: Record<string, () => Promise<Runner>> = {
   new: async () => (await import('./new.js')).runNew,
   dashboard: async () => (await import('./dashboard.js')).runDashboard,
   top: async () => (await import('./top.js')).runTop,
+  scale: async () => (await import('./scale.js')).runScale,
   completion: async () => (await import('./completion.js')).runCompletion,
 };
 

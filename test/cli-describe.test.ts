@@ -3,7 +3,8 @@
  * wait progress on stderr (plain lines, as the CLI is not on a terminal
  * here), `zeno describe` with conditions and events after a cold start (for
  * a Service, its Revision, a Broker and a Trigger; text and -o json),
- * `zeno top --once` with the service's replicas, and completion (the bash
+ * `zeno top --once` with the service's replicas, `zeno scale` waiting for
+ * the new revision's replicas, and completion (the bash
  * script passes `bash -n`; `__complete` names the deployed service).
  * Needs `npm run build` first.
  */
@@ -26,6 +27,7 @@ beforeAll(async () => {
     'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-autoscaler\ndata:\n  allow-zero-initial-scale: "true"\n',
     // Starts at zero pods: the first request is a cold start.
     serviceYaml('cold', { ...fixture, annotations: { 'autoscaling.knative.dev/initial-scale': '0' } }),
+    serviceYaml('scaled', fixture),
     'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: default\n',
     'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata:\n  name: to-cold\nspec:\n  broker: default\n  subscriber:\n    ref:\n      apiVersion: serving.knative.dev/v1\n      kind: Service\n      name: cold\n',
   ].join('---\n'));
@@ -135,6 +137,17 @@ describe('completion', () => {
     expect(names.stdout).toBe('cold\n');
     const kinds = await cli('__complete', 'get', 'trig');
     expect(kinds.stdout).toBe('trigger\ntriggers\n');
+  });
+});
+
+describe('zeno scale', () => {
+  it('sets min/max scale on a new revision and waits until it has the replicas', async () => {
+    const r = await cli('scale', 'scaled', '--replicas', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('service.serving.knative.dev/scaled configured (scale 2)\n');
+    expect(r.stderr).toMatch(/^ +\d+\.\ds scaled: 2 ready replicas$/m);
+    const rev = JSON.parse((await cli('get', 'rev', 'scaled-00002', '-o', 'json')).stdout) as { metadata: { annotations?: Record<string, string> }; status: { actualReplicas: number } };
+    expect(rev.status.actualReplicas).toBe(2);
   });
 });
 
