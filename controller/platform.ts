@@ -136,6 +136,24 @@ function writePrivate(file: string, content: string): void {
   fs.chmodSync(file, 0o600);
 }
 
+/**
+ * The SQLite files hold every resource as applied (env values included) and
+ * every accepted event: owner-only (0600) even when the data dir is not
+ * private. A new database is created empty with that mode before SQLite
+ * opens it (its -wal and -shm files take the database file's mode); an
+ * existing one, and its -wal and -shm, are chmodded.
+ */
+export function makePrivateDatabase(file: string): void {
+  if (!fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      fs.chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -208,6 +226,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   if (cfgIssues.length) throw new ZenoError('ZENO_ERR_INVALID_RESOURCE', 'invalid --config file', { issues: cfgIssues });
 
   const unlock = lockDataDir(dataDir);
+  makePrivateDatabase(path.join(dataDir, CONFIG_FILE_NAMES.database));
   const store = openSqliteStore(path.join(dataDir, CONFIG_FILE_NAMES.database), { clock });
   store.transaction(() => {
     for (const doc of loaded.docs) {
@@ -221,7 +240,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   try {
     eventLog = opts.natsUrl
       ? await openJetStreamEventLog({ url: opts.natsUrl, clock, ...(opts.natsPrefix ? { prefix: opts.natsPrefix } : {}) })
-      : openSqliteEventLog(path.join(dataDir, CONFIG_FILE_NAMES.eventLog), { clock });
+      : (makePrivateDatabase(path.join(dataDir, CONFIG_FILE_NAMES.eventLog)), openSqliteEventLog(path.join(dataDir, CONFIG_FILE_NAMES.eventLog), { clock }));
   } catch (e) {
     // NATS unreachable: nothing has started yet.
     store.close();

@@ -131,6 +131,12 @@ describe('the admin port needs the token', () => {
     expect(mode).toBe(0o600);
     expect(fs.statSync(zeno.dataDir).mode & 0o077).toBe(0);
   });
+
+  it('keeps the databases (resources with their env values, accepted events) owner-only too', () => {
+    const files = fs.readdirSync(zeno.dataDir).filter((f) => /\.db(-wal|-shm)?$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(['zeno.db', 'events.db']));
+    for (const f of files) expect([f, fs.statSync(path.join(zeno.dataDir, f)).mode & 0o777]).toEqual([f, 0o600]);
+  });
 });
 
 describe('names are validated against path traversal on the real server', () => {
