@@ -141,3 +141,51 @@ describe('RevisionThrottler', () => {
     await expect(p).rejects.toMatchObject({ code: 'ZENO_ERR_SHUTTING_DOWN' });
   });
 });
+
+describe('RevisionThrottler early pods (listening, handler still loading)', () => {
+  it('a queued request goes to an early pod at once, and a ready pod is preferred from then on', async () => {
+    const { t } = make(0);
+    const queued = t.acquire(1000) as Promise<Lease>;
+    expect(t.queued()).toBe(1);
+    t.updateBackends([], [pod('e1')]);
+    const l = await queued;
+    expect(l.backend.id).toBe('e1');
+    expect(l.onEarlyPod()).toBe(true);
+    // Early pods do not count as routable: a cold start is still a cold start.
+    expect(t.hasBackends()).toBe(false);
+    t.updateBackends([pod('r1')], [pod('e1')]);
+    expect(t.hasBackends()).toBe(true);
+    for (let i = 0; i < 5; i++) expect((t.acquire(1000) as Lease).backend.id).toBe('r1');
+    // The early pod's in-flight request is still counted.
+    expect(t.podInFlight('e1')).toBe(1);
+  });
+
+  it('an early pod that becomes ready keeps its slot and in-flight count; its leases say so', () => {
+    const { t } = make(1);
+    t.updateBackends([], [pod('p1')]);
+    const l = t.acquire(1000) as Lease;
+    expect(l.onEarlyPod()).toBe(true);
+    // CC 1 holds for early pods too.
+    expect(t.tryAcquire()).toBeUndefined();
+    t.updateBackends([pod('p1')], [pod('p1')]);
+    expect(l.onEarlyPod()).toBe(false);
+    expect(t.podInFlight('p1')).toBe(1);
+    expect(t.tryAcquire()).toBeUndefined();
+    l.release();
+    expect((t.tryAcquire() as Lease).onEarlyPod()).toBe(false);
+  });
+
+  it('an early pod that leaves (exits) is forgotten once idle; paused early pods take no requests', async () => {
+    const { t, clock } = make(0);
+    t.updateBackends([], [pod('e1')]);
+    const l = t.acquire(1000) as Lease;
+    t.pause('e1', 100);
+    expect(t.tryAcquire()).toBeUndefined();
+    t.updateBackends([], []);
+    expect(t.podInFlight('e1')).toBe(1);
+    l.release();
+    expect(t.podInFlight('e1')).toBe(0);
+    clock.advance(100);
+    expect(t.tryAcquire()).toBeUndefined();
+  });
+});

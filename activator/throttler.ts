@@ -11,6 +11,8 @@ export interface Backend {
 export interface Lease {
   readonly backend: Backend;
   release(): void;
+  /** The pod is (still) an early one: listening, its handler not loaded yet (see updateBackends). */
+  onEarlyPod(): boolean;
 }
 
 interface Waiter {
@@ -27,6 +29,8 @@ interface PodSlot {
   active: boolean;
   /** Out of the rotation for a moment after refusing a connection. */
   paused?: boolean;
+  /** An early pod: listens and holds requests until it can serve them, not ready yet. */
+  early?: boolean;
   drainWaiters: (() => void)[];
 }
 
@@ -54,6 +58,8 @@ export interface ThrottlerOptions {
 export class RevisionThrottler {
   private slots = new Map<string, PodSlot>();
   private active: PodSlot[] = [];
+  /** Early pods, used only while no pod is ready. */
+  private early: PodSlot[] = [];
   private queue: Waiter[] = [];
   private queueHead = 0;
   /** Live waiters (timed-out ones may still sit in the array until compacted). */
@@ -88,7 +94,7 @@ export class RevisionThrottler {
     this.dispatch();
   }
 
-  /** Whether any pod is routable now. */
+  /** Whether any ready pod is routable now (early pods do not count). */
   hasBackends(): boolean {
     return this.active.length > 0;
   }
@@ -111,25 +117,49 @@ export class RevisionThrottler {
   }
 
   private rebuild(): void {
-    this.active = [...this.slots.values()].filter((s) => s.active && !s.paused);
+    const usable = [...this.slots.values()].filter((s) => s.active && !s.paused);
+    this.active = usable.filter((s) => !s.early);
+    this.early = usable.filter((s) => s.early);
   }
 
-  /** Replaces the set of routable pods; removed pods keep their in-flight requests until done. */
-  updateBackends(backends: Backend[]): void {
+  /**
+   * Replaces the set of routable pods; removed pods keep their in-flight
+   * requests until done. `early` pods are not ready but already listen and
+   * hold every request until they can serve it (a specialized warm process
+   * importing its handler): requests go to them only while no pod is ready,
+   * so the first request of a cold start travels while the handler loads.
+   * A pod in both lists is ready.
+   */
+  updateBackends(backends: Backend[], early: readonly Backend[] = []): void {
     const keep = new Set(backends.map((b) => b.id));
+    for (const b of early) keep.add(b.id);
     for (const s of this.slots.values()) {
       if (!keep.has(s.backend.id)) {
         s.active = false;
         if (s.inFlight === 0) this.forget(s);
       }
     }
+    const ready = new Set<string>();
     for (const b of backends) {
+      ready.add(b.id);
       const s = this.slots.get(b.id);
       if (s) {
         s.active = true;
+        s.early = false;
         s.backend = b;
       } else {
         this.slots.set(b.id, { backend: b, inFlight: 0, active: true, drainWaiters: [] });
+      }
+    }
+    for (const b of early) {
+      if (ready.has(b.id)) continue;
+      const s = this.slots.get(b.id);
+      if (s) {
+        s.active = true;
+        s.early = true;
+        s.backend = b;
+      } else {
+        this.slots.set(b.id, { backend: b, inFlight: 0, active: true, early: true, drainWaiters: [] });
       }
     }
     this.rebuild();
@@ -209,6 +239,7 @@ export class RevisionThrottler {
     let released = false;
     return {
       backend: slot.backend,
+      onEarlyPod: () => slot.early === true,
       release: () => {
         if (released) return;
         released = true;
@@ -234,7 +265,7 @@ export class RevisionThrottler {
   }
 
   private pick(): PodSlot | undefined {
-    const pods = this.active;
+    const pods = this.active.length > 0 ? this.active : this.early;
     const n = pods.length;
     if (n === 0) return undefined;
     if (this.cc <= 0) {

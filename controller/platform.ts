@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RevisionThrottler } from '../activator/throttler.js';
+import { RevisionThrottler, type Backend } from '../activator/throttler.js';
 import { createMultiscaler } from '../autoscaler/multiscaler.js';
 import { realClock, type Clock } from '../core/clock.js';
 import { resolveRevisionScaling } from '../core/config/autoscaler.js';
@@ -307,13 +307,36 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       if (m) metrics.recordDecision(m.labels, d);
     },
   });
+  /**
+   * Per revision, pods that listen and hold requests until their handler is
+   * loaded, not ready yet (pod-listening with holdsRequests): the throttler
+   * sends requests there only while no pod is ready.
+   */
+  const earlyPods = new Map<RevisionId, Map<string, Backend>>();
   const syncBackends = (rev: RevisionId) => {
-    handles.get(rev)?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })));
+    const h = handles.get(rev);
+    // Not while the revision is failing: a restarted pod of a handler that
+    // cannot load would only bounce the requests (they wait for the verdict).
+    const early = h?.failure ? undefined : earlyPods.get(rev);
+    h?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })), early ? [...early.values()] : []);
   };
   runtime.subscribe((e) => {
-    // The first request to a pod that is still importing its handler need not wait for the TCP connect.
-    if (e.type === 'pod-listening') gateway.preconnect(e.pod.url);
-    if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') syncBackends(e.revision);
+    if (e.type === 'pod-listening') {
+      // The first request to a pod that is still importing its handler need not wait for the TCP connect…
+      gateway.preconnect(e.pod.url);
+      // …nor for the import to finish: it travels meanwhile and waits in the pod.
+      if (e.holdsRequests) {
+        let m = earlyPods.get(e.revision);
+        if (!m) earlyPods.set(e.revision, (m = new Map()));
+        m.set(e.pod.id, { id: e.pod.id, url: e.pod.url });
+        syncBackends(e.revision);
+      }
+    }
+    if (e.type === 'pod-ready' || e.type === 'pod-unready' || e.type === 'pod-exited') {
+      const m = earlyPods.get(e.revision);
+      if (m?.delete(e.pod.id) && m.size === 0) earlyPods.delete(e.revision);
+      syncBackends(e.revision);
+    }
     const h = handles.get(e.revision);
     if (!h) return;
     if (e.type === 'pod-ready' && h.metrics && e.pod.readyAt !== undefined) metrics.recordPodStart(h.metrics.labels, e.pod.readyAt - e.pod.startedAt);
@@ -327,6 +350,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // its requests queued while its pods restart.
     if (e.type === 'revision-failed' && !h.startedOnce) {
       h.failure = new ZenoError('ZENO_ERR_REVISION_FAILED', `revision ${e.revision} cannot start: ${e.failure.reason}: ${e.failure.message}`, { retryAfter: 1 });
+      syncBackends(e.revision);
       if (!h.throttler.hasBackends()) h.throttler.failAll(h.failure);
     }
   });
@@ -472,6 +496,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         syncBackends(id);
       },
       removeRevision(id) {
+        earlyPods.delete(id);
         lastScale.delete(id);
         lastColdStart.delete(id);
         const h = handles.get(id);

@@ -60,10 +60,14 @@ export interface RevisionRuntimeStatus {
 export type RuntimeEvent =
   /**
    * A starting pod already listens on `pod.url` (a specialized warm process
-   * importing its handler). Not routable yet: the data plane may open a
-   * connection to it, and must send nothing before pod-ready.
+   * importing its handler). Not ready: the data plane may open a connection
+   * to it. With `holdsRequests` (the default readiness probe) the pod holds
+   * every request until its handler is loaded and never serves one
+   * otherwise, so the data plane may send requests now, while no pod is
+   * ready; without it (a user's readinessProbe decides), nothing before
+   * pod-ready.
    */
-  | { type: 'pod-listening'; revision: RevisionId; pod: PodInfo }
+  | { type: 'pod-listening'; revision: RevisionId; pod: PodInfo; holdsRequests: boolean }
   | { type: 'pod-ready'; revision: RevisionId; pod: PodInfo }
   /** The pod left routing (scale-down, crash or failed probe). */
   | { type: 'pod-unready'; revision: RevisionId; pod: PodInfo }

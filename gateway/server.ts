@@ -387,11 +387,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
         } catch (err) {
           // Better than Knative's activator (502, no retry): a request that
           // never reached the pod goes to another one.
-          const retry = attempt < MAX_ATTEMPTS && !stopped && !res.headersSent && !req.readableDidRead && neverReachedPod(err);
+          // An early pod (not ready, holding requests until its handler is
+          // loaded) that failed the request before answering never ran it:
+          // such a pod that cannot load its handler exits without serving.
+          const neverRan = neverReachedPod(err) || lease.onEarlyPod();
+          const retry = attempt < MAX_ATTEMPTS && !stopped && !res.headersSent && !req.readableDidRead && neverRan;
           if (!retry) throw err;
           handleRev.throttler.pause(lease.backend.id, UNREACHABLE_PAUSE_MS);
           lease.release();
           lease = undefined;
+          // The revision failed meanwhile (e.g. the early pod could not load its handler): say why.
+          if (handleRev.failure && !handleRev.throttler.hasBackends()) throw handleRev.failure;
         }
       }
     } catch (err) {

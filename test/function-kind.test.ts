@@ -81,6 +81,29 @@ describe('Function kind with Node handlers, end to end', () => {
     expect(JSON.parse(post.body)).toEqual({ greeting: 'Hello', received: { a: 1 } });
   });
 
+  it('at zero with the warm pool: requests sent while the handler loads are answered by it', async () => {
+    writeYaml(work, 'slow-load.mjs', "await new Promise((r) => setTimeout(r, 300));\nexport default (request) => new Response(`loaded ${new URL(request.url).pathname} ${process.env.K_REVISION}`);\n");
+    const f = writeYaml(work, 'slowload.yaml', 'apiVersion: zeno.dev/v1\nkind: Function\nmetadata:\n  name: slowload\n  annotations:\n    autoscaling.knative.dev/initial-scale: "0"\nspec:\n  handler: ./slow-load.mjs\n');
+    const applied = await cli(['apply', '-f', f]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const rs = await Promise.all(['/a', '/b', '/c'].map((p) => call('slowload', p)));
+    expect(rs.map((r) => `${r.status} ${r.body}`)).toEqual(['/a', '/b', '/c'].map((p) => `200 loaded ${p} slowload-00001`));
+  });
+
+  it('at zero with the warm pool: a handler that cannot load fails the requests with the clear error, not a 502', async () => {
+    writeYaml(work, 'bad-shape.mjs', 'export default 42;\n');
+    const f = writeYaml(work, 'badshape.yaml', 'apiVersion: zeno.dev/v1\nkind: Function\nmetadata:\n  name: badshape\n  annotations:\n    autoscaling.knative.dev/initial-scale: "0"\nspec:\n  handler: ./bad-shape.mjs\n');
+    const applied = await cli(['apply', '-f', f, '--no-wait']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const rs = await Promise.all(Array.from({ length: 3 }, () => call('badshape')));
+    for (const r of rs) {
+      expect(r.status, r.body).toBe(503);
+      const body = JSON.parse(r.body) as { code: string; message: string };
+      expect(body.code).toBe('ZENO_ERR_REVISION_FAILED');
+      expect(body.message).toContain('export default');
+    }
+  });
+
   it('typescript template: the handler is compiled on load', async () => {
     await newAndApply('greeter', 'typescript');
     const r = await call('greeter', '/?name=Ada', { headers: { accept: 'application/json' } });

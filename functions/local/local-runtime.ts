@@ -449,7 +449,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     child.stderr?.on('end', () => stderr.end());
 
     if (child.pid === undefined) return;
-    if (specialized) emit({ type: 'pod-listening', revision: rev.template.id, pod: info(pod) });
+    // A pooled process holds requests until its handler is imported (functions/node/main.ts).
+    if (specialized) emit({ type: 'pod-listening', revision: rev.template.id, pod: info(pod), holdsRequests: pod.ipcReady !== undefined });
     const abort = new AbortController();
     pod.probeAbort = abort;
     void probeLoop(pod, child, abort.signal);

@@ -162,8 +162,9 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     runtime.subscribe((e) => {
       if (e.revision !== t.id) return;
       if (e.type === 'pod-listening') {
+        expect(e.holdsRequests).toBe(true);
         listening = { at: performance.now(), url: e.pod.url, readyThen: runtime.readyPods(t.id).length };
-        // What the gateway may do now: connect, and (wrongly) even send.
+        // What the gateway may do now: connect, and send (holdsRequests): the pod holds it for the handler.
         early.push(fetch(`${e.pod.url}/early`).then((r) => r.text()));
       }
       if (e.type === 'pod-ready') readyAt = performance.now();
