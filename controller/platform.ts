@@ -463,7 +463,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let sources = newSources();
   let sourcesState: 'idle' | 'running' | 'closed' = 'idle';
   // Channels (addressed on the gateway, backed by the event log), Subscriptions, Sequences, Parallels.
-  const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log });
+  const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log, consumerIdsByName: opts.natsUrl !== undefined });
   gateway.mount(CHANNEL_PATH_PREFIX, createChannelIngress({ log: eventLog, exists: (ns, name) => store.get('channels', ns, name) !== undefined, maxBodyBytes, sendError }));
 
   reconciler = new Reconciler({

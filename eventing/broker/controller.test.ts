@@ -11,7 +11,7 @@ import { DEFAULT_BR_DEFAULTS_CONFIG } from '../resources/br-defaults.js';
 import { normalizeBroker } from '../resources/broker.js';
 import { normalizeTrigger } from '../resources/trigger.js';
 import type { SubscriptionSpec } from '../dispatcher/dispatcher.js';
-import { EventingController, leaseFor, type DispatcherPort } from './controller.js';
+import { EventingController, leaseFor, triggerConsumerId, type DispatcherPort } from './controller.js';
 
 const GW = 'http://127.0.0.1:8080';
 
@@ -170,4 +170,14 @@ describe('leaseFor', () => {
     [{ timeout: 'PT2S' }, 9_000],
     [{ timeout: 'PT0.5S', retry: 3 }, 6_000],
   ])('%j → %i ms', (delivery, want) => expect(leaseFor(delivery)).toBe(want));
+});
+
+describe('triggerConsumerId', () => {
+  it('names the consumer with the uid, or by name alone for instances sharing one NATS', () => {
+    const t = { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 'tr', namespace: 'ns', uid: 'u-1' } };
+    expect(triggerConsumerId(t)).toBe('trigger:ns/tr/u-1');
+    expect(triggerConsumerId(t, true)).toBe('trigger:ns/tr');
+    // Another instance's store gives the same Trigger another uid: by name, the same consumer.
+    expect(triggerConsumerId({ ...t, metadata: { ...t.metadata, uid: 'u-2' } }, true)).toBe(triggerConsumerId(t, true));
+  });
 });

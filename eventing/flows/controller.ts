@@ -52,6 +52,12 @@ export interface FlowsControllerDeps {
   logLine?: (line: string) => void;
   /** Injected for tests; one over `log` otherwise (closed with the controller). */
   dispatcher?: EventDispatcher;
+  /**
+   * Name Subscription consumers without their uid, so that instances on one
+   * NATS (each with its own store, where a Subscription gets its own uid)
+   * share each Subscription's consumer instead of each delivering every event.
+   */
+  consumerIdsByName?: boolean;
 }
 
 interface SubscriptionSpecFields {
@@ -322,7 +328,7 @@ export class FlowsController {
       }
       c = setCondition(c, { type: 'AddedToChannel', status: 'False', reason: 'ChannelReferenceFailed', message: `Channel ${ns}/${chName} not found` }, now);
     } else {
-      const consumer = `subscription/${ns}/${sub.metadata.name}/${sub.metadata.uid ?? ''}`;
+      const consumer = this.d.consumerIdsByName ? `subscription/${ns}/${sub.metadata.name}` : `subscription/${ns}/${sub.metadata.name}/${sub.metadata.uid ?? ''}`;
       const hasSubscriber = spec.subscriber !== undefined;
       const hasReply = spec.reply !== undefined;
       const fingerprint = JSON.stringify({ consumer, chName, delivery, hasSubscriber, hasReply, hasDls: delivery.deadLetterSink !== undefined });
