@@ -29,8 +29,9 @@ describe('backendRows', () => {
     });
     expect(rows).toHaveLength(4);
     expect(rows[0]!.slice(1)).toEqual(['1,000/s (900–1,200)', 'none (the baseline of the row below)', '—']);
-    expect(rows[1]!.slice(1)).toEqual(['600/s (500–700)', '1,000/s (900–1,200) SQLite', '0.60×']);
-    expect(rows[3]!.slice(1)).toEqual(['150/s (100–200)', '400/s (300–500) SQLite', '0.38×']);
+    // Per run: 500/1000, 700/1200, 600/900; 200/400, 100/500, 150/300.
+    expect(rows[1]!.slice(1)).toEqual(['600/s (500–700)', '1,000/s (900–1,200) SQLite', '0.60× (0.50–0.67 per run)']);
+    expect(rows[3]!.slice(1)).toEqual(['150/s (100–200)', '400/s (300–500) SQLite', '0.38× (0.20–0.50 per run)']);
   });
 
   it('says so when NATS did not answer', () => {

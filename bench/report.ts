@@ -121,7 +121,11 @@ function medianRange(xs: readonly number[]): { median: number; text: string } {
   return { median, text: s.length > 1 ? `${n(median)}/s (${n(s[0]!)}–${n(s[s.length - 1]!)})` : `${n(median)}/s` };
 }
 
-/** SQLite vs JetStream rows: median of the runs (range), JetStream ÷ SQLite of the medians. */
+/**
+ * SQLite vs JetStream rows: median of the runs (range), and JetStream ÷
+ * SQLite of the medians with the range of the per-run ratios (the two run
+ * back to back in each round, so a round's ratio sees the same neighbours).
+ */
 export function backendRows(b: BackendsBenchResult): string[][] {
   const rows: string[][] = [];
   const what = [
@@ -131,8 +135,14 @@ export function backendRows(b: BackendsBenchResult): string[][] {
   for (const [label, n, key] of what) {
     const sq = medianRange(b.sqlite[key]);
     rows.push([`${label}, SQLite (n=${n}, ${b.runs} runs: median (range))`, sq.text, 'none (the baseline of the row below)', '—']);
-    const js = b.jetstream ? medianRange(b.jetstream[key]) : undefined;
-    rows.push([`${label}, JetStream`, js ? js.text : 'NATS did not answer', `${sq.text} SQLite`, js ? ratio(js.median, sq.median) : '—']);
+    const jsRuns = b.jetstream?.[key];
+    const js = jsRuns ? medianRange(jsRuns) : undefined;
+    let r = '—';
+    if (js && jsRuns) {
+      const per = jsRuns.map((v, i) => v / b.sqlite[key][i]!).sort((x, y) => x - y);
+      r = ratio(js.median, sq.median) + (per.length > 1 ? ` (${per[0]!.toFixed(2)}–${per[per.length - 1]!.toFixed(2)} per run)` : '');
+    }
+    rows.push([`${label}, JetStream`, js ? js.text : 'NATS did not answer', `${sq.text} SQLite`, r]);
   }
   return rows;
 }

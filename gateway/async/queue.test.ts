@@ -29,9 +29,9 @@ const open: { log: EventLog; queue: AsyncQueue }[] = [];
 const settings = (o: Partial<AsyncSettings> = {}): AsyncSettings => ({ ...DEFAULT_ASYNC_SETTINGS, attempts: 1, maxInFlight: 1, ...o });
 
 /** No polling (60 s): every wake-up under test is an explicit one. */
-async function start(s: AsyncSettings): Promise<{ log: EventLog; queue: AsyncQueue }> {
+async function start(s: AsyncSettings, pollMs = 60_000): Promise<{ log: EventLog; queue: AsyncQueue }> {
   const log = openSqliteEventLog(path.join(dir, 'events.db'));
-  const queue = createAsyncQueue({ log, clock: realClock, gatewayUrl: () => base, settings: () => s, timing: { pollMs: 60_000 } });
+  const queue = createAsyncQueue({ log, clock: realClock, gatewayUrl: () => base, settings: () => s, timing: { pollMs } });
   await queue.start();
   const o = { log, queue };
   open.push(o);
@@ -119,6 +119,24 @@ describe('async queue on the SQLite log', () => {
     const third = await start(settings());
     for (const id of [a, b, c, d]) expect(await third.queue.cancel(id), id).toBe('not-found');
     expect(third.queue.size()).toBe(0);
+  });
+
+  it('acks the cancellation of a settled call in a tidy-up, so compaction can drop it', async () => {
+    // A 5 ms poll: the tidy-up (every 100 polls) comes within a second.
+    const { queue, log } = await start(settings(), 5);
+    const a = await enqueue(queue, '/hold');
+    const b = await enqueue(queue, '/ok');
+    await waitFor(() => arrivals.includes(a), 5_000, { message: 'a to start' });
+    expect(await queue.cancel(b)).toBe('cancelled');
+    // b is not settled yet: its cancellation stays.
+    expect(await log.info('async-cancel')).toMatchObject({ ackFloor: 0 });
+    holding = false;
+    for (const r of held.splice(0)) r.end('ok');
+    await waitFor(async () => (await log.info('async:default/fn'))?.outstanding === 0 && queue.size() === 0, 5_000, { message: 'a to finish and b to be dropped' });
+    await waitFor(async () => ((await log.info('async-cancel'))?.ackFloor ?? 0) > 0, 5_000, { message: 'the tidy-up to ack the cancellation' });
+    expect(await log.info('async-cancel')).toMatchObject({ outstanding: 0, backlog: 0 });
+    expect(await log.compact()).toBeGreaterThan(0);
+    expect(arrivals).not.toContain(b);
   });
 
   it('retries a failing call with the backoff, then settles it', async () => {
