@@ -467,6 +467,13 @@ export class Reconciler {
   }
 
   private podTemplate(rev: KObject): PodTemplate {
+    /** limits/requests with every quantity as text (YAML may have given a number). */
+    const quantities = (r: { limits?: Record<string, string>; requests?: Record<string, string> }) => {
+      const text = (m?: Record<string, string>) => (m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])) : undefined);
+      const limits = text(r.limits);
+      const requests = text(r.requests);
+      return { ...(limits ? { limits } : {}), ...(requests ? { requests } : {}) };
+    };
     const ns = rev.metadata.namespace ?? 'default';
     const spec = rev.spec as unknown as RevisionSpecFields;
     const c = spec.containers[0] ?? {};
@@ -491,6 +498,7 @@ export class Reconciler {
       ...(c.readinessProbe ? { readinessProbe: c.readinessProbe } : {}),
       timeoutSeconds: spec.timeoutSeconds ?? 300,
       ...(memoryLimit !== undefined && memoryLimit > 0 ? { memoryLimitBytes: Math.floor(memoryLimit) } : {}),
+      ...(c.resources && (c.resources.limits || c.resources.requests) ? { resources: quantities(c.resources) } : {}),
       ...(rev.metadata.annotations?.[PROGRESS_DEADLINE_ANNOTATION] !== undefined ? { progressDeadlineMs: progressDeadlineMs(rev.metadata.annotations) } : {}),
     };
   }

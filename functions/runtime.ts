@@ -24,6 +24,8 @@ export interface PodTemplate {
   timeoutSeconds: number;
   /** `resources.limits.memory` in bytes; the local runtime kills a pod past it (OOMKilled). */
   memoryLimitBytes?: number;
+  /** The container's `resources` as written (quantities), for runtimes that pass them on (Kubernetes). */
+  resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   /** A pod not ready this long after it started fails the revision (serving.knative.dev/progress-deadline; default PLATFORM_DEFAULTS.progressDeadlineMs). */
   progressDeadlineMs?: number;
 }

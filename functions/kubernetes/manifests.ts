@@ -130,6 +130,8 @@ export function buildDeployment(t: PodTemplate, replicas = 0): Built<Manifest> {
     // Kubernetes ≥ 1.30 (PodLifecycleSleepAction): no shell needed in the image.
     lifecycle: { preStop: { sleep: { seconds: preStopSeconds(t.timeoutSeconds) } } },
   };
+  // The cgroup enforces resources on Kubernetes (the local runtime enforces limits.memory itself).
+  if (t.resources) container.resources = structuredClone(t.resources);
   if (t.command.length) container.command = [...t.command];
   if (t.args.length) container.args = [...t.args];
   return {
