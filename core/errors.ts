@@ -11,6 +11,7 @@ export const ERROR_TABLE = {
   ZENO_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request headers are too large' },
   ZENO_ERR_CLIENT_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   ZENO_ERR_QUEUE_FULL: { status: 503, message: 'Pending request queue full' },
+  ZENO_ERR_POD_QUEUE_TIMEOUT: { status: 503, message: 'The request waited for a free slot in the pod until its timeout' },
   ZENO_ERR_REQUEST_TIMEOUT: { status: 504, message: 'Request timeout' },
   ZENO_ERR_UPSTREAM_FAILED: { status: 502, message: 'The function failed to answer the request' },
   ZENO_ERR_REVISION_FAILED: { status: 503, message: 'The revision cannot start' },

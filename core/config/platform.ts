@@ -155,6 +155,20 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   triggerMaxInFlight: 100,
   /** How often acked events are deleted from the event log. */
   eventLogCompactMs: 30_000,
+  /**
+   * The queue-proxy-style sidecar in cluster pods (functions/sidecar):
+   * Knative's queue-proxy ports (pkg/networking/constants.go: 8012 serving,
+   * 8022 admin), its breaker queue of 10 × containerConcurrency
+   * (main.go buildBreaker), and its drain: stop once 30 s passed with no new
+   * request (reference knative-serving.md §3), capped by the revision's
+   * timeoutSeconds so the drain fits the pod's grace period.
+   */
+  sidecarServingPort: 8012,
+  sidecarAdminPort: 8022,
+  sidecarQueueDepthPerSlot: 10,
+  sidecarDrainQuietMs: 30_000,
+  /** Knative's probe header: a request carrying it is answered by the sidecar's readiness check, not proxied. */
+  sidecarProbeHeader: 'k-network-probe',
 });
 
 export type PlatformDefaults = typeof PLATFORM_DEFAULTS;
