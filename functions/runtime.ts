@@ -1,3 +1,4 @@
+import type { HpaSettings } from '../core/config/autoscaler.js';
 import type { Probe, RevisionId } from '../core/types.js';
 
 /**
@@ -28,6 +29,18 @@ export interface PodTemplate {
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   /** A pod not ready this long after it started fails the revision (serving.knative.dev/progress-deadline; default PLATFORM_DEFAULTS.progressDeadlineMs). */
   progressDeadlineMs?: number;
+  /**
+   * The revision's containerConcurrency (0 = unlimited). The data plane
+   * enforces it; on Kubernetes the pod's sidecar enforces it too, since
+   * several gateways share the pods. @default 0
+   */
+  containerConcurrency?: number;
+  /**
+   * Set when the revision's autoscaling class is hpa.autoscaling.knative.dev:
+   * a HorizontalPodAutoscaler scales it, not the KPA. Only the Kubernetes
+   * runtime can run it; the local runtime fails such a revision.
+   */
+  hpa?: HpaSettings;
 }
 
 export type PodState = 'starting' | 'ready' | 'terminating' | 'exited';

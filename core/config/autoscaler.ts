@@ -531,3 +531,50 @@ export function panicWindowMs(stableWindowMs: number, panicWindowPercentage: num
   const raw = (stableWindowMs * panicWindowPercentage) / 100;
   return Math.max(BUCKET_MS, Math.round(raw / BUCKET_MS) * BUCKET_MS);
 }
+
+// ---------------------------------------------------------------------------
+// The HPA class.
+
+/** What the Kubernetes runtime's HorizontalPodAutoscaler is built from (functions/kubernetes/manifests.ts buildHpa). */
+export interface HpaSettings {
+  /** `cpu` (Knative's default for the HPA class), `memory`, or a custom per-pod metric name. */
+  readonly metric: string;
+  /** autoscaling.knative.dev/target when set: CPU percent, memory MiB, or the custom metric's per-pod value. */
+  readonly target?: number;
+  /** min-scale (annotation over config-autoscaler): 0 means the HPA's own minimum, 1. */
+  readonly minScale: number;
+  /** max-scale: 0 means unlimited. */
+  readonly maxScale: number;
+  /** autoscaling.knative.dev/window in whole seconds, when set: both stabilization windows. */
+  readonly windowSeconds?: number;
+}
+
+/**
+ * The revision's HPA settings when its class is hpa.autoscaling.knative.dev
+ * (annotation, else config-autoscaler's pod-autoscaler-class), else
+ * undefined. After Knative: the PodAutoscaler defaults the HPA class's metric
+ * to cpu (pa_defaults.go); the target and the window are taken only from the
+ * annotations (PodAutoscaler.Target(), Window()); min and max come from
+ * ScaleBounds (annotation over config-autoscaler).
+ */
+export function resolveHpaSettings(config: AutoscalerConfig, annotations: Record<string, string> | undefined): HpaSettings | undefined {
+  const str = (name: AutoscalingAnnotation): string | undefined => getAutoscalingAnnotation(annotations, name)?.value;
+  const klass = str('class') === HPA_CLASS || str('class') === KPA_CLASS ? str('class')! : config.podAutoscalerClass;
+  if (klass !== HPA_CLASS) return undefined;
+  const rawTarget = str('target');
+  const target = rawTarget === undefined ? undefined : parseFloat64(rawTarget);
+  const min = str('min-scale');
+  const max = str('max-scale');
+  const minScale = (min === undefined ? undefined : parseInt32(min)) ?? config.minScale;
+  const maxScale = (max === undefined ? undefined : parseInt32(max)) ?? config.maxScale;
+  const rawWindow = str('window');
+  const windowMs = rawWindow === undefined ? undefined : parseDuration(rawWindow);
+  const out: { -readonly [K in keyof HpaSettings]: HpaSettings[K] } = {
+    metric: str('metric') || 'cpu',
+    minScale: Math.max(0, minScale),
+    maxScale: Math.max(0, maxScale),
+  };
+  if (target !== undefined && target >= TARGET_MIN) out.target = target;
+  if (windowMs !== undefined && windowMs >= WINDOW_MIN_MS && windowMs <= WINDOW_MAX_MS) out.windowSeconds = Math.floor(windowMs / 1000);
+  return Object.freeze(out);
+}

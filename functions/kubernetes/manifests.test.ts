@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { manifestProblems } from '../../test/support/fake-kube/validate.js';
 import type { PodTemplate } from '../runtime.js';
-import { buildDeployment, buildService, containerEnv, preStopSeconds, readinessProbe } from './manifests.js';
+import { DEFAULT_AUTOSCALER_CONFIG, resolveHpaSettings, type HpaSettings } from '../../core/config/autoscaler.js';
+import { buildDeployment, buildHpa, buildService, containerEnv, HPA_MAX_REPLICAS, preStopSeconds, quantity, readinessProbe } from './manifests.js';
 
 function template(over: Partial<PodTemplate> = {}): PodTemplate {
   return {
@@ -109,6 +110,129 @@ describe('buildDeployment', () => {
   });
 });
 
+describe('buildDeployment with the sidecar (cluster mode)', () => {
+  const sidecar = { image: 'ghcr.io/example/zeno:1' };
+  const build = (over: Partial<PodTemplate> = {}) => {
+    const built = buildDeployment(template(over), 0, { sidecar });
+    if (!built.ok) throw new Error('unreachable');
+    return built.object.spec.template.spec;
+  };
+
+  it("puts Knative's queue-proxy shape in the pod: user container first, sidecar second", () => {
+    const pod = build({ containerConcurrency: 4, timeoutSeconds: 20, readinessProbe: { httpGet: { path: '/ready' }, periodSeconds: 2 } });
+    expect(pod.containers.map((c: { name: string }) => c.name)).toEqual(['user-container', 'queue-proxy']);
+    const [user, qp] = pod.containers;
+    // The user container serves on its own port, has no probe of its own, and waits for the drain in preStop.
+    expect(user.ports).toEqual([{ name: 'user-port', containerPort: 8080, protocol: 'TCP' }]);
+    expect(user).not.toHaveProperty('readinessProbe');
+    expect(user.lifecycle).toEqual({ preStop: { httpGet: { path: '/wait-for-drain', port: 8022 } } });
+    expect(user.env).toContainEqual({ name: 'PORT', value: '8080' });
+    expect(qp).toMatchObject({
+      image: 'ghcr.io/example/zeno:1',
+      command: ['node', 'dist/functions/sidecar/main.js'],
+      ports: [
+        { name: 'http1', containerPort: 8012, protocol: 'TCP' },
+        { name: 'http-queueadm', containerPort: 8022, protocol: 'TCP' },
+      ],
+      readinessProbe: { httpGet: { path: '/', port: 8012, httpHeaders: [{ name: 'K-Network-Probe', value: 'queue' }] }, periodSeconds: 2 },
+    });
+    expect(qp.env).toEqual([
+      { name: 'QUEUE_SERVING_PORT', value: '8012' },
+      { name: 'QUEUE_ADMIN_PORT', value: '8022' },
+      { name: 'USER_PORT', value: '8080' },
+      { name: 'CONTAINER_CONCURRENCY', value: '4' },
+      { name: 'REVISION_TIMEOUT_SECONDS', value: '20' },
+      { name: 'ZENO_DRAIN_QUIET_SECONDS', value: '20' },
+      { name: 'SERVING_READINESS_PROBE', value: '{"httpGet":{"path":"/ready"},"periodSeconds":2}' },
+    ]);
+    expect(pod.terminationGracePeriodSeconds).toBe(20);
+  });
+
+  it('CC defaults to 0 (unlimited), no probe env without a probe, a custom command', () => {
+    const built = buildDeployment(template(), 0, { sidecar: { image: 'z:1', command: ['/app/zeno-sidecar'] } });
+    if (!built.ok) throw new Error('unreachable');
+    const qp = built.object.spec.template.spec.containers[1];
+    expect(qp.command).toEqual(['/app/zeno-sidecar']);
+    expect(qp.env).toContainEqual({ name: 'CONTAINER_CONCURRENCY', value: '0' });
+    expect(qp.env.map((e: { name: string }) => e.name)).not.toContain('SERVING_READINESS_PROBE');
+  });
+
+  it("the Service sends traffic to the sidecar's port", () => {
+    expect(buildService(template(), { sidecar }).spec.ports).toEqual([{ name: 'http1', port: 80, targetPort: 8012, protocol: 'TCP' }]);
+    expect(buildService(template()).spec.ports[0].targetPort).toBe(8080);
+  });
+});
+
+describe('quantity (canonical Kubernetes quantities)', () => {
+  it.each<[number, 'binary' | 'decimal', string]>([
+    [100 * 1024 * 1024, 'binary', '100Mi'],
+    [1024 * 1024 * 1024, 'binary', '1Gi'],
+    [1500 * 1024 * 1024, 'binary', '1500Mi'],
+    [1000, 'binary', '1000'],
+    [0, 'binary', '0'],
+    [100, 'decimal', '100'],
+    [2000, 'decimal', '2k'],
+    [3_000_000, 'decimal', '3M'],
+    [12.7, 'decimal', '12'],
+  ])('%d (%s) → %s', (n, base, want) => expect(quantity(n, base)).toBe(want));
+});
+
+describe('resolveHpaSettings (which revisions get an HPA, with what)', () => {
+  const A = (k: string) => `autoscaling.knative.dev/${k}`;
+  const HPA = { [A('class')]: 'hpa.autoscaling.knative.dev' };
+  it.each<{ label: string; ann: Record<string, string>; config?: Partial<typeof DEFAULT_AUTOSCALER_CONFIG>; want: HpaSettings | undefined }>([
+    { label: 'KPA (the default): none', ann: {}, want: undefined },
+    { label: 'explicit KPA class: none', ann: { [A('class')]: 'kpa.autoscaling.knative.dev' }, want: undefined },
+    { label: 'HPA class: metric defaults to cpu, no target, min/max 0', ann: HPA, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
+    { label: 'config-autoscaler pod-autoscaler-class hpa applies without the annotation', ann: {}, config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' }, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
+    { label: 'the annotation beats the config class', ann: { [A('class')]: 'kpa.autoscaling.knative.dev' }, config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' }, want: undefined },
+    {
+      label: 'memory, target, min/max (aliases accepted), window',
+      ann: { ...HPA, [A('metric')]: 'memory', [A('target')]: '150', [A('minScale')]: '2', [A('max-scale')]: '8', [A('window')]: '2m' },
+      want: { metric: 'memory', target: 150, minScale: 2, maxScale: 8, windowSeconds: 120 },
+    },
+    { label: 'min/max from config-autoscaler', ann: HPA, config: { minScale: 3, maxScale: 9 }, want: { metric: 'cpu', minScale: 3, maxScale: 9 } },
+    { label: 'an invalid target or window is left out', ann: { ...HPA, [A('target')]: 'x', [A('window')]: '1s' }, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
+  ])('$label', ({ ann, config, want }) => {
+    expect(resolveHpaSettings({ ...DEFAULT_AUTOSCALER_CONFIG, ...config }, ann)).toEqual(want);
+  });
+});
+
+describe("buildHpa (Knative's MakeHPA on autoscaling/v2)", () => {
+  const base: HpaSettings = { metric: 'cpu', minScale: 0, maxScale: 0 };
+  it.each<{ label: string; hpa: HpaSettings; want: Record<string, unknown> }>([
+    { label: 'no target: no metrics (the HPA default, 80 % CPU); min 0 → 1; max 0 → MaxInt32', hpa: base, want: { minReplicas: 1, maxReplicas: HPA_MAX_REPLICAS } },
+    {
+      label: 'cpu: Utilization, ceil(target)',
+      hpa: { ...base, target: 70.2, minScale: 2, maxScale: 10 },
+      want: { minReplicas: 2, maxReplicas: 10, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 71 } } }] },
+    },
+    {
+      label: 'memory: AverageValue in Mi',
+      hpa: { ...base, metric: 'memory', target: 100 },
+      want: { metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } }] },
+    },
+    {
+      label: 'a custom metric: a Pods metric with AverageValue',
+      hpa: { ...base, metric: 'requests_per_second', target: 50 },
+      want: { metrics: [{ type: 'Pods', pods: { metric: { name: 'requests_per_second' }, target: { type: 'AverageValue', averageValue: '50' } } }] },
+    },
+    {
+      label: 'a window sets both stabilization windows',
+      hpa: { ...base, windowSeconds: 120 },
+      want: { behavior: { scaleDown: { stabilizationWindowSeconds: 120 }, scaleUp: { stabilizationWindowSeconds: 120 } } },
+    },
+  ])('$label', ({ hpa, want }) => {
+    const h = buildHpa(template(), hpa);
+    expect(h.apiVersion).toBe('autoscaling/v2');
+    expect(h.metadata).toMatchObject({ name: 'hello-00002', namespace: 'shop', labels: { 'serving.knative.dev/revision': 'hello-00002' } });
+    expect(h.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'hello-00002-deployment' });
+    expect(h.spec).toMatchObject(want);
+    if (!('metrics' in want)) expect(h.spec).not.toHaveProperty('metrics');
+    expect(manifestProblems(h)).toEqual([]);
+  });
+});
+
 describe('generated manifests against the official Kubernetes schemas', () => {
   const variants: [string, Partial<PodTemplate>][] = [
     ['defaults', {}],
@@ -123,6 +247,20 @@ describe('generated manifests against the official Kubernetes schemas', () => {
   });
   it.each(variants)('Service (%s) is valid and has no unknown fields', (_l, over) => {
     expect(manifestProblems(buildService(template(over)))).toEqual([]);
+  });
+  it.each(variants)('Deployment with the sidecar (%s) is valid and has no unknown fields', (_l, over) => {
+    const built = buildDeployment(template({ containerConcurrency: 10, ...over }), 0, { sidecar: { image: 'z:1' } });
+    expect(built.ok).toBe(true);
+    if (built.ok) expect(manifestProblems(built.object)).toEqual([]);
+    expect(manifestProblems(buildService(template(over), { sidecar: { image: 'z:1' } }))).toEqual([]);
+  });
+  it('the HPA check catches a broken HPA', () => {
+    const h = structuredClone(buildHpa(template(), { metric: 'cpu', minScale: 0, maxScale: 0, target: 50 }));
+    h.spec.maxReplicas = 'ten';
+    h.spec.metrics[0].resource.targetAverageUtilization = 50;
+    const problems = manifestProblems(h);
+    expect(problems.some((p) => p.includes('maxReplicas'))).toBe(true);
+    expect(problems).toContain('unknown field spec.metrics[0].resource.targetAverageUtilization');
   });
 
   it('the checks catch a broken manifest (wrong type, unknown field)', () => {

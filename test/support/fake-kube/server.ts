@@ -50,6 +50,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', statusSubresource: true },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', statusSubresource: false },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', statusSubresource: false },
+  { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', statusSubresource: true },
 ];
 
 const apiVersionOf = (t: ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);

@@ -13,6 +13,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { EndpointSlice } from 'kubernetes-models/discovery.k8s.io/v1/EndpointSlice';
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 
 type Validatable = { validate(): void };
 const MODELS: Record<string, new (data: never) => Validatable> = {
@@ -22,7 +23,11 @@ const MODELS: Record<string, new (data: never) => Validatable> = {
   Deployment: Deployment as never,
   EndpointSlice: EndpointSlice as never,
   Lease: Lease as never,
+  HorizontalPodAutoscaler: HorizontalPodAutoscaler as never,
 };
+
+/** client-node's model prefix per kind (V1 unless the kind is served here at another version). */
+const MODEL_VERSION: Record<string, string> = { HorizontalPodAutoscaler: 'V2' };
 
 const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
 
@@ -58,7 +63,7 @@ const models = k8s as unknown as Record<string, { getAttributeTypeMap?: () => At
 /** Fields the schema does not know, as paths (e.g. `spec.template.spec.containers[0].readinesProbe`). */
 export function unknownFields(kind: string, obj: unknown): string[] {
   const out: string[] = [];
-  walk(obj, `V1${kind}`, '', out);
+  walk(obj, `${MODEL_VERSION[kind] ?? 'V1'}${kind}`, '', out);
   return out;
 }
 
