@@ -35,6 +35,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       kubeconfig: { type: 'string', arg: 'FILE', help: 'with --runtime kubernetes: the kubeconfig (default $KUBECONFIG, then ~/.kube/config); its current context is used' },
       lease: { type: 'string', arg: 'NAMESPACE/NAME', default: `the context's namespace/${PLATFORM_DEFAULTS.leaseName}`, help: 'with --runtime kubernetes: the Lease instances campaign for; only its holder runs the reconciler and autoscaler' },
       'no-leader-election': { type: 'boolean', help: 'with --runtime kubernetes: lead without a Lease (only when no other instance runs against the cluster)' },
+      'sidecar-image': { type: 'string', arg: 'IMAGE', help: "with --runtime kubernetes: put Zeno's queue-proxy-style sidecar (from this image, e.g. the platform image) in every function pod, holding each pod to containerConcurrency when several gateways share it" },
       nats: { type: 'string', arg: 'URL', help: 'keep the durable event log in NATS JetStream at URL (nats://HOST:PORT) instead of the data dir; instances on one NATS share the work' },
       'nats-prefix': { type: 'string', arg: 'NAME', default: 'zeno', help: 'names the JetStream stream (NAME-events) and subjects, so several deployments can share one NATS' },
       'access-log': { type: 'boolean', help: 'print one JSON line per gateway request on stdout (request id, trace id, status, duration, revision)' },

@@ -386,6 +386,9 @@ describe('main: up flags', () => {
     const k = harness();
     expect(await main(['up', '--kubeconfig', 'x'], k.ctx)).toBe(2);
     expect(k.err()).toBe('error: flag --kubeconfig needs --runtime kubernetes\n');
+    const sc = harness();
+    expect(await main(['up', '--sidecar-image', 'zeno:1'], sc.ctx)).toBe(2);
+    expect(sc.err()).toBe('error: flag --sidecar-image needs --runtime kubernetes\n');
     const b = harness();
     expect(await main(['up', '--runtime', 'docker'], b.ctx)).toBe(2);
     for (const bad of [['--nats', 'http://127.0.0.1:4222'], ['--nats', '127.0.0.1:4222'], ['--nats', 'nats://h:1', '--nats-prefix', 'a.b'], ['--nats-prefix', 'x']]) {

@@ -29,6 +29,9 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   }
   if (leaseFlag !== undefined && noElection) throw new UsageError('give either --lease or --no-leader-election, not both');
   const leaseRef = leaseFlag !== undefined ? parseLeaseRef(leaseFlag) : undefined;
+  const sidecarImage = str(values, 'sidecar-image');
+  if (sidecarImage !== undefined && runtime !== 'kubernetes') throw new UsageError('flag --sidecar-image needs --runtime kubernetes');
+  if (sidecarImage !== undefined && !/^\S+$/.test(sidecarImage)) throw new UsageError(`flag --sidecar-image: "${sidecarImage}" is not an image reference`);
   const natsUrl = parseNatsUrl(str(values, 'nats'));
   const natsPrefix = str(values, 'nats-prefix');
   if (natsPrefix !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(natsPrefix)) {
@@ -49,7 +52,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
 
   // The cluster is checked before anything starts: a wrong kubeconfig or an
   // unreachable API server is one line (with its code), not a stack trace.
-  let clusterMode: Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch'> = {};
+  let clusterMode: Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch' | 'apiServerClient'> = {};
   if (runtime === 'kubernetes') {
     const { connectCluster, clusterModeOptions, defaultLeaseNamespace } = await import('../functions/kubernetes/index.js');
     const conn = await connectCluster(kubeconfigFlag !== undefined ? { kubeconfig: resolve(ctx.cwd, kubeconfigFlag) } : {});
@@ -59,7 +62,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     const lease = noElection ? undefined : { namespace, name: leaseRef?.name ?? PLATFORM_DEFAULTS.leaseName };
     if (lease) ctx.err(`zeno: leader election on Lease ${lease.namespace}/${lease.name}: the reconciler and autoscaler run while this instance holds it\n`);
     ctx.err(`zeno: following Knative's ConfigMaps (config-autoscaler, ...) in namespace ${namespace}\n`);
-    clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, configNamespace: namespace, ...(lease ? { lease } : {}) });
+    clusterMode = clusterModeOptions({ kubeConfig: conn.kubeConfig, configNamespace: namespace, ...(lease ? { lease } : {}), ...(sidecarImage ? { sidecar: { image: sidecarImage } } : {}) });
   }
 
   // OpenTelemetry's standard variables turn trace export on (docs/observability.md).

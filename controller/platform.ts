@@ -10,6 +10,7 @@ import { ZenoError } from '../core/errors.js';
 import { createMetrics, type RevisionLabels, type ZenoMetrics } from '../core/metrics.js';
 import { splitId, type KObject, type RevisionId } from '../core/types.js';
 import { EventingController, recordTriggerOutcome } from '../eventing/broker/controller.js';
+import { ApiServerSourceController, type ApiServerClient } from '../eventing/sources/apiserver.js';
 import { BROKER_PATH_PREFIX, createBrokerIngress } from '../eventing/broker/ingress.js';
 import { createDispatcher } from '../eventing/dispatcher/dispatcher.js';
 import { viaLocalGateway } from '../gateway/local.js';
@@ -97,6 +98,11 @@ export interface PlatformOptions {
    * used for the platform's own calls through the gateway.
    */
   gatewayUrl?: string;
+  /**
+   * The Kubernetes API for ApiServerSources (cluster mode). Without it they
+   * are stored but not Ready (there is no API server to watch).
+   */
+  apiServerClient?: (deps: { clock: Clock; log: (line: string) => void }) => ApiServerClient;
 }
 
 /** Where followed ConfigMaps go: validated like an apply; an invalid one is logged and the previous settings stay. */
@@ -458,6 +464,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let leading = !opts.leaderElection;
   let reconciling = false;
   // Sources (PingSource, ContainerSource, SinkBinding): a SinkBinding's env reaches Services through the reconciler.
+  // ApiServerSources watch the cluster; under leader election only the leader does (else each event goes out twice).
+  const apiServerSources = new ApiServerSourceController({
+    store, clock, gatewayUrl, log,
+    ...(opts.apiServerClient ? { client: opts.apiServerClient({ clock, log }) } : {}),
+  });
   // Runs only while leading (a PingSource on two instances would fire twice); a controller is not restartable, so each lead gets a new one.
   const newSources = () => new SourcesController({ store, clock, gatewayUrl, defaultBaseDir: process.cwd(), log, onBindingsChanged: () => { if (reconciling) reconciler?.resyncAll(); } });
   let sources = newSources();
@@ -524,6 +535,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (sourcesState === 'closed') sources = newSources();
     if (sourcesState !== 'running') sources.start();
     sourcesState = 'running';
+    apiServerSources.setActive(true);
   };
   const stopLeading = (): void => {
     leading = false;
@@ -534,9 +546,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       sourcesState = 'closed';
       void sources.close().catch((e: unknown) => log(`sources: stopping: ${(e as Error).message}`));
     }
+    apiServerSources.setActive(false);
   };
   if (leading) startLeading();
   else scaler.setActive(false);
+  apiServerSources.setActive(leading);
+  apiServerSources.start();
   flows.start();
 
   // Eventing: the dispatcher delivers each Trigger's events through the gateway; the controller keeps statuses and subscriptions.
@@ -604,6 +619,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     serviceStats.close();
     dashboard.close();
     await asyncCalls.close(0);
+    await apiServerSources.close();
     await sources.close();
     await flows.close();
     await gateway.close(0);
@@ -649,6 +665,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         scaler.close();
         if (reconciling) reconciler?.stop();
         reconciling = false;
+        await apiServerSources.close();
         sourcesState = 'closed';
         await sources.close();
         await flows.close();

@@ -17,6 +17,7 @@ import type { KindValidator } from './validation/context.js';
 import { DEFAULT_CHANNEL_TEMPLATE } from './validation/duck.js';
 import { FLOWS_API_VERSION, MESSAGING_API_VERSION, validateChannel, validateParallel, validateSequence, validateSubscription } from './validation/flows.js';
 import { BUILTIN_KINDS } from './validation/index.js';
+import { normalizeApiServerSource, validateApiServerSource } from '../eventing/sources/apiserver.js';
 import { DEFAULT_PING_SCHEDULE, SOURCES_API_VERSION, validateContainerSource, validatePingSource, validateSinkBinding } from './validation/sources.js';
 
 export interface NormalizeContext {
@@ -50,6 +51,8 @@ const SOURCE_AND_FLOW_KINDS: readonly GenericKind[] = [
   },
   { apiVersion: SOURCES_API_VERSION, kind: 'ContainerSource', plural: 'containersources', validate: (o, ctx) => validateContainerSource(o, ctx) },
   { apiVersion: SOURCES_API_VERSION, kind: 'SinkBinding', plural: 'sinkbindings', validate: (o) => validateSinkBinding(o) },
+  // Watches a Kubernetes API server: runs in cluster mode (eventing/sources/apiserver.ts).
+  { apiVersion: SOURCES_API_VERSION, kind: 'ApiServerSource', plural: 'apiserversources', validate: (o) => validateApiServerSource(o), normalize: normalizeApiServerSource },
   { apiVersion: MESSAGING_API_VERSION, kind: 'Channel', plural: 'channels', validate: (o) => validateChannel(o), normalize: withChannelTemplate },
   { apiVersion: MESSAGING_API_VERSION, kind: 'Subscription', plural: 'subscriptions', validate: (o) => validateSubscription(o) },
   { apiVersion: FLOWS_API_VERSION, kind: 'Sequence', plural: 'sequences', validate: (o) => validateSequence(o), normalize: withChannelTemplate },

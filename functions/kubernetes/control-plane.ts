@@ -12,8 +12,10 @@ import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import type { PlatformOptions } from '../../controller/platform.js';
 import { KNOWN_CONFIG_MAPS } from '../../controller/validation/configmap.js';
 import { watchClusterConfigMaps } from './config-watch.js';
+import { createApiServerClient } from './apiserver-client.js';
 import { createKubernetesRuntime, type KubernetesRuntime } from './kube-runtime.js';
 import { LeaderElector } from './leader.js';
+import type { SidecarSpec } from './manifests.js';
 
 export interface LeaseSettings {
   namespace: string;
@@ -31,6 +33,8 @@ export interface ClusterModeOptions {
   lease?: LeaseSettings;
   /** The namespace whose Knative ConfigMaps (config-autoscaler, ...) the platform follows; undefined: none. */
   configNamespace?: string;
+  /** Put the queue-proxy-style sidecar in every function pod (kube-runtime.ts `sidecar`). */
+  sidecar?: SidecarSpec;
 }
 
 /** The Lease's default namespace: the kubeconfig context's (in a pod, the pod's own), else `default`. */
@@ -43,7 +47,7 @@ export function leaseIdentity(): string {
   return `${os.hostname()}_${randomUUID()}`;
 }
 
-export function clusterModeOptions(o: ClusterModeOptions): Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch'> {
+export function clusterModeOptions(o: ClusterModeOptions): Pick<PlatformOptions, 'createRuntime' | 'runtimeKind' | 'leaderElection' | 'configWatch' | 'apiServerClient'> {
   let runtime: KubernetesRuntime | undefined;
   const lease = o.lease;
   const configNamespace = o.configNamespace;
@@ -52,9 +56,10 @@ export function clusterModeOptions(o: ClusterModeOptions): Pick<PlatformOptions,
     ...(configNamespace
       ? { configWatch: (sink, { clock, log }) => watchClusterConfigMaps({ kubeConfig: o.kubeConfig, namespace: configNamespace, names: KNOWN_CONFIG_MAPS, sink, clock, log }) }
       : {}),
+    apiServerClient: ({ clock, log }) => createApiServerClient(o.kubeConfig, { clock, log }),
     createRuntime: ({ clock, log }) => {
       // Under leader election nothing is written until the Lease is ours.
-      runtime = createKubernetesRuntime({ kubeConfig: o.kubeConfig, clock, log, writable: !lease });
+      runtime = createKubernetesRuntime({ kubeConfig: o.kubeConfig, clock, log, writable: !lease, ...(o.sidecar ? { sidecar: o.sidecar } : {}) });
       return runtime;
     },
     ...(lease

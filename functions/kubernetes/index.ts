@@ -3,3 +3,4 @@ export { clusterModeOptions, defaultLeaseNamespace, leaseIdentity, type ClusterM
 export { LeaderElector, type LeaderElectorOptions } from './leader.js';
 export { buildDeployment, buildService, deploymentName, serviceName } from './manifests.js';
 export { connectCluster, type ClusterConnection } from './connect.js';
+export { createApiServerClient } from './apiserver-client.js';

@@ -29,6 +29,15 @@ export interface ResumableWatchOptions {
   onDelete(obj: KubeObject): void;
   /** After the first list (and each relist) has been applied. */
   onSynced?(): void;
+  /**
+   * Each change the watch streamed (not what a list found), with its type:
+   * for consumers that act on changes, like ApiServerSource, which sends
+   * nothing for a (re)list as Knative's adapter does (its store's Replace
+   * is a no-op).
+   */
+  onWatchEvent?(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void;
+  /** A list failed (e.g. 403 Forbidden): the error, before the retry. */
+  onListError?(err: unknown): void;
   log?(line: string): void;
   /** First retry delay after a failure; doubles up to maxBackoffMs. @default 200 */
   backoffMs?: number;
@@ -85,6 +94,7 @@ export class ResumableWatch {
     try {
       listed = await this.o.source.list();
     } catch (e) {
+      this.o.onListError?.(e);
       this.o.log?.(`list failed: ${(e as Error).message}; retrying`);
       this.retryLater(() => this.relistAndWatch());
       return;
@@ -121,10 +131,12 @@ export class ResumableWatch {
         case 'MODIFIED':
           this.cache.set(keyOf(obj), obj);
           this.o.onUpsert(obj);
+          this.o.onWatchEvent?.(type, obj);
           break;
         case 'DELETED':
           this.cache.delete(keyOf(obj));
           this.o.onDelete(obj);
+          this.o.onWatchEvent?.(type, obj);
           break;
         case 'BOOKMARK':
           break;

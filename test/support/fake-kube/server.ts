@@ -101,6 +101,11 @@ export interface FakeKubeOptions {
   terminationMs?: number;
   /** Sends a BOOKMARK to every watch that asked for them, this often. @default 0: only on bookmark() */
   bookmarkIntervalMs?: number;
+  /**
+   * More resource types to serve, as installing a CRD does (namespaced,
+   * plain REST, no simulation, no schema check). Discovery lists them too.
+   */
+  resources?: ResourceType[];
 }
 
 export interface RequestRecord {
@@ -182,7 +187,9 @@ export class FakeKubeServer {
   private readonly watchers = new Set<Watcher>();
   private readonly pods = new Map<string, FakePod>();
   private readonly failingImages = new Map<string, { reason: string; message: string }>();
-  private readonly opts: Required<Omit<FakeKubeOptions, 'token'>> & { token: string | undefined };
+  private readonly opts: Required<Omit<FakeKubeOptions, 'token' | 'resources'>> & { token: string | undefined };
+  /** The built-in types plus the options' extra ones. */
+  private readonly types: ResourceType[];
   private reconcileQueued = false;
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -199,7 +206,8 @@ export class FakeKubeServer {
       terminationMs: opts.terminationMs ?? 0,
       bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 0,
     };
-    for (const t of RESOURCE_TYPES) this.objects.set(typeKey(t), new Map());
+    this.types = [...RESOURCE_TYPES, ...(opts.resources ?? [])];
+    for (const t of this.types) this.objects.set(typeKey(t), new Map());
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         if (!res.headersSent) this.sendJson(res, 500, status(500, 'InternalError', String((e as Error).message)));
@@ -267,14 +275,14 @@ export class FakeKubeServer {
   }
 
   get(plural: string, namespace: string, name: string): KObj | undefined {
-    const t = RESOURCE_TYPES.find((x) => x.plural === plural);
+    const t = this.types.find((x) => x.plural === plural);
     if (!t) throw new Error(`unknown resource ${plural}`);
     const o = this.objects.get(typeKey(t))!.get(`${namespace}/${name}`);
     return o ? this.withKind(t, o) : undefined;
   }
 
   list(plural: string, namespace?: string): KObj[] {
-    const t = RESOURCE_TYPES.find((x) => x.plural === plural);
+    const t = this.types.find((x) => x.plural === plural);
     if (!t) throw new Error(`unknown resource ${plural}`);
     return [...this.objects.get(typeKey(t))!.values()].filter((o) => !namespace || o.metadata.namespace === namespace).map((o) => this.withKind(t, o));
   }
@@ -363,6 +371,8 @@ export class FakeKubeServer {
       if (url.pathname === '/version') {
         return this.sendJson(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.0-zeno-fake', platform: 'linux/amd64' });
       }
+      const discovery = this.discovery(url.pathname);
+      if (discovery && method === 'GET') return this.sendJson(res, 200, discovery);
       const route = this.route(url.pathname);
       if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       const { type, namespace, name, sub } = route;
@@ -412,6 +422,30 @@ export class FakeKubeServer {
     }
   }
 
+  /**
+   * Discovery: `/api/v1` and `/apis/GROUP/VERSION` answer an APIResourceList
+   * naming each resource's plural, kind and verbs, as clients that map a
+   * kind to its path (KubernetesObjectApi, dynamic clients) expect.
+   */
+  private discovery(path: string): unknown {
+    const parts = path.split('/').filter(Boolean);
+    let group: string;
+    let version: string;
+    if (parts[0] === 'api' && parts.length === 2) [group, version] = ['', parts[1]!];
+    else if (parts[0] === 'apis' && parts.length === 3) [group, version] = [parts[1]!, parts[2]!];
+    else return undefined;
+    const types = this.types.filter((t) => t.group === group && t.version === version);
+    if (!types.length) return undefined;
+    const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+    const resources: Record<string, unknown>[] = [];
+    for (const t of types) {
+      resources.push({ name: t.plural, singularName: t.kind.toLowerCase(), namespaced: true, kind: t.kind, verbs });
+      if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: true, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+      if (t.plural === 'deployments') resources.push({ name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+    }
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  }
+
   /** /api/v1/[namespaces/NS/]PLURAL[/NAME[/SUB]] and /apis/GROUP/VERSION/…, like the real paths. */
   private route(path: string): { type: ResourceType; namespace: string | undefined; name: string | undefined; sub: string | undefined } | undefined {
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -432,7 +466,7 @@ export class FakeKubeServer {
       namespace = rest[1];
       rest = rest.slice(2);
     }
-    const type = RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === rest[0]);
+    const type = this.types.find((t) => t.group === group && t.version === version && t.plural === rest[0]);
     if (!type || rest.length > 3) return undefined;
     return { type, namespace, name: rest[1], sub: rest[2] };
   }
@@ -517,6 +551,9 @@ export class FakeKubeServer {
       obj.metadata.generation = 1;
       obj.spec = { replicas: 1, ...obj.spec };
       obj.status = {};
+    } else if (t.plural === 'horizontalpodautoscalers') {
+      // HorizontalPodAutoscalerStatus.desiredReplicas has no omitempty: a new HPA reads 0 until its controller runs.
+      obj.status = { desiredReplicas: 0 };
     } else if (t.statusSubresource && t.plural !== 'pods') {
       obj.status = {};
     }
@@ -610,7 +647,7 @@ export class FakeKubeServer {
       this.pods.delete(key);
     }
     // The garbage collector, background propagation: dependents go too.
-    for (const dt of RESOURCE_TYPES) {
+    for (const dt of this.types) {
       for (const o of [...this.objects.get(typeKey(dt))!.values()]) {
         if (o.metadata.ownerReferences?.some((r) => r.uid === cur.metadata.uid)) this.remove(dt, o);
       }
@@ -789,7 +826,7 @@ export class FakeKubeServer {
   }
 
   private typeOf(plural: string): ResourceType {
-    return RESOURCE_TYPES.find((t) => t.plural === plural)!;
+    return this.types.find((t) => t.plural === plural)!;
   }
 
   private internalCreate(plural: string, namespace: string, obj: KObj): void {
