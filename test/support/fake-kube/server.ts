@@ -259,6 +259,7 @@ export class FakeKubeServer {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.resumeWatches();
     if (this.bookmarkTimer) clearInterval(this.bookmarkTimer);
     this.dropWatches();
     for (const p of this.pods.values()) this.stopContainer(p);
@@ -297,6 +298,22 @@ export class FakeKubeServer {
   dropWatches(): void {
     for (const w of this.watchers) w.res.end();
     this.watchers.clear();
+  }
+
+  private watchGate: { promise: Promise<void>; open: () => void } | undefined;
+
+  /** New watch requests wait (as on an overloaded or partitioned server) until resumeWatches(). */
+  pauseWatches(): void {
+    if (this.watchGate) return;
+    let open!: () => void;
+    const promise = new Promise<void>((r) => (open = r));
+    this.watchGate = { promise, open };
+  }
+
+  resumeWatches(): void {
+    const g = this.watchGate;
+    this.watchGate = undefined;
+    g?.open();
   }
 
   openWatches(): number {
@@ -380,7 +397,11 @@ export class FakeKubeServer {
       const watch = q.get('watch') === '1' || q.get('watch') === 'true';
       if (sub === 'log') return await this.podLog(res, namespace!, name!, q);
       if (!name) {
-        if (method === 'GET' && watch) return this.watch(req, res, type, namespace, q);
+        if (method === 'GET' && watch) {
+          // A paused server answers new watches only once resumed (with the state it has then).
+          while (this.watchGate) await this.watchGate.promise;
+          return this.watch(req, res, type, namespace, q);
+        }
         if (method === 'GET') return this.sendJson(res, 200, this.listResponse(type, namespace, q));
         if (method === 'POST') {
           if (!namespace) throw new ApiError(405, 'MethodNotAllowed', 'create needs a namespace');
