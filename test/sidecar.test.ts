@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findFreePort } from '../functions/local/free-port.js';
 import { waitFor } from './support/wait.js';
@@ -151,6 +152,21 @@ describe('sidecar (real process)', () => {
     expect((await probe()).status).toBe(200);
     // A probe is never forwarded as a request.
     expect(user.seen.filter((s) => s !== 'GET /ready')).toEqual([]);
+  });
+
+  it('before first ready, one probe keeps retrying (queue-proxy aggressive probing): ready as soon as the container listens', async () => {
+    const userPort = await findFreePort('127.0.0.1');
+    const sc = await startSidecar({ USER_PORT: String(userPort) });
+    // Nothing listens: the probe retries for its budget (900 ms), then says not ready.
+    const t0 = performance.now();
+    expect((await get(sc.serving, { 'K-Network-Probe': 'queue' })).status).toBe(503);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(800);
+    // A probe in flight while the container comes up answers 200 in the same request.
+    const probe = get(sc.serving, { 'K-Network-Probe': 'queue' });
+    const server = http.createServer((_q, r) => r.end('up'));
+    await new Promise<void>((r) => server.listen(userPort, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    expect(await probe).toMatchObject({ status: 200, text: 'queue' });
   });
 
   it('TCP passthrough: not ready once the user container stops listening', async () => {

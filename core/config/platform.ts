@@ -167,6 +167,8 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   sidecarAdminPort: 8022,
   sidecarQueueDepthPerSlot: 10,
   sidecarDrainQuietMs: 30_000,
+  /** How long one kubelet probe of the sidecar keeps retrying an aggressive user probe (under the kubelet's 1 s default timeout). */
+  sidecarProbeBudgetMs: 900,
   /** Knative's probe header: a request carrying it is answered by the sidecar's readiness check, not proxied. */
   sidecarProbeHeader: 'k-network-probe',
 });

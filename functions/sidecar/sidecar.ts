@@ -115,6 +115,35 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
 
   const inFlight = () => (breaker ? breaker.inFlight : unlimitedInFlight);
 
+  let everReady = false;
+  /**
+   * One kubelet probe. Until the user container was first ready, a probe
+   * without a period (Knative's default) is aggressive, as queue-proxy's
+   * (pkg/queue/readiness/probe.go): it retries every startPeriodMs within
+   * PLATFORM_DEFAULTS.sidecarProbeBudgetMs (inside the kubelet's 1 s probe
+   * timeout), so the pod turns ready as soon as the container listens, not
+   * at the kubelet's next period. Afterwards, one attempt per probe.
+   */
+  async function probeUser(): Promise<boolean> {
+    const port = probePlan.port === 'pod' ? opts.userPort : probePlan.port;
+    const target = { host: probePlan.host ?? userHost, port };
+    const aggressive = !everReady && probePlan.startPeriodMs < probePlan.readyPeriodMs;
+    if (!aggressive) {
+      const ok = await probeOnce(probePlan, target, probePlan.readyTimeoutMs, clock);
+      if (ok) everReady = true;
+      return ok;
+    }
+    const deadline = clock.now() + PLATFORM_DEFAULTS.sidecarProbeBudgetMs;
+    for (;;) {
+      if (await probeOnce(probePlan, target, probePlan.startTimeoutMs, clock)) {
+        everReady = true;
+        return true;
+      }
+      if (drainStartedMs !== undefined || clock.now() + probePlan.startPeriodMs >= deadline) return false;
+      await clock.sleep(probePlan.startPeriodMs);
+    }
+  }
+
   function proxy(req: IncomingMessage, res: ServerResponse, done: () => void): void {
     let finished = false;
     const finish = () => {
@@ -147,10 +176,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<Sidecar> {
     if (req.headers[PLATFORM_DEFAULTS.sidecarProbeHeader] === 'queue') {
       req.resume();
       if (drainStartedMs !== undefined) return sendText(res, 503, 'shutting down');
-      const port = probePlan.port === 'pod' ? opts.userPort : probePlan.port;
-      void probeOnce(probePlan, { host: probePlan.host ?? userHost, port }, probePlan.readyTimeoutMs, clock).then((ok) =>
-        ok ? sendText(res, 200, 'queue') : sendText(res, 503, 'not ready'),
-      );
+      void probeUser().then((ok) => (ok ? sendText(res, 200, 'queue') : sendText(res, 503, 'not ready')));
       return;
     }
     lastRequestMs = clock.now();
