@@ -501,9 +501,12 @@ export async function openJetStreamEventLog(opts: JetStreamLogOptions): Promise<
       // AckWait when it delivers, later than this, so leaseUntil never
       // overstates the lease.
       const late = leftovers.get(consumer);
+      // One whose lease ran out meanwhile is the server's to hand out again.
+      if (late) leftovers.set(consumer, late.filter((l) => l.sentAt + meta.leaseMs > clock.now()));
+      const kept = leftovers.get(consumer);
       let taken: { msg: Msg; sentAt: number }[];
-      if (late && late.length > 0) {
-        taken = late.splice(0, max);
+      if (kept && kept.length > 0) {
+        taken = kept.splice(0, max);
       } else {
         const { msgs, sentAt } = await pull(consumer, max);
         taken = msgs.map((msg) => ({ msg, sentAt }));
