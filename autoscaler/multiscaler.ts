@@ -203,7 +203,15 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
       if (closed) return;
       const existing = entries.get(rev);
       if (existing) {
+        const gotRoute = opts.routed && !existing.opts.routed;
         existing.opts = { ...opts };
+        // min-scale applies while the revision is routed (reference §1.5, kpa/scaler.go): a
+        // revision that just got its route (it turned Ready at an initial scale below min)
+        // gets it now, not at its first decision, which needs traffic.
+        if (gotRoute) {
+          resolve(existing);
+          if ((existing.applied ?? 0) < existing.spec.minScale) setScale(rev, existing, existing.spec.minScale, clock.now());
+        }
         return;
       }
       const now = clock.now();

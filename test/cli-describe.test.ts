@@ -149,6 +149,12 @@ describe('zeno scale', () => {
     const rev = JSON.parse((await cli('get', 'rev', 'scaled-00002', '-o', 'json')).stdout) as { metadata: { annotations?: Record<string, string> }; status: { actualReplicas: number } };
     expect(rev.status.actualReplicas).toBe(2);
   });
+
+  it('gives min-scale pods to a new revision whose template also says initial-scale 0', async () => {
+    const r = await cli('scale', 'cold', '--min', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^ +\d+\.\ds cold: 2 ready replicas$/m);
+  });
 });
 
 describe('zeno delete progress', () => {
