@@ -71,7 +71,15 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
   const a = clientErrorAnswer(err);
   const body = JSON.stringify(errorBody(new ZenoError(a.code, a.message)));
   socket.end(`HTTP/1.1 ${a.status} ${a.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  // end() only half-closes: a client that never reads (nor closes) would
+  // hold the socket forever. It gets CLIENT_ERROR_LINGER_MS to read the answer.
+  const t = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
+  t.unref();
+  socket.once('close', () => clearTimeout(t));
 }
+
+/** How long a refused client may take to read its error answer before the socket is destroyed. */
+export const CLIENT_ERROR_LINGER_MS = 2_000;
 
 /**
  * Reads an absolute-form request target (`GET http://host/path`, RFC 9112

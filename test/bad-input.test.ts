@@ -148,6 +148,26 @@ describe('HTTP oddities on the gateway', () => {
     await stillServes();
   });
 
+  it('slowloris clients that never read nor close are cut too: their sockets are freed', async () => {
+    const before = fdCount(zeno.proc.pid!);
+    const socks: net.Socket[] = [];
+    for (let i = 0; i < 50; i++) {
+      const s = net.connect({ host: '127.0.0.1', port: gwPort });
+      s.on('error', () => undefined);
+      // No 'data' listener: the client reads nothing, so it never sees the FIN either.
+      s.write('GET /function/echo/ HTTP/1.1\r\nHost: x\r\n');
+      socks.push(s);
+    }
+    try {
+      await waitFor(() => fdCount(zeno.proc.pid!) >= before + 40, 10_000, { message: 'the connections to be accepted' });
+      // headers timeout (1 s) + check interval (≤ 1 s) + linger for the answer (2 s), on a busy machine
+      await waitFor(() => fdCount(zeno.proc.pid!) <= before, 15_000, { message: `fds back to ${before}` });
+    } finally {
+      for (const s of socks) s.destroy();
+    }
+    await stillServes();
+  });
+
   it('an idle connection that sends nothing is closed after the headers timeout', async () => {
     const r = await rawExchange(gwPort, [], { timeoutMs: 10_000 });
     expect(r.closed).toBe(true);
