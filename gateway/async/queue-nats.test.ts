@@ -158,4 +158,26 @@ describe('async queue: two instances on one NATS', () => {
     expect(count(a.ran, first) + count(b.ran, first)).toBe(1);
     expect([...a.ran, ...b.ran]).not.toContain(doomed);
   }, 20_000);
+
+  it('cancels a call on the instance that did not accept it (found in the queue), and says not-found for unknown ids', async () => {
+    const prefix = freshPrefix();
+    const s = settings({ maxInFlight: 1 });
+    const a = await instance('a', prefix, s);
+    const b = await instance('b', prefix, s);
+    const first = await enqueue(a.queue, '/hold');
+    await waitFor(() => a.held.length + b.held.length === 1, 5_000, { message: 'the first call to start' });
+    const doomed = await enqueue(a.queue, '/ok');
+    // b knows the queue (registry) but not the call.
+    await waitFor(async () => (await b.log.info('async-registry@b'))?.backlog === 0, 5_000, { message: 'b to know the queue' });
+    expect(await b.queue.cancel('no-such-call')).toBe('not-found');
+    expect(await b.queue.cancel(doomed, { name: 'other', namespace: 'default' })).toBe('not-found');
+    expect(await b.queue.cancel(doomed)).toBe('cancelled');
+    expect(await b.queue.cancel(doomed)).toBe('not-found'); // already cancelled
+    await waitFor(async () => (await a.log.info('async-cancel@a'))?.backlog === 0 && (await a.log.info('async-cancel@a'))?.outstanding === 0, 5_000, { message: 'a to read the cancellation' });
+    for (const r of [...a.held.splice(0), ...b.held.splice(0)]) r.end('ok');
+    const after = await enqueue(a.queue, '/ok');
+    await waitFor(() => a.ran.includes(after) || b.ran.includes(after), 5_000, { message: 'the next call to run' });
+    expect(count(a.ran, first) + count(b.ran, first)).toBe(1);
+    expect([...a.ran, ...b.ran]).not.toContain(doomed);
+  }, 20_000);
 });

@@ -413,7 +413,19 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
   };
 
   /** Every record of a stream, read once from the start by a throwaway consumer of this instance. */
-  const readAll = async (stream: string, each: (le: LeasedEvent) => void | Promise<void>): Promise<void> => {
+  const readAll = (stream: string, each: (le: LeasedEvent) => void | Promise<void>): Promise<void> => {
+    // One reader per stream at a time: they share the consumer name (so a
+    // crashed reader's consumer is replaced by the next, never left behind).
+    const prev = reading.get(stream) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => readAllNow(stream, each));
+    reading.set(stream, next);
+    void next.catch(() => undefined).finally(() => {
+      if (reading.get(stream) === next) reading.delete(stream);
+    });
+    return next;
+  };
+  const reading = new Map<string, Promise<void>>();
+  const readAllNow = async (stream: string, each: (le: LeasedEvent) => void | Promise<void>): Promise<void> => {
     const name = `${SCAN_PREFIX}${stream}@${instanceId}`;
     await log.removeConsumer(name);
     await log.addConsumer(stream, name, { maxInFlight: MANY, leaseMs: FOLLOW_LEASE_MS, fromStart: true });
@@ -439,6 +451,30 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
       const id = le.event.attributes.id;
       if (le.seq > floor && typeof id === 'string' && !calls.has(id)) calls.set(id, { stream, seq: le.seq, running: false });
     });
+  };
+
+  /**
+   * Finds a call this instance has not seen (another instance on the same
+   * NATS accepted it) by reading its function's queue, or every known
+   * queue: found above the consumer's ack floor, it is taken as queued.
+   * (A call another instance already settled out of order, or is running,
+   * looks queued too: docs/async.md.)
+   */
+  const lookUp = async (callId: string, fn: { name: string; namespace: string } | undefined): Promise<CallState | undefined> => {
+    const streams = fn ? [streamKey(fn.namespace, fn.name)].filter((x) => known.has(x)) : [...known];
+    for (const stream of streams) {
+      const floor = (await log.info(stream))?.ackFloor ?? 0;
+      let found: number | undefined;
+      await readAll(stream, (le) => {
+        if (le.seq > floor && le.event.attributes.id === callId) found = le.seq;
+      });
+      if (found !== undefined) {
+        const st: CallState = calls.get(callId) ?? { stream, seq: found, running: false };
+        calls.set(callId, st);
+        return st;
+      }
+    }
+    return undefined;
   };
 
   /** A registry record: makes sure this instance works the stream it names. */
@@ -570,8 +606,11 @@ export function createAsyncQueue(deps: AsyncQueueDeps): AsyncQueue {
 
     async cancel(callId, fn) {
       await ready;
-      const st = calls.get(callId);
+      let st = calls.get(callId);
+      // Accepted by another instance on the same NATS: look for it in the queue(s).
+      if (!st && !cancels.has(callId)) st = await lookUp(callId, fn);
       if (!st || st.seq === 0) return 'not-found';
+      if (cancels.has(callId)) return 'not-found';
       if (fn && streamKey(fn.namespace, fn.name) !== st.stream) return 'not-found';
       if (st.running) return 'running';
       if (st.cancelSeq !== undefined) return 'not-found';
