@@ -110,6 +110,21 @@ describe('every admin and dashboard route needs the token', () => {
     expect(open).toEqual([]);
   });
 
+  it('the real dashboard cookie opens /ui only: every other route still needs the token', async () => {
+    const login = await app.inject({ method: 'GET', url: `/ui/?token=${TOKEN}` });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/^zeno_ui=/);
+    expect(cookie).not.toContain(TOKEN);
+    expect((await app.inject({ method: 'GET', url: '/ui/api/state', headers: { cookie } })).statusCode).toBe(200);
+    const open: string[] = [];
+    for (const [method, url] of allRoutes()) {
+      if (url === '/healthz' || url === '/ui' || url.startsWith('/ui/')) continue;
+      const r = await app.inject({ method: method as 'GET', url, headers: { cookie } });
+      if (r.statusCode !== 401) open.push(`${method} ${url} → ${r.statusCode}`);
+    }
+    expect(open).toEqual([]);
+  });
+
   it('/healthz alone is open', async () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });

@@ -259,6 +259,16 @@ describe('secrets never in listings or logs', () => {
     expect(y.stdout).toContain('value: hi');
   });
 
+  it('what zeno get -o yaml printed applies again without wiping the secret', async () => {
+    const y = await runCli(['get', 'service', 'envdump', '-o', 'yaml'], zeno.dataDir);
+    expect(y.code, y.stderr).toBe(0);
+    const file = writeYaml(work, 'roundtrip.yaml', y.stdout);
+    const again = await runCli(['apply', '-f', file], zeno.dataDir);
+    expect(again.code, again.stderr).toBe(0);
+    const env = JSON.parse((await httpCall(`${zeno.gatewayUrl}/function/envdump/`)).body) as Record<string, string>;
+    expect(env.API_TOKEN).toBe(SVC_TOKEN);
+  });
+
   it('admin API GETs show the values redacted', async () => {
     for (const p of ['/apis/serving.knative.dev/v1/services', '/apis/serving.knative.dev/v1/revisions', '/apis/zeno.dev/v1/functions', '/apis/serving.knative.dev/v1/configurations', '/ui/api/state']) {
       const r = await zeno.admin('GET', p);
