@@ -80,3 +80,42 @@ describe('zeno up --runtime kubernetes (fake API server)', () => {
     await waitFor(() => kube.get('deployments', 'default', 'kube-hello-00001-deployment')?.spec.replicas === 0, 5_000, { message: 'scaled to zero on stop' });
   });
 });
+
+// Real time, real processes: the Lease expires after 15 s, so this is opt-in (ZENO_LONG_TESTS=1).
+describe.runIf(process.env.ZENO_LONG_TESTS === '1')('two zeno up --runtime kubernetes processes (fake API server, real time)', () => {
+  let kube: FakeKubeServer;
+  const running: RunningZeno[] = [];
+  afterAll(async () => {
+    for (const z of running) await z.stop();
+    await kube?.close();
+  });
+
+  it('the standby takes over after the leader is SIGKILLed (no release) and serves the Service through its own gateway', async () => {
+    kube = await startFakeKube();
+    const dir = tempDir('zeno-kube-failover-');
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, kube.kubeconfig('zeno-system'));
+    const args = ['--runtime', 'kubernetes', '--kubeconfig', kubeconfig];
+    const a = await startZeno({ dataDir: path.join(dir, 'a'), extraArgs: args });
+    running.push(a);
+    await waitFor(() => a.output().includes(' leads zeno-system/zeno-controller'), 10_000, { message: 'a leads' });
+    const b = await startZeno({ dataDir: path.join(dir, 'b'), extraArgs: args });
+    running.push(b);
+    const file = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(file, 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: ha\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/min-scale: "1"\n    spec:\n      containers:\n        - image: ghcr.io/zeno/hello:1\n');
+    expect((await runCli(['apply', '-f', file, '--timeout', '20s'], a.dataDir, { timeoutMs: 30_000 })).code).toBe(0);
+    expect((await runCli(['apply', '-f', file, '--no-wait'], b.dataDir)).code).toBe(0);
+    expect((await b.admin('GET', '/apis/zeno.dev/v1/info')).json.leader).toBe(false);
+
+    const killedAt = Date.now();
+    await a.kill();
+    running.splice(running.indexOf(a), 1);
+    await waitFor(async () => (await b.admin('GET', '/apis/zeno.dev/v1/info')).json.leader === true, 25_000, { intervalMs: 200, message: 'b takes over' });
+    const tookMs = Date.now() - killedAt;
+    // At most leaseDuration (15 s) after a's last renew, plus one retry period (2 s), plus
+    // slack for a loaded machine (16.6 s measured here).
+    expect(tookMs).toBeLessThan(20_000);
+    await waitFor(async () => (await fetch(`${b.gatewayUrl}/function/ha/`)).status === 200, 10_000, { message: "b routes to the adopted pod" });
+    expect(kube.get('deployments', 'default', 'ha-00001-deployment')?.spec.replicas).toBe(1);
+  });
+});
