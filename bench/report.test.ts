@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backendRows, percentile, summarize } from './report.js';
+import { backendRows, percentile, summarize, warmRoundRows } from './report.js';
 
 const thirty = Array.from({ length: 30 }, (_, i) => i + 1);
 
@@ -37,5 +37,28 @@ describe('backendRows', () => {
   it('says so when NATS did not answer', () => {
     const rows = backendRows({ events: 10, calls: 10, runs: 1, sqlite: { eventsPerSecond: [10], callsPerSecond: [5] } });
     expect(rows[1]!.slice(1)).toEqual(['NATS did not answer', '10/s SQLite', '—']);
+  });
+});
+
+describe('warmRoundRows', () => {
+  const load = (rps: number, p50Ms: number) => ({ rps, p50Ms, p99Ms: p50Ms * 2, requests: rps, errors: 0, non2xx: 0 });
+  const round = (gw: number, ng: number, light: [number, number, number]) => ({
+    gateway: load(gw, 3), direct: load(30_000, 1), nginx: load(ng, 2),
+    light: { gateway: load(1, light[0]), direct: load(1, light[1]), nginx: load(1, light[2]) },
+  });
+
+  it('gives the per-round gateway ÷ nginx throughput and the one-connection added latency as median (range)', () => {
+    const rounds = [round(6_000, 10_000, [0.3, 0.1, 0.2]), round(9_000, 12_000, [0.25, 0.1, 0.15]), round(5_000, 10_000, [0.5, 0.2, 0.3])];
+    const rows = warmRoundRows({ ...rounds[0]!, rounds });
+    expect(rows.map((r) => r[1])).toEqual(['0.60× (0.50× to 0.75×)', '+0.20 ms (+0.15 ms to +0.30 ms)', '0.30 ms (0.25 ms to 0.50 ms)']);
+    expect(rows[1]![2]).toBe('+0.10 ms (+0.05 ms to +0.10 ms) nginx − direct');
+  });
+
+  it('has no rows without rounds, and no nginx figures without nginx', () => {
+    expect(warmRoundRows({ gateway: load(1, 1), direct: load(1, 1), nginx: undefined })).toEqual([]);
+    const noNginx = { ...round(1, 1, [0.3, 0.1, 0]), nginx: undefined, light: { gateway: load(1, 0.3), direct: load(1, 0.1), nginx: undefined } };
+    const rows = warmRoundRows({ ...noNginx, rounds: [noNginx] });
+    expect(rows.map((r) => r[0]!.startsWith('warm throughput ÷ nginx'))).toEqual([false, false]);
+    expect(rows[0]![2]).toBe('—');
   });
 });

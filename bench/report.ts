@@ -44,14 +44,23 @@ export function machine(now: Date): Machine {
 
 export interface BenchResults {
   machine: Machine;
-  settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; loadTool: LoadTool };
+  settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; warmRounds?: number; loadTool: LoadTool };
   coldStart: { bare: Summary; zeno: Summary; bareMs: number[]; zenoMs: number[] };
   /** Issue 3: a burst at zero scale, and a step in load to N pods (no same-run baseline). */
   scaling?: { burst: { n: number; ok: number; latency: Summary }; step: { concurrency: number; wantPods: number; toPodsMs: number } };
   /** Function (Node runtime) cold starts through the gateway, with and without the warm pool. */
   functionColdStart?: { pool: Summary; noPool: Summary; poolMs: number[]; noPoolMs: number[] };
   apply: { samples: Summary; ms: number[] };
-  warm: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined };
+  /**
+   * The round with the median gateway ÷ nginx (else ÷ direct) throughput;
+   * `rounds` has every round, each with a one-connection run of each target.
+   */
+  warm: {
+    gateway: LoadResult;
+    direct: LoadResult;
+    nginx: LoadResult | undefined;
+    rounds?: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined; light: { gateway: LoadResult; direct: LoadResult; nginx: LoadResult | undefined } }[];
+  };
   /** The durable event log alone: append → fetch → ack, SQLite and NATS JetStream (absent when NATS did not answer). */
   eventLog?: { sqlite: EventLogBenchResult; jetstream?: EventLogBenchResult | undefined };
   /** Broker ingress → Trigger(s) → a consumer function through the gateway, durable (bench/events.ts benchBroker). */
@@ -85,6 +94,7 @@ export function tableRows(r: BenchResults): string[][] {
   if (w.nginx) rows.push(['warm latency p50', ms(w.gateway.p50Ms), `${ms(w.nginx.p50Ms)} nginx`, ratio(w.gateway.p50Ms, w.nginx.p50Ms)]);
   rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.direct.p99Ms)} direct`, ratio(w.gateway.p99Ms, w.direct.p99Ms)]);
   if (w.nginx) rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.nginx.p99Ms)} nginx`, ratio(w.gateway.p99Ms, w.nginx.p99Ms)]);
+  rows.push(...warmRoundRows(w));
   rows.push(['added latency p50 (gateway − direct)', `+${ms(w.gateway.p50Ms - w.direct.p50Ms)}`, w.nginx ? `+${ms(w.nginx.p50Ms - w.direct.p50Ms)} nginx − direct` : '—', '—']);
   if (r.scaling) {
     const b = r.scaling.burst;
@@ -119,6 +129,49 @@ function medianRange(xs: readonly number[]): { median: number; text: string } {
   const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   const n = (v: number) => Math.round(v).toLocaleString('en-US');
   return { median, text: s.length > 1 ? `${n(median)}/s (${n(s[0]!)}–${n(s[s.length - 1]!)})` : `${n(median)}/s` };
+}
+
+const range = (vs: number[], f: (v: number) => string) => {
+  const s = [...vs].sort((a, b) => a - b);
+  return s.length > 1 ? `${f(s[Math.floor((s.length - 1) / 2)]!)} (${f(s[0]!)} to ${f(s[s.length - 1]!)})` : f(s[0]!);
+};
+
+/**
+ * Across the warm rounds: the gateway ÷ nginx throughput of each round, and
+ * what each proxy adds at one connection (p50 − direct's p50 in the same
+ * round), as median (range). Under the closed loop of many connections the
+ * p50 is connections ÷ throughput (Little's law), so the added latency is
+ * taken where nothing queues.
+ */
+export function warmRoundRows(w: BenchResults['warm']): string[][] {
+  const rounds = w.rounds ?? [];
+  if (!rounds.length) return [];
+  const n = rounds.length;
+  const rows: string[][] = [];
+  const x = (v: number) => `${v.toFixed(2)}×`;
+  const add = (v: number) => `+${v.toFixed(2)} ms`;
+  const withNginx = rounds.filter((r) => r.nginx);
+  if (withNginx.length) {
+    rows.push([
+      `warm throughput ÷ nginx's, per round (${withNginx.length} rounds: median (range))`,
+      range(withNginx.map((r) => r.gateway.rps / r.nginx!.rps), x),
+      `nginx 1 worker, same run: ${range(withNginx.map((r) => r.nginx!.rps), (v) => rps(v))}`,
+      '—',
+    ]);
+  }
+  rows.push([
+    `added latency p50 at 1 connection (gateway − direct, ${n} rounds: median (range))`,
+    range(rounds.map((r) => r.light.gateway.p50Ms - r.light.direct.p50Ms), add),
+    withNginx.length ? `${range(withNginx.map((r) => r.light.nginx!.p50Ms - r.light.direct.p50Ms), add)} nginx − direct` : '—',
+    '—',
+  ]);
+  rows.push([
+    'latency p50 at 1 connection: gateway / direct',
+    range(rounds.map((r) => r.light.gateway.p50Ms), ms),
+    `${range(rounds.map((r) => r.light.direct.p50Ms), ms)} direct${withNginx.length ? `, ${range(withNginx.map((r) => r.light.nginx!.p50Ms), ms)} nginx` : ''}`,
+    '—',
+  ]);
+  return rows;
 }
 
 /**
@@ -200,9 +253,14 @@ ${markdownTable(r)}
 - **Warm path**: one Service with min-scale 1 and max-scale 1 (so every target hits the one same
   process); its port is read from the environment (PORT) of the process whose \`K_REVISION\` is the
   revision. Load: ${gen}, the same Host header for every target, ${s.warmupS} s warm-up (discarded)
-  before each measured run. Targets: the gateway; the function's port directly;${w.nginx ? ' nginx 1 worker as a keep-alive reverse proxy to that port.' : ' (nginx was not on PATH: no nginx baseline).'}
+  before each measured run. Targets: the gateway; the function's port directly;${w.nginx ? ' nginx 1 worker as a keep-alive reverse proxy to that port (one worker: the gateway is one Node process, so both proxies get at most one core).' : ' (nginx was not on PATH: no nginx baseline).'}
+  The targets take turns in ${w.rounds?.length ?? 1} round(s) (direct, nginx, gateway, then the same at one
+  connection for half the time, 1 s warm-up); the throughput and latency rows above are the round
+  with the median gateway ÷ baseline throughput, the per-round rows give median and range over the
+  rounds. With ${s.connections} connections in a closed loop, p50 is about ${s.connections} ÷ throughput
+  (Little's law): the added latency at p50 is what the one-connection runs show.
   On 2 cores the load generator, the proxy and the function share the CPU; the direct run has one
-  process fewer, which is part of what any proxy costs here. Requests per target:
+  process fewer, which is part of what any proxy costs here. Requests per target (median round):
 ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
 ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
