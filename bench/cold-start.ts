@@ -188,12 +188,17 @@ export async function functionColdStart(z: Zeno, name: string, handlerDir: strin
   }
 }
 
-export async function runFunctionColdStarts(z: Zeno, handlerDir: string, n: number, label: string, log: (s: string) => void): Promise<number[]> {
+/**
+ * n Function cold starts, each followed by a bare spawn of the hello example
+ * (the baseline, in turns so drift on the machine hits both alike).
+ */
+export async function runFunctionColdStarts(z: Zeno, handlerDir: string, n: number, label: string, log: (s: string) => void, helloDir: string): Promise<{ fn: number[]; bare: number[] }> {
   await functionColdStart(z, `fn-${label}-warmup`, handlerDir);
-  const out: number[] = [];
+  const out = { fn: [] as number[], bare: [] as number[] };
   for (let i = 1; i <= n; i++) {
-    out.push(await functionColdStart(z, `fn-${label}-${i}`, handlerDir));
-    log(`function cold start (${label}) ${i}/${n}: ${out.at(-1)!.toFixed(1)} ms`);
+    out.fn.push(await functionColdStart(z, `fn-${label}-${i}`, handlerDir));
+    out.bare.push(await bareColdStart(helloDir));
+    log(`function cold start (${label}) ${i}/${n}: ${out.fn.at(-1)!.toFixed(1)} ms, bare ${out.bare.at(-1)!.toFixed(1)} ms`);
   }
   return out;
 }

@@ -163,11 +163,11 @@ async function main(): Promise<void> {
     const handlerDir = join(tmp, 'fn');
     mkdirSync(handlerDir);
     writeFileSync(join(handlerDir, 'handler.mjs'), FUNCTION_HANDLER);
-    const fnPool = await runFunctionColdStarts(z, handlerDir, settings.coldN, 'pool', log);
+    const fnPool = await runFunctionColdStarts(z, handlerDir, settings.coldN, 'pool', log, HELLO_DIR);
     const dataDir2 = join(tmp, 'data-nopool');
     mkdirSync(dataDir2);
     const z2 = await startZeno({ root: ROOT, dataDir: dataDir2, configFile, extraArgs: ['--warm-pool', '0'] });
-    const fnNoPool = await runFunctionColdStarts(z2, handlerDir, settings.coldN, 'nopool', log);
+    const fnNoPool = await runFunctionColdStarts(z2, handlerDir, settings.coldN, 'nopool', log, HELLO_DIR);
     await z2.stop();
     const applyMs = await timeApply(z, tmp, settings.applyN);
     const burst = await burstAtZero(z, HELLO_DIR, settings.burstN);
@@ -187,7 +187,10 @@ async function main(): Promise<void> {
       machine: machine(started),
       settings,
       coldStart: { bare: summarize(cold.bare), zeno: summarize(cold.zeno), bareMs: cold.bare, zenoMs: cold.zeno },
-      functionColdStart: { pool: summarize(fnPool), noPool: summarize(fnNoPool), poolMs: fnPool, noPoolMs: fnNoPool },
+      functionColdStart: {
+        pool: summarize(fnPool.fn), noPool: summarize(fnNoPool.fn), poolMs: fnPool.fn, noPoolMs: fnNoPool.fn,
+        poolBare: summarize(fnPool.bare), noPoolBare: summarize(fnNoPool.bare), poolBareMs: fnPool.bare, noPoolBareMs: fnNoPool.bare,
+      },
       apply: { samples: summarize(applyMs), ms: applyMs },
       scaling: { burst, step },
       warm,

@@ -16,7 +16,10 @@ export interface RunningNginx {
  * process (one core at most), so one nginx worker is the like-for-like
  * proxy; the other core goes to the function and the load generator.
  * keepalive 64 with HTTP/1.1 and an empty Connection header keeps upstream
- * connections open, as the gateway's undici pool does.
+ * connections open, as the gateway's undici pool does. Like ingress-nginx by
+ * default, it sends the function X-Forwarded-For/-Host/-Proto and an
+ * X-Request-ID: the gateway must send those (and Forwarded, traceparent) by
+ * Knative's runtime contract, so the yardstick does the same kind of work.
  */
 export function nginxConf(dir: string, listenPort: number, upstreamPort: number): string {
   return `worker_processes 1;
@@ -40,6 +43,11 @@ http {
       proxy_pass http://fn;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Request-ID $request_id;
     }
   }
 }
