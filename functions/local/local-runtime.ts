@@ -22,7 +22,7 @@ import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../node/index.js';
 import type { ReadyMessage } from '../node/protocol.js';
 import { buildPodEnv, pickBaseEnv } from './pod-env.js';
 import { exitFailure, nextCrashCount, pickVictims, restartDelayMs, startFailure } from './pod-policy.js';
-import { groupRss, isHeapOutOfMemory, oomFailure, overLimit } from './memory.js';
+import { GroupRssSampler, isHeapOutOfMemory, oomFailure, overLimit } from './memory.js';
 import { probeOnce, resolveProbe, type ProbePlan } from './probe.js';
 import { specialize, WarmPool } from './warm-pool.js';
 
@@ -167,6 +167,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
   /** Samples pods with a memory limit (memory.ts); runs while any revision has one. */
   let memoryTimer: TimerHandle | undefined;
   const memoryCheckMs = opts.memoryCheckMs ?? PLATFORM_DEFAULTS.memoryCheckMs;
+  const rssSampler = new GroupRssSampler();
 
   /** One pass over /proc for every limited pod; a group past its limit is killed as the OOM killer would. */
   function checkMemory(): void {
@@ -176,7 +177,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       for (const pod of rev.pods) if (pod.child?.pid !== undefined && pod.oomRss === undefined) limited.set(pod.child.pid, pod);
     }
     if (limited.size === 0) return;
-    const rss = groupRss(new Set(limited.keys()));
+    const rss = rssSampler.sample(new Set(limited.keys()));
     for (const [pgid, pod] of limited) {
       const used = rss.get(pgid) ?? 0;
       if (!overLimit(used, pod.rev.template.memoryLimitBytes)) continue;

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/wait.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../runtime.js';
 import { createLocalRuntime } from './local-runtime.js';
-import { groupRss, heapLimitMiB, isHeapOutOfMemory, isNodeCommand, nodeOptionsWithHeap, oomFailure, overLimit } from './memory.js';
+import { GroupRssSampler, heapLimitMiB, isHeapOutOfMemory, isNodeCommand, nodeOptionsWithHeap, oomFailure, overLimit } from './memory.js';
 
 const MiB = 2 ** 20;
 
@@ -39,11 +38,17 @@ describe('memory limit decisions', () => {
     expect(oomFailure(64 * MiB).message).toContain('48Mi');
   });
 
-  it('reads the resident memory of a process group from /proc', () => {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    const rss = groupRss(new Set([pgrp])).get(pgrp) ?? 0;
-    expect(rss).toBeGreaterThan(process.memoryUsage().rss / 2);
+  it('samples the resident memory of a process group from /proc, its other members included', async () => {
+    const { spawn } = await import('node:child_process');
+    // A group leader that starts a 64 MiB child in its own group (as a shell running a program would).
+    const leader = spawn(process.execPath, ['-e', `require('node:child_process').spawn(process.execPath, ['-e', 'const b = Buffer.alloc(64 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)'], { stdio: 'ignore' }); setInterval(() => {}, 1000)`], { stdio: 'ignore', detached: true });
+    const sampler = new GroupRssSampler(1);
+    try {
+      await waitFor(() => (sampler.sample(new Set([leader.pid!])).get(leader.pid!) ?? 0) > 64 * MiB, 10_000, { message: 'the child counted in the group' });
+      expect(new GroupRssSampler().sample(new Set([2 ** 22 + 12345])).size).toBe(0);
+    } finally {
+      process.kill(-leader.pid!, 'SIGKILL');
+    }
   });
 });
 
