@@ -57,7 +57,7 @@ class Sink {
 }
 
 function manifests(sinkUrl: string): string {
-  // delivery.timeout PT2S gives the Trigger a 9 s lease (two attempts plus
+  // delivery.timeout PT1S gives the Trigger a 7 s lease (two attempts plus
   // slack), so the survivor takes the dead one's events over in seconds;
   // the subscriber answers within it (a slower answer is retried, and counted).
   return `apiVersion: eventing.knative.dev/v1
@@ -70,7 +70,7 @@ metadata: {name: t}
 spec:
   broker: shared
   subscriber: {uri: ${sinkUrl}/sub}
-  delivery: {timeout: PT2S, retry: 3, backoffPolicy: linear, backoffDelay: PT0.1S}
+  delivery: {timeout: PT1S, retry: 3, backoffPolicy: linear, backoffDelay: PT0.1S}
 ---
 ${serviceYaml('afn', {
   annotations: {
@@ -131,7 +131,7 @@ describe('two zeno up instances on one NATS', () => {
     phase('both up');
 
     // Events to both ingresses, calls to both gateways, all accepted before the kill.
-    const N = 300;
+    const N = 200;
     const ids = Array.from({ length: N }, (_, i) => `ev-${i}`);
     const sends = ids.map((id, i) =>
       fetch((i % 2 ? b : a).ingress, {
