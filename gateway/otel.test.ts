@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
-import { createTracer, otelSettingsFromEnv, otlpTraceRequest, parentOf, parseKeyValues, SPAN_KIND, unixNano, type OtelSettings, type SendFn } from './otel.js';
+import { createTracer, encodeOtlpTraceRequest, otelSettingsFromEnv, otlpTraceRequest, parentOf, parseKeyValues, SPAN_KIND, unixNano, type OtelSettings, type SendFn } from './otel.js';
 
 const PARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -91,6 +91,19 @@ describe('otlpTraceRequest', () => {
         }],
       }],
     });
+  });
+});
+
+describe('encodeOtlpTraceRequest', () => {
+  it('writes the same document as otlpTraceRequest, escaping what needs it', () => {
+    const spans = [
+      { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: 'c'.repeat(16), name: 'gateway "x"\n', kind: SPAN_KIND.server, startMs: 1.5, endMs: 3, attributes: { s: 'é"\\', i: 7, d: 0.25, b: false }, error: 'bad "thing"' },
+      { traceId: 'a'.repeat(32), spanId: 'd'.repeat(16), parentSpanId: undefined, name: 'n', kind: SPAN_KIND.consumer, startMs: 10, endMs: 9, attributes: {}, error: undefined },
+    ] as const;
+    const resource = { 'service.name': 'zeno', 'k"': 'v' };
+    const scope = { name: 'zeno', version: '0.1.0' };
+    expect(JSON.parse(encodeOtlpTraceRequest(resource, scope, [...spans]))).toEqual(otlpTraceRequest(resource, scope, [...spans]));
+    expect(JSON.parse(encodeOtlpTraceRequest(resource, scope, []))).toEqual(otlpTraceRequest(resource, scope, []));
   });
 });
 

@@ -99,6 +99,34 @@ export function otlpTraceRequest(resource: Record<string, AttrValue>, scope: { n
   };
 }
 
+function attrJson(a: Record<string, AttrValue>): string {
+  let out = '';
+  for (const key in a) {
+    const v = a[key]!;
+    const value =
+      typeof v === 'boolean' ? `{"boolValue":${v}}` : typeof v === 'number' ? (Number.isInteger(v) ? `{"intValue":"${v}"}` : `{"doubleValue":${v}}`) : `{"stringValue":${JSON.stringify(v)}}`;
+    out += `${out ? ',' : ''}{"key":${JSON.stringify(key)},"value":${value}}`;
+  }
+  return `[${out}]`;
+}
+
+/**
+ * otlpTraceRequest() as a JSON string, built directly (no intermediate
+ * objects): the export runs on the event loop that serves requests, and
+ * building then stringifying objects was most of its cost.
+ */
+export function encodeOtlpTraceRequest(resource: Record<string, AttrValue>, scope: { name: string; version: string }, spans: FinishedSpan[]): string {
+  let body = '';
+  for (const s of spans) {
+    const status = s.error === undefined ? '{"code":0}' : `{"code":2,"message":${JSON.stringify(s.error)}}`;
+    body +=
+      `${body ? ',' : ''}{"traceId":"${s.traceId}","spanId":"${s.spanId}",${s.parentSpanId ? `"parentSpanId":"${s.parentSpanId}",` : ''}` +
+      `"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${unixNano(s.startMs)}","endTimeUnixNano":"${unixNano(Math.max(s.endMs, s.startMs))}",` +
+      `"attributes":${attrJson(s.attributes)},"status":${status}}`;
+  }
+  return `{"resourceSpans":[{"resource":{"attributes":${attrJson(resource)}},"scopeSpans":[{"scope":${JSON.stringify(scope)},"spans":[${body}]}]}]}`;
+}
+
 export interface OtelSettings {
   /** Full URL spans are POSTed to. */
   url: string;
@@ -200,7 +228,7 @@ export function createTracer(o: TracerOptions): Tracer {
     if (!queue.length) return inFlight;
     const batch = queue;
     queue = [];
-    const body = JSON.stringify(otlpTraceRequest(settings.resource, scope, batch));
+    const body = encodeOtlpTraceRequest(settings.resource, scope, batch);
     inFlight = inFlight.then(async () => {
       try {
         const res = await send(settings.url, {
