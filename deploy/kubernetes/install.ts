@@ -391,6 +391,9 @@ function platform(): K8sObject[] {
                   '--lease', `${NAMESPACE}/${PLATFORM_DEFAULTS.leaseName}`,
                   // What clients in the cluster use: Broker addresses and Service URLs name it, not the pod's loopback.
                   '--gateway-url', `http://zeno-gateway.${NAMESPACE}.svc.cluster.local`,
+                  // Knative's pod shape: the queue-proxy-style sidecar (functions/sidecar) in every
+                  // function pod, run from this same image (node dist/functions/sidecar/main.js).
+                  '--sidecar-image', PLATFORM_IMAGE,
                 ],
                 ports: [
                   { name: 'http', containerPort: PLATFORM_DEFAULTS.gatewayPort, protocol: 'TCP' },
