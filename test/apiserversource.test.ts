@@ -219,6 +219,22 @@ describe('ApiServerSource against the fake API server', () => {
     expect(conditions('local').find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'NoKubernetesAPI' });
   });
 
+  it('RBAC that forbids the list: SufficientPermissions=False with the server\'s message; granted later, it becomes Ready and sends', async () => {
+    kube.forbid('list', 'configmaps');
+    source('denied', { resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }] });
+    startController();
+    await waitFor(() => conditions('denied').find((c) => c.type === 'SufficientPermissions')?.status === 'False', 10_000, { message: 'SufficientPermissions=False' });
+    expect(conditions('denied').find((c) => c.type === 'SufficientPermissions')).toMatchObject({
+      reason: 'SufficientPermissionsFailed',
+      message: expect.stringContaining('cannot list resource "configmaps"'),
+    });
+    expect(conditions('denied').find((c) => c.type === 'Ready')).toMatchObject({ status: 'False' });
+    kube.allow('list', 'configmaps');
+    await waitFor(() => isReady('denied'), 15_000, { message: 'Ready once allowed (the list is retried with backoff)' });
+    await core().createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'now-visible' } } });
+    await waitFor(() => received.length === 1, 10_000, { message: 'the event after the grant' });
+  });
+
   it('a kind the server does not serve: Deployed=False with the reason, and nothing sent', async () => {
     source('unknown', { resources: [{ apiVersion: 'example.com/v1', kind: 'Gadget' }] });
     startController();

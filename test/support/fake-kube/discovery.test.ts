@@ -38,4 +38,23 @@ describe('fake-kube discovery and extra resource types', () => {
     expect(kube.list('widgets')).toEqual([]);
     expect(kube.requests.some((r) => r.path === '/apis/example.com/v1')).toBe(true);
   });
+
+  it('forbid(verb, resource) answers 403 Forbidden Status for exactly that verb and resource, until allow()', async () => {
+    kube = await startFakeKube();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    kube.forbid('list', 'configmaps');
+    const err = (await core.listNamespacedConfigMap({ namespace: 'default' }).then(
+      () => ({}),
+      (e: unknown) => e,
+    )) as { code?: number; body?: string };
+    expect(err.code).toBe(403);
+    expect(JSON.parse(err.body!)).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403, message: expect.stringContaining('cannot list resource "configmaps" in API group "" in the namespace "default"') });
+    // Other verbs on it, and the same verb elsewhere, are untouched.
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } });
+    expect((await core.listNamespacedPod({ namespace: 'default' })).items).toEqual([]);
+    kube.allow('list', 'configmaps');
+    expect((await core.listNamespacedConfigMap({ namespace: 'default' })).items.map((c) => c.metadata?.name)).toEqual(['x']);
+  });
 });

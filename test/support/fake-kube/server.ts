@@ -300,6 +300,34 @@ export class FakeKubeServer {
     this.watchers.clear();
   }
 
+  private readonly forbidden = new Set<string>();
+
+  /**
+   * RBAC denial: requests with this verb (get, list, watch, create, update,
+   * patch, delete) on this resource (e.g. `configmaps`, `pods/log`) get the
+   * API server's 403 Forbidden Status. Everything else stays allowed.
+   */
+  forbid(verb: string, resource: string): void {
+    this.forbidden.add(`${verb} ${resource}`);
+  }
+
+  allow(verb: string, resource: string): void {
+    this.forbidden.delete(`${verb} ${resource}`);
+  }
+
+  private authorize(method: string, t: ResourceType, namespace: string | undefined, name: string | undefined, sub: string | undefined, watch: boolean): void {
+    if (!this.forbidden.size) return;
+    const verb = method === 'GET' ? (name ? 'get' : watch ? 'watch' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : method.toLowerCase();
+    const resource = sub ? `${t.plural}/${sub}` : t.plural;
+    if (!this.forbidden.has(`${verb} ${resource}`)) return;
+    const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
+    throw new ApiError(403, 'Forbidden', `${resource}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:zeno-system:zeno-controller" cannot ${verb} resource "${resource}" in API group "${t.group}"${where}`, {
+      ...(name ? { name } : {}),
+      group: t.group,
+      kind: t.plural,
+    });
+  }
+
   private watchGate: { promise: Promise<void>; open: () => void } | undefined;
 
   /** New watch requests wait (as on an overloaded or partitioned server) until resumeWatches(). */
@@ -395,6 +423,7 @@ export class FakeKubeServer {
       const { type, namespace, name, sub } = route;
       const q = url.searchParams;
       const watch = q.get('watch') === '1' || q.get('watch') === 'true';
+      this.authorize(method, type, namespace, name, sub, watch);
       if (sub === 'log') return await this.podLog(res, namespace!, name!, q);
       if (!name) {
         if (method === 'GET' && watch) {
