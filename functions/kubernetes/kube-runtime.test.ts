@@ -1,5 +1,6 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
 import { startFakeKube, type FakeKubeServer } from '../../test/support/fake-kube/server.js';
 import { waitFor } from '../../test/support/wait.js';
 import { runFunctionRuntimeContract } from '../runtime-contract.js';
@@ -162,5 +163,51 @@ describe('kubernetes runtime: what it sends and how it follows the cluster', () 
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('kubernetes runtime: the progress deadline (FakeClock)', () => {
+  let kube: FakeKubeServer;
+  let runtime: FunctionRuntime;
+  afterEach(async () => {
+    await runtime?.close();
+    await kube?.close();
+  });
+
+  it('a pod not ready within progressDeadlineMs fails the revision; one that gets ready later recovers it', async () => {
+    kube = await startFakeKube({ autoReady: false });
+    const clock = new FakeClock();
+    runtime = createKubernetesRuntime({ kubeConfig: kubeConfigFor(kube), clock });
+    const events: RuntimeEvent[] = [];
+    runtime.subscribe((e) => events.push(e));
+    const t = template({ progressDeadlineMs: 5_000 });
+    runtime.deploy(t);
+    runtime.scale(t.id, 1);
+    await waitFor(() => runtime.status(t.id)!.pods.length === 1, 10_000, { message: 'the pod appears' });
+    const pod = runtime.status(t.id)!.pods[0]!.id;
+    clock.advance(4_999);
+    expect(events.filter((e) => e.type === 'revision-failed')).toEqual([]);
+    clock.advance(1);
+    expect(events.filter((e) => e.type === 'revision-failed')).toEqual([
+      { type: 'revision-failed', revision: t.id, failure: { reason: 'ProgressDeadlineExceeded', message: `Pod ${pod} did not become ready within 5s` } },
+    ]);
+    expect(runtime.status(t.id)!.failure?.reason).toBe('ProgressDeadlineExceeded');
+    kube.setPodReady('default', pod, true);
+    await waitFor(() => events.some((e) => e.type === 'revision-recovered'), 10_000, { message: 'recovered once ready' });
+    expect(runtime.status(t.id)!.failure).toBeUndefined();
+  });
+
+  it('a pod ready in time never fails the revision', async () => {
+    kube = await startFakeKube();
+    const clock = new FakeClock();
+    runtime = createKubernetesRuntime({ kubeConfig: kubeConfigFor(kube), clock });
+    const events: RuntimeEvent[] = [];
+    runtime.subscribe((e) => events.push(e));
+    const t = template({ progressDeadlineMs: 5_000 });
+    runtime.deploy(t);
+    runtime.scale(t.id, 1);
+    await waitFor(() => runtime.readyPods(t.id).length === 1, 10_000, { message: 'ready' });
+    clock.advance(60_000);
+    expect(events.filter((e) => e.type === 'revision-failed')).toEqual([]);
   });
 });

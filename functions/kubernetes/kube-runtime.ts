@@ -11,7 +11,7 @@
  */
 import { PassThrough } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
-import { realClock, type Clock } from '../../core/clock.js';
+import { realClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
 import type { RevisionId } from '../../core/types.js';
 import { LineSplitter, RingBuffer } from '../local/log-buffer.js';
@@ -66,6 +66,9 @@ interface Rev {
   /** Pods currently announced as ready (id → info). */
   ready: Map<string, PodInfo>;
   readyAt: Map<string, number>;
+  /** Pods that were ready at least once, and the progress-deadline timers of those not yet. */
+  everReady: Set<string>;
+  deadlines: Map<string, TimerHandle>;
   removed: boolean;
 }
 
@@ -174,6 +177,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
         onUpsert: (p) => {
           const rev = revisions.get(revOf(p) ?? '');
           if (!rev || rev.removed) return;
+          if (!rev.pods.has(p.metadata!.name!)) watchDeadline(rev, p.metadata!.name!);
           rev.pods.set(p.metadata!.name!, p);
           const failure = podFailure(p);
           if (failure) setFailure(rev, failure);
@@ -188,6 +192,9 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
           if (!rev || rev.removed) return;
           const known = rev.pods.get(name) ?? p;
           rev.pods.delete(name);
+          clock.clearTimeout(rev.deadlines.get(name));
+          rev.deadlines.delete(name);
+          rev.everReady.delete(name);
           recompute(rev);
           const { code, signal } = podExit(p);
           emit({ type: 'pod-exited', revision: rev.template.id, pod: { ...info(rev, name, known), state: 'exited' }, code, signal });
@@ -197,6 +204,27 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
     namespaces.set(ns, w);
     w.slices.start();
     w.pods.start();
+  }
+
+  /**
+   * Knative's progress deadline, as the local runtime keeps it: a pod that is
+   * not ready this long after it appeared fails the revision (the Deployment's
+   * own progressDeadlineSeconds condition is not watched, the Pods are).
+   */
+  function watchDeadline(rev: Rev, name: string): void {
+    if (rev.deadlines.has(name) || rev.everReady.has(name)) return;
+    const deadlineMs = rev.template.progressDeadlineMs ?? PLATFORM_DEFAULTS.progressDeadlineMs;
+    rev.deadlines.set(name, clock.setTimeout(() => {
+      rev.deadlines.delete(name);
+      const pod = rev.pods.get(name);
+      if (rev.removed || !pod || rev.everReady.has(name) || pod.metadata?.deletionTimestamp) return;
+      setFailure(rev, { reason: 'ProgressDeadlineExceeded', message: `Pod ${name} did not become ready within ${Math.round(deadlineMs / 1000)}s` });
+    }, deadlineMs));
+  }
+
+  function clearDeadlines(rev: Rev): void {
+    for (const t of rev.deadlines.values()) clock.clearTimeout(t);
+    rev.deadlines.clear();
   }
 
   function refreshEndpoints(w: NamespaceWatches, id: RevisionId): void {
@@ -248,6 +276,9 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
     for (const [id, p] of now) {
       if (rev.ready.has(id)) continue;
       rev.ready.set(id, p);
+      rev.everReady.add(id);
+      clock.clearTimeout(rev.deadlines.get(id));
+      rev.deadlines.delete(id);
       emit({ type: 'pod-ready', revision: rev.template.id, pod: p });
       if (rev.failure) {
         rev.failure = undefined;
@@ -394,6 +425,8 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
         endpoints: new Map(),
         ready: new Map(),
         readyAt: new Map(),
+        everReady: new Set(),
+        deadlines: new Map(),
         removed: false,
       };
       revisions.set(template.id, rev);
@@ -401,7 +434,11 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
       rev.created = createObjects(rev);
       // What the watches saw before this revision was known.
       const w = namespaces.get(template.namespace)!;
-      for (const p of w.pods.items()) if (revOf(p) === template.id) rev.pods.set(p.metadata!.name!, p);
+      for (const p of w.pods.items()) {
+        if (revOf(p) !== template.id) continue;
+        watchDeadline(rev, p.metadata!.name!);
+        rev.pods.set(p.metadata!.name!, p);
+      }
       refreshEndpoints(w, template.id);
     },
 
@@ -418,6 +455,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
       if (!rev) return;
       rev.removed = true;
       rev.desired = 0;
+      clearDeadlines(rev);
       for (const p of rev.ready.values()) emit({ type: 'pod-unready', revision, pod: { ...p, state: 'terminating' } });
       rev.ready.clear();
       revisions.delete(revision);
@@ -498,6 +536,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
             .catch((e: unknown) => log(`kubernetes: scale ${t.id} to 0 on close: ${describe(e)}`));
         }),
       );
+      for (const rev of revisions.values()) clearDeadlines(rev);
       for (const w of namespaces.values()) {
         w.slices.stop();
         w.pods.stop();
