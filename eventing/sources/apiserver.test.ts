@@ -105,3 +105,19 @@ describe('validateApiServerSource', () => {
     expect(validateApiServerSource(o).map((i) => i.path)).toContain(path);
   });
 });
+
+describe('ApiServerSource is an applyable kind', () => {
+  it('the admin API and zeno apply validate and default it (controller/resource-kinds.ts)', async () => {
+    const { ALL_KINDS, GENERIC_KINDS } = await import('../../controller/resource-kinds.js');
+    const { validateObject } = await import('../../controller/validation/index.js');
+    const { DEFAULT_DEFAULTS_CONFIG } = await import('../../core/config/defaults.js');
+    const { DEFAULT_AUTOSCALER_CONFIG } = await import('../../core/config/autoscaler.js');
+    const ctx = { defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG };
+    const obj = { apiVersion: 'sources.knative.dev/v1', kind: 'ApiServerSource', metadata: { name: 'a', namespace: 'default' }, spec: { resources: [{ apiVersion: 'v1', kind: 'Pod' }], sink: { uri: 'http://x.example/' } } };
+    expect(validateObject(obj, ctx, ALL_KINDS)).toEqual([]);
+    expect(validateObject({ ...obj, spec: { ...obj.spec, mode: 'Everything' } }, ctx, ALL_KINDS).map((i) => i.path)).toEqual(['spec.mode']);
+    const kind = GENERIC_KINDS.find((k) => k.kind === 'ApiServerSource')!;
+    expect(kind.plural).toBe('apiserversources');
+    expect(kind.normalize!(obj as never, {} as never).spec).toMatchObject({ mode: 'Reference' });
+  });
+});
