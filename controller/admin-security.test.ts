@@ -243,3 +243,15 @@ describe('deeply nested JSON bodies', () => {
     expect(r.json().message).toMatch(/deeper than 256/);
   });
 });
+
+describe('malformed objects in an apply batch', () => {
+  it.each([
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: null, data: { 'revision-timeout-seconds': '120' } }],
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: 'config-defaults' }],
+    [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: null }],
+    [null], [42], ['x'], [[]],
+  ])('%j: 422 with issues, not a 500', async (item) => {
+    const r = await app.inject({ method: 'POST', url: '/apis/zeno.dev/v1/apply', headers: AUTH, payload: { items: [item] } });
+    expect([r.statusCode, r.json().code]).toEqual([422, 'ZENO_ERR_INVALID_RESOURCE']);
+  });
+});

@@ -141,7 +141,7 @@ describe('YAML loader and validation under fuzzing', () => {
       }),
       { numRuns: 400 },
     );
-  });
+  }, 30_000);
 
   it('a valid manifest with random edits (inserted, deleted or replaced characters)', () => {
     const edit = fc.record({
@@ -155,18 +155,18 @@ describe('YAML loader and validation under fuzzing', () => {
         for (const e of edits) text = text.slice(0, Math.min(e.at, text.length)) + e.ins + text.slice(Math.min(e.at, text.length) + e.del);
         expectWellFormed(loadAndValidate(text), text);
       }),
-      { numRuns: 400 },
+      { numRuns: 300 },
     );
-  });
+  }, 30_000);
 
   it('every kind with a field of the wrong shape: issues that point at a line, never a throw', () => {
     fc.assert(
       fc.property(manifestWithOddField, (text) => {
         expectWellFormed(loadAndValidate(text), text);
       }),
-      { numRuns: 600 },
+      { numRuns: 500 },
     );
-  });
+  }, 30_000);
 
   it('YAML structure generated from arbitrary values round-trips into validation', () => {
     fc.assert(
@@ -176,7 +176,7 @@ describe('YAML loader and validation under fuzzing', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000);
 
   it.each([
     ['alias bomb (billion laughs)', `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n`],

@@ -49,4 +49,14 @@ describe('configsFromConfigMaps', () => {
     const got = configsFromConfigMaps([cm('config-defaults', { 'revision-timeout-seconds': 'x' })] as unknown as KObject[]);
     expect(got).toEqual({ defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { domain: 'localhost' }, gc: DEFAULT_GC_CONFIG, brDefaults: DEFAULT_BR_DEFAULTS_CONFIG });
   });
+
+  // Found by cli/manifests.fuzz.test.ts: `metadata: null` in a ConfigMap made zeno apply throw a TypeError.
+  it.each([
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: null, data: { 'revision-timeout-seconds': '120' } }],
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: 'config-defaults' }],
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-defaults' }, data: null }],
+    [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-defaults' }, data: 'revision-timeout-seconds' }],
+  ])('ignores a malformed ConfigMap %j instead of throwing', (obj) => {
+    expect(configsFromConfigMaps([obj] as unknown as KObject[]).defaults).toEqual(DEFAULT_DEFAULTS_CONFIG);
+  });
 });

@@ -78,9 +78,11 @@ export interface PlatformConfigs extends Required<Pick<ValidationContext, 'defau
 export function configsFromConfigMaps(configMaps: readonly KObject[]): PlatformConfigs {
   const out: PlatformConfigs = { defaults: { ...DEFAULT_DEFAULTS_CONFIG }, autoscaler: DEFAULT_AUTOSCALER_CONFIG, domain: { ...DEFAULT_DOMAIN_CONFIG }, gc: { ...DEFAULT_GC_CONFIG }, brDefaults: structuredClone(DEFAULT_BR_DEFAULTS_CONFIG) as BrDefaultsConfig };
   for (const cm of configMaps) {
-    if (cm.kind !== 'ConfigMap') continue;
+    // Unvalidated input reaches here too (the batch being applied): a ConfigMap
+    // without a metadata mapping has no name and sets nothing (it used to throw).
+    if (cm.kind !== 'ConfigMap' || cm.metadata === null || typeof cm.metadata !== 'object') continue;
     const data: Record<string, string> = {};
-    for (const [k, v] of Object.entries(cm.data ?? {})) if (typeof v === 'string') data[k] = v;
+    if (cm.data !== null && typeof cm.data === 'object') for (const [k, v] of Object.entries(cm.data)) if (typeof v === 'string') data[k] = v;
     if (cm.metadata.name === AUTOSCALER_CONFIG_NAME) {
       const r = parseAutoscalerConfigMap(data);
       if (!r.issues.length) out.autoscaler = r.config;

@@ -77,7 +77,7 @@ describe('eventFromHttp under fuzzing', () => {
       }),
       { numRuns: 500 },
     );
-  });
+  }, 30_000);
 
   it('structured mode: arbitrary JSON members never throw', () => {
     fc.assert(
@@ -87,7 +87,7 @@ describe('eventFromHttp under fuzzing', () => {
       { numRuns: 500 },
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+  }, 30_000);
 
   it('a valid event survives encoding and decoding in both modes', () => {
     fc.assert(
@@ -106,7 +106,7 @@ describe('eventFromHttp under fuzzing', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, 30_000);
 });
 
 describe('deeply nested event data', () => {
@@ -193,5 +193,5 @@ describe('broker ingress over HTTP under fuzzing (real server, real SQLite log)'
     // Every 202 is in the log: nothing accepted is lost.
     const stored = await log.fetch('reader', 10_000);
     expect(stored.length).toBe(accepted);
-  });
+  }, 30_000);
 });
