@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { FUNCTION_HANDLER, runColdStarts, runFunctionColdStarts } from './cold-start.js';
 import { benchBackends } from './backends.js';
 import { benchEventLogs } from './eventlog.js';
-import { benchBroker } from './events.js';
+import { benchBroker, benchDispatcher, type DispatcherBenchResult } from './events.js';
 import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
@@ -157,6 +157,12 @@ async function main(): Promise<void> {
   let results: BenchResults;
   try {
     const eventLog = await benchEventLogs(settings.eventLogN, process.env.ZENO_NATS_URL ?? 'nats://127.0.0.1:4222', log);
+    const dispatcher: DispatcherBenchResult[] = [];
+    for (const subscriptions of [1, 10]) {
+      const d = await benchDispatcher({ events: settings.brokerN, subscriptions });
+      log(`dispatcher alone, ${subscriptions} subscription(s): ${Math.round(d.eventsPerSecond)} events/s (${Math.round(d.deliveriesPerSecond)} deliveries/s), p50 ${d.latencyMs.p50.toFixed(1)} ms, p99 ${d.latencyMs.p99.toFixed(1)} ms`);
+      dispatcher.push(d);
+    }
     const z = await startZeno({ root: ROOT, dataDir, configFile });
     log(`zeno up: gateway ${z.gatewayUrl}`);
     const cold = await runColdStarts(z, HELLO_DIR, settings.coldN, log);
@@ -196,6 +202,7 @@ async function main(): Promise<void> {
       warm,
       eventLog,
       broker,
+      dispatcher,
       backends,
     };
   } finally {

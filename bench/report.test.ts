@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backendRows, percentile, summarize, warmRoundRows } from './report.js';
+import { backendRows, eventingRows, percentile, summarize, warmRoundRows } from './report.js';
 
 const thirty = Array.from({ length: 30 }, (_, i) => i + 1);
 
@@ -60,5 +60,32 @@ describe('warmRoundRows', () => {
     const rows = warmRoundRows({ ...noNginx, rounds: [noNginx] });
     expect(rows.map((r) => r[0]!.startsWith('warm throughput ÷ nginx'))).toEqual([false, false]);
     expect(rows[0]![2]).toBe('—');
+  });
+});
+
+describe('eventingRows', () => {
+  const lat = { n: 3, p50: 3, p99: 9, min: 1, max: 9 };
+  const broker = (triggers: number, eventsPerSecond: number) => ({
+    triggers, events: 5000, eventsPerSecond, ingressPerSecond: eventsPerSecond, rate: 1000, rateSeconds: 3, latencyMs: lat,
+    cpu: { zenoUs: 150, consumerUs: 40, producerUs: 60, ceilingPerSecond: 8000 },
+  });
+  const dispatcher = (subscriptions: number, eventsPerSecond: number) => ({
+    subscriptions, events: 5000, deliveries: 5000 * subscriptions, seconds: 1, eventsPerSecond, deliveriesPerSecond: eventsPerSecond * subscriptions, latencyMs: lat,
+  });
+
+  it('puts each broker figure beside the dispatcher alone with as many subscriptions, and adds CPU per event', () => {
+    const rows = eventingRows([broker(1, 3000), broker(10, 500)], [dispatcher(1, 6000), dispatcher(10, 1000)]);
+    expect(rows).toHaveLength(6);
+    expect(rows[0]!.slice(1)).toEqual(['3,000 events/s', '6,000 events/s dispatcher alone (log → 1 subscription(s) → loopback subscriber)', '0.50×']);
+    expect(rows[2]!.slice(1)).toEqual(['150 µs + 40 µs + 60 µs = 250 µs', 'all cores would carry 8,000 events/s', '—']);
+    expect(rows[3]![1]).toBe('500 events/s (5,000 deliveries/s)');
+    expect(rows[3]![3]).toBe('0.50×');
+  });
+
+  it('says there is no baseline without a dispatcher run, and skips CPU it did not measure', () => {
+    const { cpu: _cpu, ...old } = broker(1, 2000);
+    const rows = eventingRows([old as ReturnType<typeof broker>], []);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.slice(2)).toEqual(['none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)', '—']);
   });
 });

@@ -2,7 +2,7 @@
 import { cpus, release } from 'node:os';
 import type { EventLogBenchResult } from './eventlog.js';
 import type { BackendsBenchResult } from './backends.js';
-import type { BrokerBenchResult } from './events.js';
+import type { BrokerBenchResult, DispatcherBenchResult } from './events.js';
 import type { LoadResult, LoadTool } from './load.js';
 
 /**
@@ -75,6 +75,8 @@ export interface BenchResults {
   eventLog?: { sqlite: EventLogBenchResult; jetstream?: EventLogBenchResult | undefined };
   /** Broker ingress → Trigger(s) → a consumer function through the gateway, durable (bench/events.ts benchBroker). */
   broker?: BrokerBenchResult[];
+  /** The delivery engine alone: the SQLite log → dispatcher → a loopback subscriber in the bench process (bench/events.ts benchDispatcher). */
+  dispatcher?: DispatcherBenchResult[];
   /** SQLite and JetStream end to end, side by side (bench/backends.ts): events/s and async calls/s. */
   backends?: BackendsBenchResult;
 }
@@ -126,13 +128,49 @@ export function tableRows(r: BenchResults): string[][] {
       jetstream ? ratio(jetstream.eventsPerSecond, sqlite.eventsPerSecond) : '—',
     ]);
   }
-  for (const b of r.broker ?? []) {
-    rows.push([`broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events})`, eps(b.eventsPerSecond), 'none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)', '—']);
-    rows.push([`broker → ${b.triggers} trigger(s) → function at ${b.rate}/s: latency p50 / p99`, `${ms(b.latencyMs.p50)} / ${ms(b.latencyMs.p99)}`, 'none (no baseline)', '—']);
-  }
+  rows.push(...eventingRows(r.broker ?? [], r.dispatcher ?? []));
   if (r.backends) rows.push(...backendRows(r.backends));
   rows.push([`\`zeno apply\` until Ready (CLI) p50, n=${r.apply.samples.n}`, ms(r.apply.samples.p50), 'none (no baseline)', '—']);
   rows.push([`\`zeno apply\` until Ready (CLI) max`, ms(r.apply.samples.max), 'none (no baseline)', '—']);
+  return rows;
+}
+
+const us = (v: number | undefined) => (v === undefined ? '?' : `${Math.round(v)} µs`);
+
+/**
+ * Broker rows: events/s end to end beside the delivery engine alone with as
+ * many subscriptions (same run: what ingress, the gateway and a separate
+ * consumer process cost on top), latency at a fixed rate, and CPU per event
+ * by process (the figure that stays put when neighbours load the machine).
+ */
+export function eventingRows(broker: readonly BrokerBenchResult[], dispatcher: readonly DispatcherBenchResult[]): string[][] {
+  const rows: string[][] = [];
+  for (const b of broker) {
+    const d = dispatcher.find((x) => x.subscriptions === b.triggers);
+    const deliveries = b.triggers > 1 ? ` (${Math.round(b.eventsPerSecond * b.triggers).toLocaleString('en-US')} deliveries/s)` : '';
+    rows.push([
+      `broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events})`,
+      `${eps(b.eventsPerSecond)}${deliveries}`,
+      d ? `${eps(d.eventsPerSecond)} dispatcher alone (log → ${d.subscriptions} subscription(s) → loopback subscriber)` : 'none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)',
+      d ? ratio(b.eventsPerSecond, d.eventsPerSecond) : '—',
+    ]);
+    rows.push([
+      `broker → ${b.triggers} trigger(s) → function at ${b.rate}/s: latency p50 / p99`,
+      `${ms(b.latencyMs.p50)} / ${ms(b.latencyMs.p99)}`,
+      d ? `${ms(d.latencyMs.p50)} / ${ms(d.latencyMs.p99)} dispatcher alone (as fast as it goes)` : 'none (no baseline)',
+      '—',
+    ]);
+    const c = b.cpu;
+    if (c) {
+      const total = c.zenoUs === undefined || c.consumerUs === undefined ? undefined : c.zenoUs + c.consumerUs + c.producerUs;
+      rows.push([
+        `broker → ${b.triggers} trigger(s): CPU per event (zeno up + consumer + producer)`,
+        `${us(c.zenoUs)} + ${us(c.consumerUs)} + ${us(c.producerUs)} = ${us(total)}`,
+        c.ceilingPerSecond === undefined ? '—' : `all cores would carry ${eps(c.ceilingPerSecond)}`,
+        '—',
+      ]);
+    }
+  }
   return rows;
 }
 
@@ -279,8 +317,21 @@ ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
 ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
   while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
-  to the last ack; SQLite in a temp dir (WAL, synchronous=FULL, group commit), JetStream on the local
+  to the last ack; SQLite in a temp dir (WAL, group commit, an append resolves after the WAL's fsync), JetStream on the local
   nats-server (file storage) on a throwaway stream. It is the log alone: no ingress, no dispatcher.
+` : ''}${r.broker?.length ? `- **Broker end to end** (bench/events.ts benchBroker, n=${r.broker[0]!.events} per setting): on the \`zeno up\` above,
+  a consumer Service (Node \`http\` server, min/max-scale 1) and per setting a Broker with ${r.broker.map((b) => b.triggers).join(' or ')}
+  Trigger(s) whose subscriber is a \`ref\` to that Service (delivered through the gateway, in process). Throughput: the
+  bench POSTs binary-mode CloudEvents to the ingress, 64 in flight on keep-alive connections, and the
+  figure is events ÷ the time until the function has counted every delivery. Latency: an open-loop
+  producer at ${r.broker[0]!.rate}/s for ${r.broker[0]!.rateSeconds} s; each event carries its send time, the function records
+  receive − send (ms, Date.now()). CPU per event: /proc/PID/schedstat of \`zeno up\` and of the consumer,
+  process.cpuUsage() of the bench, over the throughput run, ÷ events; "all cores would carry" is cores ×
+  10⁶ µs ÷ their sum. Everything shares ${r.machine.cores} cores with whatever else runs on the machine.
+  The baseline, the dispatcher alone (benchDispatcher, same n): events appended to a SQLite log in the
+  bench process (64 appends in flight) and delivered by the same dispatcher to a loopback \`http\` server in
+  the same process, 1 or 10 subscriptions (maxInFlight 100 each); latency from the append call to
+  the subscriber receiving. No ingress, no gateway, no second process.
 ` : ''}${r.backends ? `- **SQLite vs JetStream end to end** (bench/backends.ts, ${r.backends.runs} runs each, alternating): two
   \`zeno up --warm-pool 0\` up at once, one on the data dir's SQLite log, one with \`--nats\` on the local
   nats-server, each with a consumer function (min/max-scale 1, async in-flight limit 100), a Broker and
