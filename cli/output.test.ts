@@ -68,6 +68,28 @@ describe('renderTable', () => {
     ]);
   });
 
+  it('prints ApiServerSources like kn source apiserver list', () => {
+    const src: KObject = {
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'ApiServerSource',
+      metadata: { name: 'cms', namespace: 'default', creationTimestamp: '2026-01-01T00:05:00Z' },
+      spec: { mode: 'Reference', resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'apps/v1', kind: 'Deployment' }], sink: { uri: 'http://x.example/' } },
+      status: {
+        sinkUri: 'http://x.example/',
+        conditions: [
+          { type: 'Deployed', status: 'False', reason: 'NoKubernetesAPI' },
+          { type: 'Ready', status: 'False', reason: 'NoKubernetesAPI' },
+          { type: 'SinkProvided', status: 'True' },
+        ],
+      },
+    };
+    const rows = renderTable(resolveKind('apiserversources')!, [src], { nowMs: NOW }).trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
+    expect(rows).toEqual([
+      ['NAME', 'RESOURCES', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
+      ['cms', 'ConfigMap:v1,Deployment:apps/v1', 'http://x.example/', '5m', '1 OK / 3', 'False', 'NoKubernetesAPI'],
+    ]);
+  });
+
   it('adds a NAMESPACE column with -A, sorted by namespace then name', () => {
     const got = renderTable(svcKind, [service('b', 'x', 'True'), service('a', 'y', 'True'), service('c', 'x', 'True')], { nowMs: NOW, allNamespaces: true });
     const rows = got.trimEnd().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '));

@@ -126,6 +126,19 @@ function columnsFor(kind: KindInfo, wide: boolean): Columns {
         headers: ['NAME', 'SUBJECT', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
         row: (o, now) => [o.metadata.name, subjectOf(o), text(status(o).sinkUri), created(o, now), okCount(o), ...ready(o)],
       };
+    case 'ApiServerSource':
+      // kn source apiserver list: RESOURCES as Kind:apiVersion.
+      return {
+        headers: ['NAME', 'RESOURCES', 'SINK', 'AGE', 'CONDITIONS', 'READY', 'REASON'],
+        row: (o, now) => [
+          o.metadata.name,
+          ((specOf(o).resources as { kind?: string; apiVersion?: string }[] | undefined) ?? []).map((r) => `${r.kind ?? ''}:${r.apiVersion ?? ''}`).join(','),
+          text(status(o).sinkUri),
+          created(o, now),
+          okCount(o),
+          ...ready(o),
+        ],
+      };
     case 'Channel':
       return {
         headers: ['NAME', 'TYPE', 'URL', 'AGE', 'READY', 'REASON'],
