@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
-import { DEFAULT_HTTP_LIMITS, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
+import { DEFAULT_HTTP_LIMITS, clientErrorListener, serverOptions, type HttpLimits } from '../core/http-server.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { REDACTED, redactSecrets, restoreRedacted } from '../core/redact.js';
 import { jsonDepthExceeds } from '../core/json-depth.js';
@@ -97,7 +97,7 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
     // fastify sets these two on the server after creating it.
     requestTimeout: http.requestTimeout ?? 0,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: clientErrorListener(),
     // A path fastify cannot decode (`/apis/%`) gets Zeno's coded body, not fastify's.
     frameworkErrors: (err, _req, reply) => {
       void (reply as unknown as FastifyReply).status(400).send(errorBody(new ZenoError('ZENO_ERR_BAD_REQUEST', err.message)));

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { PLATFORM_DEFAULTS } from './config/platform.js';
-import { DEFAULT_HTTP_LIMITS, absoluteTarget, clientErrorAnswer, serverOptions } from './http-server.js';
+import { PassThrough } from 'node:stream';
+import { FakeClock } from './clock.js';
+import { CLIENT_ERROR_LINGER_MS, DEFAULT_HTTP_LIMITS, absoluteTarget, clientErrorAnswer, clientErrorListener, serverOptions } from './http-server.js';
 
 describe('absoluteTarget (RFC 9112 §3.2.2 absolute-form)', () => {
   it.each([
@@ -47,5 +49,27 @@ describe('serverOptions', () => {
   it('keeps requestTimeout ≥ headersTimeout (Node requires it) and checks at least as often as the headers timeout', () => {
     const o = serverOptions({ ...DEFAULT_HTTP_LIMITS, headersTimeoutMs: 500, requestTimeoutMs: 100, connectionsCheckingIntervalMs: 30_000 });
     expect([o.requestTimeout, o.connectionsCheckingInterval]).toEqual([500, 500]);
+  });
+});
+
+describe('clientErrorListener', () => {
+  it('answers with the JSON body, half-closes, and destroys a socket that is still open after the linger', () => {
+    const clock = new FakeClock();
+    const socket = new PassThrough();
+    let written = '';
+    socket.on('data', (c: Buffer) => (written += c.toString()));
+    clientErrorListener(clock)(Object.assign(new Error('x'), { code: 'HPE_HEADER_OVERFLOW' }), socket);
+    expect(written).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(written).toContain('"code":"ZENO_ERR_HEADERS_TOO_LARGE"');
+    expect(socket.destroyed).toBe(false);
+    clock.advance(CLIENT_ERROR_LINGER_MS - 1);
+    expect(socket.destroyed).toBe(false);
+    clock.advance(1);
+    expect(socket.destroyed).toBe(true);
+  });
+  it('destroys at once on a reset', () => {
+    const socket = new PassThrough();
+    clientErrorListener(new FakeClock())(Object.assign(new Error('x'), { code: 'ECONNRESET' }), socket);
+    expect(socket.destroyed).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
 import type { ServerOptions } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PLATFORM_DEFAULTS } from './config/platform.js';
+import { realClock, type Clock } from './clock.js';
 import { ZenoError, errorBody, type ErrorCode } from './errors.js';
 
 export interface HttpLimits {
@@ -57,25 +58,34 @@ export function clientErrorAnswer(err: NodeJS.ErrnoException): { status: number;
 }
 
 /**
+ * Answers on a raw socket with Zeno's JSON error body and closes it. end()
+ * only half-closes: a client that never reads (nor closes) would hold the
+ * socket for ever, so it gets CLIENT_ERROR_LINGER_MS to read the answer and
+ * is then destroyed.
+ */
+export function answerOnSocket(socket: Duplex, clock: Clock, status: number, reason: string, err: ZenoError): void {
+  const body = JSON.stringify(errorBody(err));
+  const t = clock.setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
+  socket.once('close', () => clock.clearTimeout(t));
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/**
  * The `clientError` listener: answers malformed, oversized or too slow
  * requests with Zeno's JSON error body and closes the connection (the
  * request boundary is lost, so the connection cannot be reused: this is
  * what defeats request smuggling through ambiguous framing).
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // A reset or a half-written response: nothing sensible can be sent.
-  if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
-    socket.destroy();
-    return;
-  }
-  const a = clientErrorAnswer(err);
-  const body = JSON.stringify(errorBody(new ZenoError(a.code, a.message)));
-  socket.end(`HTTP/1.1 ${a.status} ${a.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  // end() only half-closes: a client that never reads (nor closes) would
-  // hold the socket forever. It gets CLIENT_ERROR_LINGER_MS to read the answer.
-  const t = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
-  t.unref();
-  socket.once('close', () => clearTimeout(t));
+export function clientErrorListener(clock: Clock = realClock): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    // A reset or a half-written response: nothing sensible can be sent.
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const a = clientErrorAnswer(err);
+    answerOnSocket(socket, clock, a.status, a.reason, new ZenoError(a.code, a.message));
+  };
 }
 
 /** How long a refused client may take to read its error answer before the socket is destroyed. */

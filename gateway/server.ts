@@ -3,7 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
-import { CLIENT_ERROR_LINGER_MS, DEFAULT_HTTP_LIMITS, absoluteTarget, answerClientError, serverOptions, type HttpLimits } from '../core/http-server.js';
+import { DEFAULT_HTTP_LIMITS, absoluteTarget, answerOnSocket, clientErrorListener, serverOptions, type HttpLimits } from '../core/http-server.js';
 import type { RevisionMetrics } from '../core/metrics.js';
 import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
@@ -496,13 +496,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   // Malformed framing (bad chunks, Content-Length with Transfer-Encoding),
   // oversized heads and slow clients: a JSON error, then the connection closes.
-  server.on('clientError', answerClientError);
+  server.on('clientError', clientErrorListener(clock));
   // CONNECT asks for a tunnel: the gateway only serves its own routes.
   server.on('connect', (_req: IncomingMessage, socket: import('node:stream').Duplex) => {
-    const body = JSON.stringify(errorBody(new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', 'the gateway is not a forward proxy: CONNECT is not served')));
     socket.on('error', () => socket.destroy());
-    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    answerOnSocket(socket, clock, 405, 'Method Not Allowed', new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', 'the gateway is not a forward proxy: CONNECT is not served'));
   });
 
   const local = createLocalGateway({
