@@ -158,6 +158,18 @@ describe('dispatcher: delivery', () => {
     expect(await env.log.info('trigger:default/t')).toMatchObject({ outstanding: 0, backlog: 0 });
   });
 
+  it('gives each subscription its own headers and omitted attributes when they share an event', async () => {
+    const env = await setup();
+    const sub = await env.server();
+    await env.dispatcher.upsert(env.spec({ id: 'a', subscriber: () => sub.url, omitAttributes: ['knativebrokerttl'] }));
+    await env.dispatcher.upsert(env.spec({ id: 'b', subscriber: () => sub.url, omitAttributes: ['knativebrokerttl'] }));
+    await env.dispatcher.upsert(env.spec({ id: 'c', subscriber: () => sub.url, subscriberHeaders: { 'X-Lane': 'c' } }));
+    await env.log.append(STREAM, ev('shared', { knativebrokerttl: 254 }));
+    await waitFor(() => sub.received.length === 3, 5_000);
+    const seen = sub.received.map((r) => `${r.headers['ce-knativebrokerttl'] ?? '-'} ${r.headers['x-lane'] ?? '-'}`);
+    expect(seen.sort()).toEqual(['- -', '- -', '254 c']);
+  });
+
   it('acks events the filter rejects without delivering them, and delivers the rest', async () => {
     const env = await setup();
     const sub = await env.server();

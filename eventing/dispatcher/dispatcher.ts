@@ -182,6 +182,8 @@ interface Running {
 
 interface Sub {
   spec: SubscriptionSpec;
+  /** What encoding an event for this subscriber depends on besides the event (omitted attributes, extra headers). */
+  encodingKey: string;
   policy: DeliveryPolicy;
   timeoutMs: number;
   leaseMs: number;
@@ -234,6 +236,10 @@ function checkSpec(spec: SubscriptionSpec): { policy: DeliveryPolicy; timeoutMs:
   return { policy, timeoutMs, leaseMs: Math.max(spec.leaseMs, 2 * timeoutMs + LEASE_SLACK_MS) };
 }
 
+function encodingKeyOf(spec: SubscriptionSpec): string {
+  return JSON.stringify([spec.omitAttributes ?? [], spec.subscriberHeaders ?? {}]);
+}
+
 function without(event: StoredEvent, names: readonly string[] | undefined): StoredEvent {
   if (!names || names.length === 0 || !names.some((n) => n in event.attributes)) return event;
   const attributes = { ...event.attributes };
@@ -270,6 +276,18 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
     });
     return next;
   };
+
+  // ---- encoding, shared ----
+  // The Triggers of a broker get the same event object from the log and
+  // (without their own headers) the same request: encode it once.
+  const encodings = new WeakMap<StoredEvent, { key: string; req: OutgoingRequest }>();
+  function encoded(sub: Sub, event: StoredEvent): OutgoingRequest {
+    const hit = encodings.get(event);
+    if (hit && hit.key === sub.encodingKey) return hit.req;
+    const req = encodeForDelivery(without(event, sub.spec.omitAttributes), sub.spec.subscriberHeaders);
+    encodings.set(event, { key: sub.encodingKey, req });
+    return req;
+  }
 
   // ---- HTTP ----
 
@@ -522,7 +540,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
       'url.full': url,
       'zeno.attempt': ev.attempt,
     });
-    const response = await post(url, encodeForDelivery(without(ev.event, spec.omitAttributes), spec.subscriberHeaders), timeoutMs, register);
+    const response = await post(url, encoded(sub, ev.event), timeoutMs, register);
     if (span) {
       if ('status' in response) span.set('http.response.status_code', response.status);
       span.end('error' in response ? response.error.message : response.status >= 300 ? `HTTP ${response.status}` : undefined);
@@ -650,6 +668,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
         await log.addConsumer(spec.stream, spec.id, { maxInFlight: spec.maxInFlight, leaseMs });
         if (existing) {
           existing.spec = spec;
+          existing.encodingKey = encodingKeyOf(spec);
           existing.policy = policy;
           existing.timeoutMs = timeoutMs;
           if (existing.leaseMs !== leaseMs) {
@@ -662,6 +681,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
         }
         const sub: Sub = {
           spec,
+          encodingKey: encodingKeyOf(spec),
           policy,
           timeoutMs,
           leaseMs,

@@ -41,6 +41,7 @@ export interface ConsumerOptions {
 export interface LeasedEvent {
   seq: number;
   broker: string;
+  /** Read-only: the consumers of a broker may be handed the same object. */
   event: StoredEvent;
   /** 1 on the first delivery; counts every lease, including ones lost to a crash. */
   attempt: number;

@@ -204,6 +204,30 @@ export function openSqliteEventLog(
   );
   const qCompact = db.prepare<[string, number]>('DELETE FROM events WHERE broker = ? AND seq <= ?');
 
+  // ---- decoded events, shared by the consumers of a broker ----
+  // Every Trigger of a broker fetches the same events at about the same
+  // time; parsing each body once instead of once per Trigger. Bounded (a
+  // slow consumer's old events fall out and are parsed again).
+  const DECODED_MAX = 1024;
+  const DECODED_MAX_CHARS = 2 * 1024 * 1024;
+  const decodedCache = new Map<number, { event: StoredEvent; chars: number }>();
+  let decodedChars = 0;
+  const decoded = (seq: number, body: string): StoredEvent => {
+    const hit = decodedCache.get(seq);
+    if (hit) return hit.event;
+    const event = decodeEvent(body);
+    if (body.length <= DECODED_MAX_CHARS / 8) {
+      decodedCache.set(seq, { event, chars: body.length });
+      decodedChars += body.length;
+      while (decodedCache.size > DECODED_MAX || decodedChars > DECODED_MAX_CHARS) {
+        const [oldest, v] = decodedCache.entries().next().value as [number, { chars: number }];
+        decodedCache.delete(oldest);
+        decodedChars -= v.chars;
+      }
+    }
+    return event;
+  };
+
   // ---- consumer state, cached ----
   const consumers = new Map<string, ConsumerState>();
 
@@ -432,7 +456,7 @@ export function openSqliteEventLog(
       if (now >= c.nextDueAt) {
         for (const r of qDue.all(name, now, now, max)) {
           qRelease.run(leaseUntil, name, r.seq);
-          out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
+          out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
         }
         c.nextDueAt = qNextDue.get(name)!.at ?? Infinity;
       }
@@ -442,7 +466,7 @@ export function openSqliteEventLog(
       if (fresh.length === 0) return out;
       for (const r of fresh) {
         qLease.run(name, r.seq, leaseUntil);
-        out.push({ seq: r.seq, broker: c.broker, event: decodeEvent(r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
+        out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
       }
       const last = fresh[fresh.length - 1]!.seq;
       qSetDelivered.run(last, name);
@@ -575,6 +599,7 @@ export function openSqliteEventLog(
       closed = true;
       listeners.clear();
       consumers.clear();
+      decodedCache.clear();
       await idle();
       if (walFd !== undefined) closeSync(walFd);
       db.close();
