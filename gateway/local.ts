@@ -358,6 +358,15 @@ export interface DispatchClient {
  * (onRequestStart, onResponseStart, …), as the eventing dispatcher does.
  */
 export function viaLocalGateway(local: LocalGateway, selfOrigin: () => string, fallback: DispatchClient): DispatchClient {
+  let lastOrigin = '';
+  let lastHost = '';
+  const hostOf = (origin: string): string => {
+    if (origin !== lastOrigin) {
+      lastHost = new URL(origin).host;
+      lastOrigin = origin;
+    }
+    return lastHost;
+  };
   return {
     dispatch(opts, handler) {
       const origin = typeof opts.origin === 'string' ? opts.origin : opts.origin?.origin;
@@ -371,7 +380,7 @@ export function viaLocalGateway(local: LocalGateway, selfOrigin: () => string, f
         if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
       }
       // What an HTTP client would have sent.
-      headers.host ??= new URL(origin).host;
+      headers.host ??= hostOf(origin);
       if (!local.routesToFunction(opts.path, headers.host)) return fallback.dispatch(opts, handler);
       const buf = body === undefined || body === null ? null : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
       local.dispatch({ path: opts.path, method: opts.method, headers, body: buf }, handler);

@@ -291,16 +291,31 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
 
   // ---- HTTP ----
 
+  /** Subscriber URLs parsed once (a few per subscription), not once per delivery. */
+  const targets = new Map<string, { origin: string; path: string } | undefined>();
+  function targetOf(url: string): { origin: string; path: string } | undefined {
+    if (targets.has(url)) return targets.get(url);
+    let t: { origin: string; path: string } | undefined;
+    try {
+      const u = new URL(url);
+      t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    } catch {
+      t = undefined;
+    }
+    // Bounded: URLs change only when subscribers or sinks move.
+    if (targets.size >= 1024) targets.clear();
+    targets.set(url, t);
+    return t;
+  }
+
   /**
    * One POST on undici's dispatch API, cut at `timeoutMs` by the injected
    * clock (so tests drive timeouts with FakeClock) or by `abortRun`.
    */
   function post(url: string, req: OutgoingRequest, timeoutMs: number, register: (abort: (e: Error) => void) => void): Promise<HttpResult> {
     return new Promise<HttpResult>((resolve) => {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
+      const target = targetOf(url);
+      if (target === undefined) {
         resolve({ error: new Error(`invalid URL ${url}`) });
         return;
       }
@@ -353,7 +368,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
         agent.dispatch(
           {
             origin: target.origin,
-            path: `${target.pathname}${target.search}`,
+            path: target.path,
             method: 'POST',
             headers: req.headers,
             body: req.body,
