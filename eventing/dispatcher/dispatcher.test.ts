@@ -442,6 +442,8 @@ describe('dispatcher: loop', () => {
     await env.dispatcher.upsert(env.spec({ id: 'fast', subscriber: () => ok.url, maxInFlight: 4 }));
     for (let i = 0; i < 50; i++) await env.log.append(STREAM, ev(`e${i}`));
     await waitFor(() => ok.received.length === 50, 10_000, { message: 'fast subscription got everything' });
+    // Received is not yet settled: the last answers may still be on their way back.
+    await env.until((o) => o.id === 'fast' && o.kind === 'delivered', 50);
     // The hanging one has exactly maxInFlight requests open (delivered in
     // parallel), and the log holds the rest: nothing more is leased or kept.
     await waitFor(() => hang.open() === 4, 5_000);
