@@ -38,6 +38,8 @@ export type FunctionSpec = {
   env?: Record<string, string>;
   containerConcurrency?: number;
   timeoutSeconds?: number;
+  /** The container's resources (`limits.memory` is enforced by the local runtime). */
+  resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
 };
 
 export type ZenoFunction = KObject<FunctionSpec>;
@@ -79,6 +81,7 @@ export function functionToService(fn: ZenoFunction, opts: ConversionOptions): Se
     : { command: [...(spec.command ?? [])], workingDir: opts.baseDir };
   const env = Object.entries(spec.env ?? {});
   if (env.length) container.env = env.map(([k, v]) => ({ name: k, value: v }));
+  if (spec.resources) container.resources = structuredClone(spec.resources);
 
   const template: RevisionTemplate = {
     ...(Object.keys(templateAnnotations).length ? { metadata: { annotations: templateAnnotations } } : {}),

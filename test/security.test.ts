@@ -74,6 +74,18 @@ spec:
     `apiVersion: zeno.dev/v1
 kind: Function
 metadata:
+  name: fnmem
+  annotations:
+    autoscaling.knative.dev/min-scale: "1"
+spec:
+  handler: ./handler.mjs
+  resources:
+    limits:
+      memory: 256Mi
+`,
+    `apiVersion: zeno.dev/v1
+kind: Function
+metadata:
   name: fnenv
   annotations:
     autoscaling.knative.dev/min-scale: "1"
@@ -291,6 +303,11 @@ describe('memory limits (resources.limits.memory) on local processes', () => {
   it('a Node function gets a heap cap from the limit', async () => {
     const r = await httpCall(`${zeno.gatewayUrl}/function/memhog/env`);
     expect([r.status, r.body]).toEqual([200, '--max-old-space-size=72']);
+  });
+
+  it('a Function with a handler and a limit runs with the heap cap too (not from the warm pool)', async () => {
+    const env = JSON.parse((await httpCall(`${zeno.gatewayUrl}/function/fnmem/`)).body) as Record<string, string>;
+    expect(env.NODE_OPTIONS).toBe('--max-old-space-size=192');
   });
 
   it('a process past its limit is killed and the Revision says OOMKilled', async () => {

@@ -15,11 +15,11 @@ import type { FieldIssue } from '../../core/errors.js';
 import { FUNCTION_API_VERSION, FUNCTION_KIND, FUNCTION_LABEL, HANDLER_EXTENSIONS } from '../function-kind.js';
 import type { ValidationContext } from './context.js';
 import { isCIdentifier, validateObjectMeta } from './names.js';
-import { RESERVED_ENV_VARS } from './service.js';
+import { RESERVED_ENV_VARS, validateResources } from './service.js';
 import { isRecord, optionalInt, outOfBounds, unknownFields } from './shape.js';
 
 const TOP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-const SPEC_FIELDS = new Set(['handler', 'command', 'env', 'containerConcurrency', 'timeoutSeconds']);
+const SPEC_FIELDS = new Set(['handler', 'command', 'env', 'containerConcurrency', 'timeoutSeconds', 'resources']);
 /** Labels the platform sets on the generated Service (service_validation.go refuses serving.knative.dev/*). */
 const SERVING_LABEL_PREFIX = 'serving.knative.dev/';
 
@@ -65,6 +65,8 @@ export function validateFunction(obj: unknown, ctx: ValidationContext): FieldIss
   if (hasHandler) issues.push(...validateHandler(spec.handler));
   if (hasCommand) issues.push(...validateCommand(spec.command));
   issues.push(...validateEnv(spec.env));
+  // The container's resources, as in a Service (limits.memory is enforced locally).
+  issues.push(...validateResources(spec.resources, 'spec.resources'));
 
   // Knative's ValidateContainerConcurrency and validateTimeoutSeconds, as for a Service.
   const d = ctx.defaults;

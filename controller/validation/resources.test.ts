@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_AUTOSCALER_CONFIG } from '../../core/config/autoscaler.js';
 import { DEFAULT_DEFAULTS_CONFIG } from '../../core/config/defaults.js';
 import { validateService } from './service.js';
+import { validateFunction } from './function.js';
+import { functionToService } from '../function-kind.js';
 
 const ctx = { defaults: DEFAULT_DEFAULTS_CONFIG, autoscaler: DEFAULT_AUTOSCALER_CONFIG };
 const svc = (resources: unknown) => ({
@@ -31,5 +33,17 @@ describe('container resources', () => {
     const issues = validateService(svc(r), ctx);
     expect(issues.map((i) => i.path)).toContain(path);
     expect(issues.find((i) => i.path === path)!.message).toContain(msg);
+  });
+});
+
+describe('a Function\'s resources', () => {
+  const fn = (resources: unknown) => ({ apiVersion: 'zeno.dev/v1', kind: 'Function', metadata: { name: 'f' }, spec: { command: ['node', 'x.js'], resources } });
+  it('are validated as a container\'s', () => {
+    expect(validateFunction(fn({ limits: { memory: '128Mi' } }), ctx)).toEqual([]);
+    expect(validateFunction(fn({ limits: { memory: 'lots' } }), ctx).map((i) => i.path)).toEqual(['spec.resources.limits.memory']);
+  });
+  it('reach the generated Service\'s container', () => {
+    const svc = functionToService(fn({ limits: { memory: '128Mi' } }) as never, { baseDir: '/srv', runtimeEntry: '/zeno/main.js' });
+    expect(svc.spec.template.spec.containers[0]!.resources).toEqual({ limits: { memory: '128Mi' } });
   });
 });

@@ -267,7 +267,7 @@ const RESOURCES_FIELDS = new Set(['limits', 'requests', 'claims']);
  * (Kubernetes' ValidateResourceRequirements). Locally `limits.memory` is
  * enforced (functions/local/memory.ts); the rest only matters on Kubernetes.
  */
-function validateResources(r: unknown, path: string): FieldIssue[] {
+export function validateResources(r: unknown, path: string): FieldIssue[] {
   if (r === undefined || r === null) return [];
   if (!isRecord(r)) return [{ path, message: 'must be a mapping with limits and requests' }];
   const issues = unknownFields(r, RESOURCES_FIELDS, path);

@@ -307,7 +307,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
    */
   function fromPool(pod: Pod): FromPool | Promise<FromPool | undefined> | undefined {
     const t = pod.rev.template;
-    const taken = pool && isNodeRuntimeCommand(t.command) ? pool.take() : undefined;
+    // A memory-limited pod is spawned, so its Node gets the heap cap (memory.ts); a warm process already runs without one.
+    const taken = pool && isNodeRuntimeCommand(t.command) && t.memoryLimitBytes === undefined ? pool.take() : undefined;
     if (!taken) return undefined;
     if (typeof taken.port === 'number') return specializeFor(pod, taken.child, taken.port);
     return taken.port.then(
