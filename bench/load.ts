@@ -26,6 +26,8 @@ export interface LoadResult {
   errors: number;
   /** Responses that were not 2xx or 3xx. */
   non2xx: number;
+  /** CPU time per request (µs) of the proxy's processes and of the function's, when measured (bench/main.ts). */
+  cpuUsPerRequest?: { proxy?: number; fn: number };
 }
 
 /** BENCH_LOADGEN=node forces the Node generator (to compare, or to test it). */

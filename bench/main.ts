@@ -21,7 +21,7 @@ import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
 import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
-import { killAllChildrenNow, onPath, processesWithEnv, stopAllChildren } from './proc.js';
+import { cpuMs, killAllChildrenNow, onPath, processesWithEnv, stopAllChildren } from './proc.js';
 import { machine, machineLine, markdownDoc, markdownTable, summarize, type BenchResults } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -74,10 +74,27 @@ async function timeApply(z: Zeno, dir: string, n: number): Promise<number[]> {
   return out;
 }
 
-async function measure(tool: LoadTool, spec: LoadSpec, warmupS: number, label: string): Promise<LoadResult> {
+/** Processes whose CPU time a measured run is charged: the proxy's (none for direct) and the function's. */
+interface CpuOf {
+  proxy: () => number[];
+  fn: number;
+}
+
+const sumCpu = (pids: number[]) => pids.reduce((a, p) => a + (cpuMs(p) ?? NaN), 0);
+
+async function measure(tool: LoadTool, spec: LoadSpec, warmupS: number, label: string, cpu?: CpuOf): Promise<LoadResult> {
   await runLoad(tool, { ...spec, durationS: warmupS }, ROOT);
+  const proxyPids = cpu?.proxy() ?? [];
+  const before = cpu ? { proxy: sumCpu(proxyPids), fn: cpuMs(cpu.fn) ?? NaN } : undefined;
   const r = await runLoad(tool, spec, ROOT);
-  log(`${label}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ${r.non2xx} non-2xx`);
+  if (cpu && before && r.requests > 0) {
+    const per = (ms: number) => (ms * 1000) / r.requests;
+    r.cpuUsPerRequest = { fn: per((cpuMs(cpu.fn) ?? NaN) - before.fn) };
+    if (proxyPids.length) r.cpuUsPerRequest.proxy = per(sumCpu(proxyPids) - before.proxy);
+  }
+  const c = r.cpuUsPerRequest;
+  const cpuText = c ? `, CPU/request: ${c.proxy !== undefined ? `proxy ${c.proxy.toFixed(1)} µs, ` : ''}function ${c.fn.toFixed(1)} µs` : '';
+  log(`${label}: ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ${r.non2xx} non-2xx${cpuText}`);
   if (r.errors || r.non2xx) log(`warning: ${label} had failed requests; its figures are suspect`);
   return r;
 }
@@ -91,8 +108,10 @@ async function warmPath(z: Zeno, tool: LoadTool, s: { durationS: number; warmupS
   // max-scale 1: the gateway must not spread load over a second process the direct run never sees.
   await applyService(z, helloService(name, HELLO_DIR, { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' }));
   await waitServiceReady(z, name);
-  const procs = [...processesWithEnv('K_REVISION', rev).values()];
+  const found = processesWithEnv('K_REVISION', rev);
+  const procs = [...found.values()];
   if (procs.length !== 1) throw new Error(`expected one process for ${rev}, found ${procs.length}`);
+  const fnPid = [...found.keys()][0]!;
   const port = Number(procs[0]!.get('PORT'));
   if (!port) throw new Error(`no PORT in the environment of ${rev}'s process`);
   const host = `${name}.default.localhost`;
@@ -108,9 +127,9 @@ async function warmPath(z: Zeno, tool: LoadTool, s: { durationS: number; warmupS
   try {
     // The targets take turns, round after round, so drift on the machine hits them alike.
     for (let i = 1; i <= s.warmRounds; i++) {
-      const direct = await measure(tool, { ...spec, url: `http://127.0.0.1:${port}/` }, s.warmupS, `round ${i} direct`);
-      const nginx = ng ? await measure(tool, { ...spec, url: ng.url }, s.warmupS, `round ${i} nginx`) : undefined;
-      const gateway = await measure(tool, { ...spec, url: `${z.gatewayUrl}/` }, s.warmupS, `round ${i} gateway`);
+      const direct = await measure(tool, { ...spec, url: `http://127.0.0.1:${port}/` }, s.warmupS, `round ${i} direct`, { proxy: () => [], fn: fnPid });
+      const nginx = ng ? await measure(tool, { ...spec, url: ng.url }, s.warmupS, `round ${i} nginx`, { proxy: () => ng.workers(), fn: fnPid }) : undefined;
+      const gateway = await measure(tool, { ...spec, url: `${z.gatewayUrl}/` }, s.warmupS, `round ${i} gateway`, { proxy: () => (z.pid === undefined ? [] : [z.pid]), fn: fnPid });
       const oneDirect = await measure(tool, { ...light, url: `http://127.0.0.1:${port}/` }, 1, `round ${i} direct, 1 connection`);
       const oneNginx = ng ? await measure(tool, { ...light, url: ng.url }, 1, `round ${i} nginx, 1 connection`) : undefined;
       const oneGateway = await measure(tool, { ...light, url: `${z.gatewayUrl}/` }, 1, `round ${i} gateway, 1 connection`);

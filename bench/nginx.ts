@@ -4,10 +4,12 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../functions/local/free-port.js';
-import { spawnTracked, stopChild, waitUntil } from './proc.js';
+import { childPids, spawnTracked, stopChild, waitUntil } from './proc.js';
 
 export interface RunningNginx {
   url: string;
+  /** The worker processes (the master only supervises). */
+  workers(): number[];
   stop(): Promise<void>;
 }
 
@@ -86,5 +88,5 @@ export async function startNginx(upstreamPort: number): Promise<RunningNginx> {
     await cleanup();
     throw e;
   }
-  return { url: `http://127.0.0.1:${port}/`, stop: cleanup };
+  return { url: `http://127.0.0.1:${port}/`, workers: () => (child.pid === undefined ? [] : childPids(child.pid)), stop: cleanup };
 }

@@ -106,3 +106,33 @@ export function processesWithEnv(name: string, value: string): Map<number, Map<s
   }
   return out;
 }
+
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc/PID/stat
+ * (utime and stime, in clock ticks of 1/100 s: Linux's USER_HZ). Undefined
+ * when the process is gone or /proc is not there.
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the live children of `ppid` (nginx's workers under its master). */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

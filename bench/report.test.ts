@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LoadResult } from './load.js';
 import { backendRows, eventingRows, percentile, summarize, warmRoundRows } from './report.js';
 
 const thirty = Array.from({ length: 30 }, (_, i) => i + 1);
@@ -41,7 +42,7 @@ describe('backendRows', () => {
 });
 
 describe('warmRoundRows', () => {
-  const load = (rps: number, p50Ms: number) => ({ rps, p50Ms, p99Ms: p50Ms * 2, requests: rps, errors: 0, non2xx: 0 });
+  const load = (rps: number, p50Ms: number): LoadResult => ({ rps, p50Ms, p99Ms: p50Ms * 2, requests: rps, errors: 0, non2xx: 0 });
   const round = (gw: number, ng: number, light: [number, number, number]) => ({
     gateway: load(gw, 3), direct: load(30_000, 1), nginx: load(ng, 2),
     light: { gateway: load(1, light[0]), direct: load(1, light[1]), nginx: load(1, light[2]) },
@@ -52,6 +53,22 @@ describe('warmRoundRows', () => {
     const rows = warmRoundRows({ ...rounds[0]!, rounds });
     expect(rows.map((r) => r[1])).toEqual(['0.60× (0.50× to 0.75×)', '+0.20 ms (+0.15 ms to +0.30 ms)', '0.30 ms (0.25 ms to 0.50 ms)']);
     expect(rows[1]![2]).toBe('+0.10 ms (+0.05 ms to +0.10 ms) nginx − direct');
+  });
+
+  it('adds CPU per request rows when the rounds measured it', () => {
+    const withCpu = (gwUs: number, ngUs: number) => {
+      const r = round(6_000, 10_000, [0.3, 0.1, 0.2]);
+      r.gateway.cpuUsPerRequest = { proxy: gwUs, fn: 25 };
+      r.nginx.cpuUsPerRequest = { proxy: ngUs, fn: 20 };
+      r.direct.cpuUsPerRequest = { fn: 15 };
+      return r;
+    };
+    const rounds = [withCpu(40, 20), withCpu(60, 20), withCpu(45, 15)];
+    const rows = warmRoundRows({ ...rounds[0]!, rounds });
+    const cpu = rows.find((r) => r[0]!.startsWith('CPU per request under load'))!;
+    expect(cpu.slice(1)).toEqual(['45.0 µs (40.0 µs to 60.0 µs)', '20.0 µs (15.0 µs to 20.0 µs) nginx', '3.00× (2.00× to 3.00×)']);
+    const fn = rows.find((r) => r[0]!.startsWith('CPU per request of the function'))!;
+    expect(fn.slice(1, 3)).toEqual(['25.0 µs (25.0 µs to 25.0 µs)', '20.0 µs (20.0 µs to 20.0 µs) behind nginx, 15.0 µs (15.0 µs to 15.0 µs) direct']);
   });
 
   it('has no rows without rounds, and no nginx figures without nginx', () => {

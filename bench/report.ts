@@ -216,6 +216,22 @@ export function warmRoundRows(w: BenchResults['warm']): string[][] {
     withNginx.length ? `${range(withNginx.map((r) => r.light.nginx!.p50Ms - r.light.direct.p50Ms), add)} nginx − direct` : '—',
     '—',
   ]);
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  const cpuRounds = withNginx.filter((r) => r.gateway.cpuUsPerRequest?.proxy !== undefined && r.nginx!.cpuUsPerRequest?.proxy !== undefined);
+  if (cpuRounds.length) {
+    rows.push([
+      `CPU per request under load: the \`zeno up\` process vs the nginx worker (${cpuRounds.length} rounds: median (range))`,
+      range(cpuRounds.map((r) => r.gateway.cpuUsPerRequest!.proxy!), us),
+      `${range(cpuRounds.map((r) => r.nginx!.cpuUsPerRequest!.proxy!), us)} nginx`,
+      range(cpuRounds.map((r) => r.gateway.cpuUsPerRequest!.proxy! / r.nginx!.cpuUsPerRequest!.proxy!), x),
+    ]);
+    rows.push([
+      'CPU per request of the function process: behind the gateway / nginx / direct',
+      range(cpuRounds.map((r) => r.gateway.cpuUsPerRequest!.fn), us),
+      `${range(cpuRounds.map((r) => r.nginx!.cpuUsPerRequest!.fn), us)} behind nginx, ${range(cpuRounds.map((r) => r.direct.cpuUsPerRequest?.fn ?? NaN), us)} direct`,
+      '—',
+    ]);
+  }
   rows.push([
     'latency p50 at 1 connection: gateway / direct',
     range(rounds.map((r) => r.light.gateway.p50Ms), ms),
@@ -310,7 +326,11 @@ ${markdownTable(r)}
   connection for half the time, 1 s warm-up); the throughput and latency rows above are the round
   with the median gateway ÷ baseline throughput, the per-round rows give median and range over the
   rounds. With ${s.connections} connections in a closed loop, p50 is about ${s.connections} ÷ throughput
-  (Little's law): the added latency at p50 is what the one-connection runs show.
+  (Little's law): the added latency at p50 is what the one-connection runs show. CPU per
+  request is the CPU time (user + system, /proc/PID/stat) that the \`zeno up\` process (the
+  gateway, with the rest of the platform idle), nginx's worker and the function process used
+  during a measured run, divided by its requests: steadier than req/s when other work shares
+  the machine, though not immune (fewer requests per wake-up cost more each).
   On 2 cores the load generator, the proxy and the function share the CPU; the direct run has one
   process fewer, which is part of what any proxy costs here. Requests per target (median round):
 ${loadLine('gateway', w.gateway)}
