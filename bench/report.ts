@@ -335,7 +335,17 @@ ${markdownTable(r)}
   process fewer, which is part of what any proxy costs here. Requests per target (median round):
 ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
-${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
+${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}  What bounds the gateway here: it is one Node process, and most of its CPU per request is
+  Node's own HTTP server and undici's client (parsing, header validation, streams, the two
+  socket writes), not Zeno's routing, activator or metrics (together a few percent of a
+  \`--cpu-prof\` profile; \`BENCH_ZENO_NODE_ARGS\` passes such flags to \`zeno up\`). A bare
+  node:http + undici proxy with no logic measured ~40 µs CPU per request beside ~17 µs for
+  nginx on the same machine, the gateway ~45–50 µs. With the load generator and the function
+  on the same two cores, the throughput ratio follows the CPU per request of the whole
+  chain. More gateway processes (node:cluster) would not add CPU on two cores, and would split
+  the per-revision activator state (containerConcurrency, the queue, the autoscaler's
+  stats) across processes, so the gateway stays one process and nginx gets one worker.
+${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
   while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
   to the last ack; SQLite in a temp dir (WAL, group commit, an append resolves after the WAL's fsync), JetStream on the local
   nats-server (file storage) on a throwaway stream. It is the log alone: no ingress, no dispatcher.
