@@ -339,8 +339,9 @@ ${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}  What bounds the gateway her
   Node's own HTTP server and undici's client (parsing, header validation, streams, the two
   socket writes), not Zeno's routing, activator or metrics (together a few percent of a
   \`--cpu-prof\` profile; \`BENCH_ZENO_NODE_ARGS\` passes such flags to \`zeno up\`). A bare
-  node:http + undici proxy with no logic measured ~40 µs CPU per request beside ~17 µs for
-  nginx on the same machine, the gateway ~45–50 µs. With the load generator and the function
+  node:http + undici proxy with no logic measured ~40 µs CPU per request, nginx ~17–21 µs,
+  the gateway alone (createGateway, no platform) ~43–58 µs, on this machine at moderate load
+  (2026-12-06, ad hoc, not part of the bench). With the load generator and the function
   on the same two cores, the throughput ratio follows the CPU per request of the whole
   chain. More gateway processes (node:cluster) would not add CPU on two cores, and would split
   the per-revision activator state (containerConcurrency, the queue, the autoscaler's
