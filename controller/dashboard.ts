@@ -21,6 +21,7 @@ import { revisionId, type KObject } from '../core/types.js';
 import type { FunctionRuntime } from '../functions/runtime.js';
 import type { EventRecorder } from './events.js';
 import type { ResourceStore } from './store.js';
+import { revisionsByService } from './top.js';
 
 export const UI_COOKIE = 'zeno_ui';
 const SERVICE_LABEL = 'serving.knative.dev/service';
@@ -158,11 +159,12 @@ export function createDashboard(d: DashboardDeps): Dashboard {
     return d.store.list('revisions', ns).filter((r) => r.metadata.labels?.[SERVICE_LABEL] === svc.metadata.name);
   };
 
-  const serviceViews = (): ServiceView[] =>
-    d.store.list('services').map((svc) => {
+  const serviceViews = (): ServiceView[] => {
+    const byService = revisionsByService(d.store);
+    return d.store.list('services').map((svc) => {
       const ns = svc.metadata.namespace ?? 'default';
       const status = (svc.status ?? {}) as { url?: string; latestReadyRevisionName?: string; conditions?: { type: string; status: string }[] };
-      const revisions = revisionsOf(svc).map((r) => {
+      const revisions = (byService.get(`${ns}/${svc.metadata.name}`) ?? []).map((r) => {
         const st = d.runtime.status(revisionId(ns, r.metadata.name));
         return {
           name: r.metadata.name,
@@ -184,6 +186,7 @@ export function createDashboard(d: DashboardDeps): Dashboard {
         history: history.get(key) ?? [],
       };
     });
+  };
 
   /** One point of every service's history, then a push to every open stream. */
   const sample = (): void => {
@@ -191,6 +194,7 @@ export function createDashboard(d: DashboardDeps): Dashboard {
     const periodS = Math.max(now - lastSampleMs, 1) / 1000;
     lastSampleMs = now;
     const seen = new Set<string>();
+    const byService = revisionsByService(d.store);
     for (const svc of d.store.list('services')) {
       const ns = svc.metadata.namespace ?? 'default';
       const key = `${ns}/${svc.metadata.name}`;
@@ -198,7 +202,7 @@ export function createDashboard(d: DashboardDeps): Dashboard {
       let ready = 0;
       let desired = 0;
       let total = 0;
-      for (const r of revisionsOf(svc)) {
+      for (const r of byService.get(key) ?? []) {
         const st = d.runtime.status(revisionId(ns, r.metadata.name));
         ready += st?.ready ?? 0;
         desired += st?.desired ?? 0;

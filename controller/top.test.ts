@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import { createMetrics, LATENCY_BUCKETS_MS } from '../core/metrics.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
-import { createServiceStats, histogramQuantile, windowDelta } from './top.js';
+import { createServiceStats, histogramQuantile, revisionsByService, windowDelta } from './top.js';
 
 describe('histogramQuantile (Prometheus histogram_quantile)', () => {
   const bounds = [10, 20, 50];
@@ -85,5 +85,19 @@ describe('createServiceStats', () => {
     expect(quiet.rps).toBe(0);
     expect(quiet.p50Ms).toBeNull();
     stats.close();
+  });
+});
+
+describe('revisionsByService', () => {
+  const rev = (ns: string, name: string, svc?: string) => ({ apiVersion: 'serving.knative.dev/v1', kind: 'Revision', metadata: { namespace: ns, name, ...(svc ? { labels: { 'serving.knative.dev/service': svc } } : {}) } });
+  it('groups every revision by namespace/service from one read of the store', () => {
+    let reads = 0;
+    const revs = [rev('default', 'a-00001', 'a'), rev('default', 'a-00002', 'a'), rev('other', 'a-00001', 'a'), rev('default', 'b-00001', 'b'), rev('default', 'loose')];
+    const store = { list: (kind: string) => { reads++; expect(kind).toBe('revisions'); return revs; } };
+    const idx = revisionsByService(store as never);
+    expect(reads).toBe(1);
+    expect([...idx.keys()].sort()).toEqual(['default/a', 'default/b', 'other/a']);
+    expect(idx.get('default/a')!.map((r) => r.metadata.name)).toEqual(['a-00001', 'a-00002']);
+    expect(idx.get('other/a')!.map((r) => r.metadata.name)).toEqual(['a-00001']);
   });
 });

@@ -103,6 +103,25 @@ export interface ServiceStats {
   close(): void;
 }
 
+/**
+ * Every revision, grouped by `namespace/service` (its service label), from
+ * one read of the store. Reading the revisions once per service made each
+ * sample O(services × revisions): with 1,000 Services the platform spent
+ * its whole time re-reading them (test/load.test.ts).
+ */
+export function revisionsByService(store: Pick<ResourceStore, 'list'>): Map<string, KObject[]> {
+  const out = new Map<string, KObject[]>();
+  for (const r of store.list('revisions')) {
+    const svc = r.metadata.labels?.[SERVICE_LABEL];
+    if (svc === undefined) continue;
+    const key = `${r.metadata.namespace ?? 'default'}/${svc}`;
+    const list = out.get(key);
+    if (list) list.push(r);
+    else out.set(key, [r]);
+  }
+  return out;
+}
+
 export function createServiceStats(d: TopDeps): ServiceStats {
   const sampleMs = d.sampleMs ?? PLATFORM_DEFAULTS.dashboardSampleMs;
   const windowMs = d.windowMs ?? PLATFORM_DEFAULTS.topWindowMs;
@@ -111,12 +130,10 @@ export function createServiceStats(d: TopDeps): ServiceStats {
   const width = LATENCY_BUCKETS_MS.length + 1;
   const rings = new Map<string, Cumulative[]>();
 
-  const revisionsOf = (ns: string, svc: string): KObject[] => d.store.list('revisions', ns).filter((r) => r.metadata.labels?.[SERVICE_LABEL] === svc);
-
-  const cumulative = (ns: string, svc: string): Cumulative => {
+  const cumulative = (ns: string, revisions: readonly KObject[]): Cumulative => {
     const buckets = new Float64Array(width);
     let total = 0;
-    for (const r of revisionsOf(ns, svc)) {
+    for (const r of revisions) {
       const m = d.metrics.revisionMetrics(ns, r.metadata.name);
       if (!m) continue;
       for (const c of m.counts) total += c;
@@ -128,12 +145,13 @@ export function createServiceStats(d: TopDeps): ServiceStats {
 
   const sample = (): void => {
     const seen = new Set<string>();
+    const byService = revisionsByService(d.store);
     for (const svc of d.store.list('services')) {
       const ns = svc.metadata.namespace ?? 'default';
       const key = `${ns}/${svc.metadata.name}`;
       seen.add(key);
       const ring = rings.get(key) ?? [];
-      ring.push(cumulative(ns, svc.metadata.name));
+      ring.push(cumulative(ns, byService.get(key) ?? []));
       if (ring.length > keep) ring.splice(0, ring.length - keep);
       rings.set(key, ring);
     }
@@ -152,13 +170,14 @@ export function createServiceStats(d: TopDeps): ServiceStats {
       live.set(key, v);
     }
     let windowSeconds = 0;
+    const byService = revisionsByService(d.store);
     const items = d
       .replicas()
       .filter((s) => namespace === undefined || s.namespace === namespace)
       .map((s): TopRow => {
         const key = `${s.namespace}/${s.name}`;
         const oldest = rings.get(key)?.[0];
-        const w = windowDelta(cumulative(s.namespace, s.name), oldest);
+        const w = windowDelta(cumulative(s.namespace, byService.get(key) ?? []), oldest);
         windowSeconds = Math.max(windowSeconds, w.seconds);
         const q = (p: number) => (w.total > 0 ? round(histogramQuantile(LATENCY_BUCKETS_MS, w.buckets, p)) : null);
         return {
