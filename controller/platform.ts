@@ -485,7 +485,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     events,
     clock,
     defaultBaseDir: process.cwd(),
-    initialScale: (annotations, cc) => resolveRevisionScaling(knative.autoscaler, annotations, cc).initialScale,
+    initialScale: (annotations, cc) => {
+      const s = resolveRevisionScaling(knative.autoscaler, annotations, cc);
+      return s.maxScale > 0 ? Math.min(s.initialScale, s.maxScale) : s.initialScale;
+    },
     config: () => ({ domain: knative.domain.domain, gc: knative.gc, urlPortSuffix: urlPort ? `:${urlPort}` : '' }),
     dataPlane: {
       addRevision(id, o) {

@@ -54,7 +54,10 @@ export interface ReconcilerDeps {
   config: () => ReconcilerConfig;
   /** Folder relative paths resolve against when a Service carries no base-dir annotation. */
   defaultBaseDir: string;
-  /** The revision's effective initial scale (annotation or config-autoscaler). */
+  /**
+   * The revision's effective initial scale (annotation or config-autoscaler),
+   * capped at max-scale: a first Ready waits for this many ready pods.
+   */
   initialScale: (annotations: Record<string, string>, containerConcurrency: number) => number;
   /**
    * Environment a SinkBinding injects into the Service's containers
@@ -515,11 +518,20 @@ export class Reconciler {
     const desired = this.d.scaler.desired(id) ?? st?.desired ?? 0;
     let conds = prev.conditions;
     const wasReady = isTrue(conds, 'Ready');
-    if (ready > 0) {
+    const initialScale = this.d.initialScale(rev.metadata.annotations ?? {}, (rev.spec as unknown as RevisionSpecFields).containerConcurrency ?? 0);
+    if (ready > 0 && !wasReady && ready < initialScale && !st?.failure) {
+      // Knative's KPA marks the scale target initialized (and so the revision
+      // ResourcesAvailable and Ready) only once initial-scale pods are ready
+      // (kpa.go computeActiveCondition, reference §1.5).
+      const waiting = { reason: 'Deploying', message: `waiting for initial-scale: ${ready} of ${initialScale} pods ready` };
+      conds = setCondition(conds, { type: 'ContainerHealthy', status: 'True' }, now);
+      conds = setCondition(conds, { type: 'ResourcesAvailable', status: 'Unknown', ...waiting }, now);
+      conds = setCondition(conds, { type: 'Ready', status: 'Unknown', ...waiting }, now);
+    } else if (ready > 0) {
       conds = setCondition(conds, { type: 'ContainerHealthy', status: 'True' }, now);
       conds = setCondition(conds, { type: 'ResourcesAvailable', status: 'True' }, now);
       conds = setCondition(conds, { type: 'Ready', status: 'True' }, now);
-    } else if (!wasReady && !st?.failure && desired === 0 && this.d.initialScale(rev.metadata.annotations ?? {}, (rev.spec as unknown as RevisionSpecFields).containerConcurrency ?? 0) === 0) {
+    } else if (!wasReady && !st?.failure && desired === 0 && initialScale === 0) {
       // initial-scale 0 (allow-zero-initial-scale): Knative marks the revision
       // Ready without starting a pod; the first request starts one.
       conds = setCondition(conds, { type: 'ContainerHealthy', status: 'Unknown', reason: 'NotStarted', message: 'initial-scale is 0: no pod has run yet' }, now);
