@@ -45,7 +45,7 @@ async function check(text: string): Promise<void> {
   }
 }
 
-describe('loadAndValidate under fuzzing', () => {
+describe('loadAndValidate under fuzzing', { timeout: 60_000 }, () => {
   it('batches of odd Functions, ConfigMaps and anything else', async () => {
     await fc.assert(fc.asyncProperty(fc.array(doc, { minLength: 1, maxLength: 3 }), async (docs) => check(docs.map((d) => stringify(d)).join('---\n'))), { numRuns: 80 });
   }, 30_000);

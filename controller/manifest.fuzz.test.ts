@@ -133,7 +133,7 @@ const manifestWithOddField = fc.record({
   return stringify(plant(base, path, value));
 });
 
-describe('YAML loader and validation under fuzzing', () => {
+describe('YAML loader and validation under fuzzing', { timeout: 60_000 }, () => {
   it('arbitrary text: documents or well-formed issues, never a throw', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300, unit: 'binary' }), (text) => {

@@ -44,6 +44,6 @@ describe('a Function\'s resources', () => {
   });
   it('reach the generated Service\'s container', () => {
     const svc = functionToService(fn({ limits: { memory: '128Mi' } }) as never, { baseDir: '/srv', runtimeEntry: '/zeno/main.js' });
-    expect(svc.spec.template.spec.containers[0]!.resources).toEqual({ limits: { memory: '128Mi' } });
+    expect(svc.spec?.template.spec.containers[0]!.resources).toEqual({ limits: { memory: '128Mi' } });
   });
 });

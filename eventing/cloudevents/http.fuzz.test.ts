@@ -67,7 +67,7 @@ function checkResult(r: ReturnType<typeof eventFromHttp>): void {
   }
 }
 
-describe('eventFromHttp under fuzzing', () => {
+describe('eventFromHttp under fuzzing', { timeout: 60_000 }, () => {
   it('binary mode: arbitrary ce-* headers and body never throw', () => {
     fc.assert(
       fc.property(binaryHeaders, fc.constantFrom(...CONTENT_TYPES), body, (h, ct, b) => {
@@ -109,7 +109,7 @@ describe('eventFromHttp under fuzzing', () => {
   }, 30_000);
 });
 
-describe('deeply nested event data', () => {
+describe('deeply nested event data', { timeout: 60_000 }, () => {
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
   it.each([300, 100_000])('%s levels: 400 in both modes, never a stack overflow later', (n) => {
     const bin = eventFromHttp({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' }, Buffer.from(deep(n)));
@@ -123,7 +123,7 @@ describe('deeply nested event data', () => {
   });
 });
 
-describe('broker ingress over HTTP under fuzzing (real server, real SQLite log)', () => {
+describe('broker ingress over HTTP under fuzzing (real server, real SQLite log)', { timeout: 60_000 }, () => {
   let dir: string;
   let log: EventLog;
   let server: http.Server;
