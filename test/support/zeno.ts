@@ -75,7 +75,7 @@ export async function startZeno(opts: { dataDir?: string; configFile?: string; e
   const gatewayUrl = read('gateway-url');
   const adminUrl = read('admin-url');
   const token = read('token');
-  await waitFor(async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, 10_000, { message: 'gateway /healthz' });
+  await waitFor(async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, 30_000, { message: 'gateway /healthz' });
   const z: RunningZeno = {
     proc,
     dataDir,
