@@ -275,7 +275,8 @@ export class Reconciler {
     }
 
     // Every revision of this configuration is live in this process.
-    const revisions = store.list('revisions', namespace).filter((r) => r.metadata.labels?.[CONFIG_LABEL] === name);
+    // Revision names start with `NAME-` (validation), so only those rows are read.
+    const revisions = store.list('revisions', namespace, { namePrefix: `${name}-` }).filter((r) => r.metadata.labels?.[CONFIG_LABEL] === name);
     const latestCreated = revNameConflict ? this.latestByGeneration(revisions) : revName;
     const ready = revisions.filter((r) => isTrue((r.status as { conditions?: Condition[] } | undefined)?.conditions, 'Ready'));
     const latestReady = this.latestByGeneration(ready);
@@ -576,7 +577,7 @@ export class Reconciler {
 
   private cleanup(namespace: string, name: string): void {
     const { store } = this.d;
-    for (const r of store.list('revisions', namespace)) {
+    for (const r of store.list('revisions', namespace, { namePrefix: `${name}-` })) {
       if (r.metadata.labels?.[SERVICE_LABEL] !== name) continue;
       this.deleteRevision(namespace, r.metadata.name);
     }

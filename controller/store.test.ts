@@ -315,3 +315,16 @@ describe('persistence', () => {
     expect(store.put('services', svc('a', { image: 'img:2', labels: { team: 'x' } })).action).toBe('unchanged');
   });
 });
+
+describe('list with namePrefix', () => {
+  it('returns exactly the names starting with the prefix, in order, per namespace', () => {
+    for (const n of ['a', 'a-00001', 'a-00002', 'a-b-00001', 'ab-00001', 'b-00001', 'a-'] as const) store.put('services', svc(n));
+    store.put('services', svc('a-00003', { ns: 'other' }));
+    const names = (ns: string | undefined, namePrefix: string) => store.list('services', ns, { namePrefix }).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(names('default', 'a-')).toEqual(['default/a-', 'default/a-00001', 'default/a-00002', 'default/a-b-00001']);
+    expect(names('default', 'ab-')).toEqual(['default/ab-00001']);
+    expect(names('default', 'zz-')).toEqual([]);
+    expect(names(undefined, 'a-0')).toEqual(['default/a-00001', 'default/a-00002', 'other/a-00003']);
+    expect(store.list('services', 'default').length).toBe(7);
+  });
+});

@@ -19,7 +19,12 @@ export interface WatchEvent {
  */
 export interface ResourceStore {
   get(kind: ResourceKind, namespace: string, name: string): KObject | undefined;
-  list(kind: ResourceKind, namespace?: string): KObject[];
+  /**
+   * Objects of a kind, in one namespace or all. `namePrefix` keeps only names
+   * starting with it, read by an index range (a Service's revisions are
+   * `NAME-…`), so a reconcile does not parse every object of the kind.
+   */
+  list(kind: ResourceKind, namespace?: string, opts?: { namePrefix?: string }): KObject[];
   /**
    * Creates or replaces an object's metadata and spec (status is kept).
    * `generation` rises only when the spec changes; resourceVersion on every write.
@@ -70,6 +75,7 @@ export function openSqliteStore(file: string, opts: { clock?: Clock } = {}): Res
   `);
   const qGet = db.prepare<[string, string, string], { body: string }>('SELECT body FROM resources WHERE kind = ? AND namespace = ? AND name = ?');
   const qListNs = db.prepare<[string, string], { body: string }>('SELECT body FROM resources WHERE kind = ? AND namespace = ? ORDER BY name');
+  const qListPrefix = db.prepare<[string, string, string, string], { body: string }>('SELECT body FROM resources WHERE kind = ? AND namespace = ? AND name >= ? AND name < ? ORDER BY name');
   const qListAll = db.prepare<[string], { body: string }>('SELECT body FROM resources WHERE kind = ? ORDER BY namespace, name');
   const qUpsert = db.prepare('INSERT INTO resources (kind, namespace, name, body) VALUES (?, ?, ?, ?) ON CONFLICT(kind, namespace, name) DO UPDATE SET body = excluded.body');
   const qDelete = db.prepare('DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?');
@@ -112,8 +118,12 @@ export function openSqliteStore(file: string, opts: { clock?: Clock } = {}): Res
       const o = read(kind, namespace, name);
       return o && clone(o);
     },
-    list(kind, namespace) {
-      const rows = namespace === undefined ? qListAll.all(kind) : qListNs.all(kind, namespace);
+    list(kind, namespace, opts) {
+      const prefix = opts?.namePrefix;
+      // U+10FFFF sorts after every character that can follow the prefix (BINARY collation on UTF-8).
+      const rows = namespace === undefined
+        ? qListAll.all(kind).filter((r) => prefix === undefined || (JSON.parse(r.body) as KObject).metadata.name.startsWith(prefix))
+        : prefix !== undefined ? qListPrefix.all(kind, namespace, prefix, `${prefix}\u{10FFFF}`) : qListNs.all(kind, namespace);
       return rows.map((r) => JSON.parse(r.body) as KObject);
     },
     put(kind, input) {
