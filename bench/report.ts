@@ -110,7 +110,8 @@ export function tableRows(r: BenchResults): string[][] {
   rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.direct.p99Ms)} direct`, ratio(w.gateway.p99Ms, w.direct.p99Ms)]);
   if (w.nginx) rows.push(['warm latency p99', ms(w.gateway.p99Ms), `${ms(w.nginx.p99Ms)} nginx`, ratio(w.gateway.p99Ms, w.nginx.p99Ms)]);
   rows.push(...warmRoundRows(w));
-  rows.push([`added latency p50 at ${r.settings.connections} connections, closed loop (gateway − direct)`, `+${ms(w.gateway.p50Ms - w.direct.p50Ms)}`, w.nginx ? `+${ms(w.nginx.p50Ms - w.direct.p50Ms)} nginx − direct` : '—', '—']);
+  const conns = r.settings?.connections;
+  rows.push([conns ? `added latency p50 at ${conns} connections, closed loop (gateway − direct)` : 'added latency p50 (gateway − direct)', `+${ms(w.gateway.p50Ms - w.direct.p50Ms)}`, w.nginx ? `+${ms(w.nginx.p50Ms - w.direct.p50Ms)} nginx − direct` : '—', '—']);
   if (r.scaling) {
     const b = r.scaling.burst;
     rows.push([`burst of ${b.n} concurrent at zero scale: success`, `${b.ok}/${b.n}`, 'none (no baseline)', '—']);
