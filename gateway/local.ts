@@ -331,10 +331,14 @@ export function createLocalGateway(deps: LocalGatewayDeps): LocalGateway {
       if (outcome === 'done') return;
       // Better than Knative's activator (502, no retry): a request that never
       // reached the pod goes to another one (the body is in memory).
-      if (attempt < MAX_ATTEMPTS && !stopped && !headSent && neverReachedPod(outcome)) {
+      // An early pod (not ready yet, docs/functions.md) that failed before
+      // answering never ran the request either.
+      if (attempt < MAX_ATTEMPTS && !stopped && !headSent && (neverReachedPod(outcome) || lease.onEarlyPod())) {
         rev.throttler.pause(backend.id, UNREACHABLE_PAUSE_MS);
         lease.release();
         lease = undefined;
+        // The revision failed meanwhile (the early pod could not load its handler): say why.
+        if (rev.failure && !rev.throttler.hasBackends()) return failed(rev.failure);
         continue;
       }
       return failed(stopped ?? outcome);

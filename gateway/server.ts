@@ -339,10 +339,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // Built lazily and once: a retry reuses the same (still unread) body
       // stream instead of piping the request into a second one.
       let body: Readable | null | undefined;
+      // A cold request that got an early pod (docs/functions.md) waits in that
+      // pod for its handler: its cold start ends with the response head.
+      let coldSince: number | undefined;
+      let coldDone = false;
+      const recordCold = (since: number) => {
+        coldDone = true;
+        const waited = clock.now() - since;
+        handleRev.metrics?.coldStart(waited);
+        if (notes) notes.coldStartMs = waited;
+        span?.set('zeno.cold_start_ms', waited);
+      };
+      let headHooks: ForwardHooks | undefined;
       for (let attempt = 1; ; attempt++) {
         // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
         lease = handleRev.throttler.tryAcquire();
-        if (!lease) {
+        if (lease) {
+          if (!coldDone && lease.onEarlyPod()) coldSince ??= startedMs;
+        } else {
           cancelWait ??= new AbortController();
           // A cold start, as the caller feels it: no pod at all was routable,
           // so the request waits until one passes readiness (docs/metrics.md).
@@ -354,11 +368,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
           } finally {
             waitSpan?.end(lease ? undefined : 'no pod in time');
           }
-          if (cold && !stopped) {
-            const waited = clock.now() - queuedMs;
-            handleRev.metrics?.coldStart(waited);
-            if (notes) notes.coldStartMs = waited;
-            span?.set('zeno.cold_start_ms', waited);
+          if (cold && !stopped && !coldDone) {
+            const since = coldSince ?? queuedMs;
+            if (lease.onEarlyPod()) coldSince = since;
+            else recordCold(since);
           }
         }
         if (stopped) throw stopped;
@@ -380,7 +393,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
           method: req.method as 'GET',
           headers,
           body,
-        }, res, hooks);
+        }, res, coldSince !== undefined && !coldDone ? (headHooks ??= {
+          started: () => {
+            hooks?.started?.();
+            if (!coldDone && coldSince !== undefined) recordCold(coldSince);
+          },
+          wrote: hooks?.wrote,
+        }) : hooks);
         try {
           await upstream.done;
           break;

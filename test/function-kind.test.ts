@@ -12,6 +12,7 @@ let zeno: RunningZeno;
 let work: string;
 
 const cli = (args: string[]) => runCli(args, zeno.dataDir, { cwd: work });
+
 const call = (name: string, pathAndQuery = '/', opts: { body?: string; headers?: Record<string, string> } = {}) =>
   httpCall(`${zeno.gatewayUrl}${pathAndQuery}`, { host: `${name}.default.localhost`, ...opts });
 
@@ -88,6 +89,11 @@ describe('Function kind with Node handlers, end to end', () => {
     expect(applied.code, applied.stderr).toBe(0);
     const rs = await Promise.all(['/a', '/b', '/c'].map((p) => call('slowload', p)));
     expect(rs.map((r) => `${r.status} ${r.body}`)).toEqual(['/a', '/b', '/c'].map((p) => `200 loaded ${p} slowload-00001`));
+    // Each is a cold start that waited for the 300 ms import (gateway/server.test.ts pins down when an early pod's wait ends).
+    const text = (await httpCall(`${zeno.gatewayUrl}/metrics`)).body;
+    const series = (name: string) => Number(new RegExp(`^${name}\\{[^}]*revision_name="slowload-00001"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(series('zeno_cold_start_count')).toBe(3);
+    expect(series('zeno_cold_start_latencies_sum') / 3).toBeGreaterThanOrEqual(250);
   });
 
   it('at zero with the warm pool: a handler that cannot load fails the requests with the clear error, not a 502', async () => {
