@@ -76,272 +76,345 @@ const MAX_ATTEMPTS = 3;
 /** How long a pod that refused a connection stays out of the rotation (as server.ts). */
 const UNREACHABLE_PAUSE_MS = 1_000;
 
-/** A caller-facing controller: abort, and backpressure passed on to the pod's connection. */
-class LocalController implements Dispatcher.DispatchController {
-  reason: Error | null = null;
-  paused = false;
-  upstream: Dispatcher.DispatchController | undefined;
-  constructor(private readonly onAbort: (reason: Error) => void) {}
-  get aborted(): boolean {
-    return this.reason !== null;
-  }
-  abort(reason: Error): void {
-    if (this.reason) return;
-    this.reason = reason;
-    this.onAbort(reason);
-  }
-  pause(): void {
-    this.paused = true;
-    this.upstream?.pause();
-  }
-  resume(): void {
-    this.paused = false;
-    this.upstream?.resume();
-  }
-}
-
 export function createLocalGateway(deps: LocalGatewayDeps): LocalGateway {
-  const { clock, routes } = deps;
-
+  const { routes } = deps;
   return {
     routesToFunction(path, host) {
       return path.startsWith('/function/') || routes.lookupHost(host) !== undefined;
     },
-
     dispatch(req, handler) {
-      void serve(req, handler);
+      new LocalCall(deps, req, handler).start();
     },
   };
+}
 
-  async function serve(req: LocalRequest, handler: Dispatcher.DispatchHandler): Promise<void> {
-    const startedMs = clock.now();
-    const headers = req.headers as IncomingHttpHeaders;
-    const bodyBytes = req.body?.length ?? 0;
-    let revision: string | undefined;
-    let handleRev: RevisionHandle | undefined;
-    let coldStartMs: number | undefined;
-    let errorCode: string | undefined;
-    let status = 0;
-    let ended = false;
-    /** The caller has the response head: a failure from now on is an error, not an answer. */
-    let headSent = false;
-    let lease: Lease | undefined;
-    let stopped: Error | undefined;
-    let cancelWait: AbortController | undefined;
-    let timedOut: string | undefined;
-    let span: Span | undefined;
-    const timers: (TimerHandle | undefined)[] = [];
+/**
+ * One in-process request. A single object per request plays every part —
+ * the caller's controller (abort, backpressure), the handler of the pod's
+ * response, the timers' target — so a delivery allocates little beyond
+ * what undici needs (the hot path of every event).
+ */
+class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHandler {
+  private readonly startedMs: number;
+  private readonly headers: IncomingHttpHeaders;
+  private readonly requestId: string | undefined;
+  private revision: string | undefined;
+  private rev: RevisionHandle | undefined;
+  /** Set once the request counts towards the revision (stats.begin ran). */
+  private metered = false;
+  private targetPath = '';
+  private up: Record<string, string | string[]> | undefined;
+  private coldStartMs: number | undefined;
+  /** Set when a cold request got an early pod: the cold start ends with its response head. */
+  private coldSince: number | undefined;
+  private coldDone = false;
+  private errorCode: string | undefined;
+  private status = 0;
+  private ended = false;
+  /** The caller has the response head: a failure from now on is an error, not an answer. */
+  private headSent = false;
+  private lease: Lease | undefined;
+  private attempt = 0;
+  private stopped: Error | undefined;
+  private cancelWait: AbortController | undefined;
+  private timedOut: string | undefined;
+  private span: Span | undefined;
+  private traceId: string | undefined;
+  private timer: TimerHandle | undefined;
+  private startTimer: TimerHandle | undefined;
+  private idleTimer: TimerHandle | undefined;
+  private upstream: Dispatcher.DispatchController | undefined;
+  // The caller-facing controller.
+  reason: Error | null = null;
+  paused = false;
 
-    const controller = new LocalController((reason) => stop(reason));
-    const stop = (e: Error): void => {
-      stopped ??= e;
-      cancelWait?.abort(e);
-      controller.upstream?.abort(e);
-    };
+  constructor(
+    private readonly deps: LocalGatewayDeps,
+    private readonly req: LocalRequest,
+    private readonly handler: Dispatcher.DispatchHandler,
+  ) {
+    this.startedMs = deps.clock.now();
+    this.headers = req.headers as IncomingHttpHeaders;
+    this.requestId = deps.accessLog && typeof this.headers['x-request-id'] !== 'string' ? randomHex(16) : undefined;
+  }
 
-    const finish = (): void => {
-      if (ended) return;
-      ended = true;
-      for (const t of timers) clock.clearTimeout(t);
-      lease?.release();
-      lease = undefined;
-      const endedMs = clock.now();
-      if (handleRev) {
-        handleRev.stats.end(endedMs);
-        handleRev.metrics?.record(status, endedMs - startedMs, errorCode);
-      }
-      if (span) {
-        span.set('http.response.status_code', status);
-        span.end(status >= 500 || status === 0 ? (errorCode ?? `HTTP ${status}`) : undefined);
-      }
-      if (deps.accessLog) {
-        const entry: AccessLogEntry = {
-          time: new Date(endedMs).toISOString(),
-          requestId: typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : (requestId ?? ''),
-          traceId: traceId ?? traceIdOf(headers.traceparent),
-          method: req.method,
-          host: headers.host,
-          path: req.path,
-          status,
-          durationMs: endedMs - startedMs,
-          revision,
-        };
-        if (coldStartMs !== undefined) entry.coldStartMs = coldStartMs;
-        if (errorCode !== undefined) entry.error = errorCode;
-        deps.accessLog(entry);
-      }
-    };
+  // ---- the caller's controller ----
 
-    /** The platform's answer, shaped as sendError() writes it. */
-    const answer = (err: ZenoError): void => {
-      status = err.statusCode;
-      errorCode = err.code;
-      finish();
-      if (controller.aborted) return handler.onResponseError?.(controller, controller.reason!);
-      const body = Buffer.from(JSON.stringify(errorBody(err)), 'utf8');
-      const h: IncomingHttpHeaders = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
-      if (err.retryAfter !== undefined) h['retry-after'] = String(err.retryAfter);
-      handler.onResponseStart?.(controller, err.statusCode, h, '');
-      if (!controller.aborted) handler.onResponseData?.(controller, body);
-      if (!controller.aborted) handler.onResponseEnd?.(controller, {});
-    };
+  get aborted(): boolean {
+    return this.reason !== null;
+  }
 
-    const requestId = deps.accessLog && typeof headers['x-request-id'] !== 'string' ? randomHex(16) : undefined;
-    let traceId: string | undefined;
-    handler.onRequestStart?.(controller, {});
-    if (controller.aborted) return;
-    if (deps.closing()) return answer(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.stop(reason);
+  }
 
-    const target = deps.resolve(req.path, headers);
-    if (target instanceof ZenoError) return answer(target);
-    revision = target.rev;
+  pause(): void {
+    this.paused = true;
+    this.upstream?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.upstream?.resume();
+  }
+
+  // ---- the request ----
+
+  start(): void {
+    const { deps, handler, headers } = this;
+    handler.onRequestStart?.(this, {});
+    if (this.aborted) return;
+    if (deps.closing()) return this.answer(new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+    const target = deps.resolve(this.req.path, headers);
+    if (target instanceof ZenoError) return this.answer(target);
+    this.revision = target.rev;
+    this.targetPath = target.path;
     const rev = deps.revision(target.rev);
-    if (!rev) return answer(new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
+    if (!rev) return this.answer(new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
+    this.rev = rev;
     // Refused before the request counts towards the revision: recorded with no duration, as server.ts does.
+    const bodyBytes = this.req.body?.length ?? 0;
     if (bodyBytes > deps.maxBodyBytes) {
       const e = tooLargeError(deps.maxBodyBytes, String(bodyBytes));
       rev.metrics?.record(e.statusCode, 0, e.code);
-      return answer(e);
+      return this.answer(e);
     }
     if (rev.failure && !rev.throttler.hasBackends()) {
       rev.metrics?.record(rev.failure.statusCode, 0, rev.failure.code);
-      return answer(rev.failure);
+      return this.answer(rev.failure);
     }
-    handleRev = rev;
+
     let traceparent: string | undefined;
-    traceId = traceIdOf(headers.traceparent);
+    this.traceId = traceIdOf(headers.traceparent);
     if (deps.tracer) {
-      span = deps.tracer.start(`gateway ${target.rev}`, SPAN_KIND.server, traceId ? (headers.traceparent as string) : undefined, {
-        'http.request.method': req.method,
+      this.span = deps.tracer.start(`gateway ${target.rev}`, SPAN_KIND.server, this.traceId ? (headers.traceparent as string) : undefined, {
+        'http.request.method': this.req.method,
         'url.path': target.path,
         'server.address': headers.host ?? '',
         'zeno.revision': target.rev,
       });
-      traceparent = span.traceparent();
-      traceId = span.traceId;
-    } else if (!traceId) {
+      traceparent = this.span.traceparent();
+      this.traceId = this.span.traceId;
+    } else if (!this.traceId) {
       const t = newTraceparent();
       traceparent = t.header;
-      traceId = t.traceId;
+      this.traceId = t.traceId;
     }
-    rev.stats.begin(startedMs);
-    const expire = (what: string) => () => {
-      timedOut = what;
-      stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
-    };
-    timers.push(clock.setTimeout(expire(`timeoutSeconds (${rev.timeoutMs / 1000}s)`), rev.timeoutMs));
+    this.metered = true;
+    rev.stats.begin(this.startedMs);
+    const { clock } = deps;
+    this.timer = clock.setTimeout(() => this.expire('timeoutSeconds', rev.timeoutMs), rev.timeoutMs);
     const rs = rev.responseStartTimeoutMs ?? 0;
-    const startTimer = rs > 0 && rs < rev.timeoutMs ? clock.setTimeout(expire(`responseStartTimeoutSeconds (${rs / 1000}s)`), rs) : undefined;
-    timers.push(startTimer);
+    if (rs > 0 && rs < rev.timeoutMs) this.startTimer = clock.setTimeout(() => this.expire('responseStartTimeoutSeconds', rs), rs);
     const idle = rev.idleTimeoutMs ?? 0;
-    let idleIndex = -1;
-    if (idle > 0) {
-      idleIndex = timers.length;
-      timers.push(clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle));
-    }
-
-    const failed = (err: unknown): void => {
-      if (ended) return;
-      if (headSent) {
-        // Mid-body: like a reset connection to an HTTP client.
-        status = status || 502;
-        finish();
-        handler.onResponseError?.(controller, controller.reason ?? (err instanceof Error ? err : new Error(String(err))));
-        return;
-      }
-      if (controller.aborted) {
-        finish();
-        handler.onResponseError?.(controller, controller.reason!);
-        return;
-      }
-      if (timedOut || isZenoError(err)) {
-        answer(timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${timedOut} passed`) : (err as ZenoError));
-        return;
-      }
-      const msg = err instanceof Error ? err.message : String(err);
-      answer(new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
-    };
+    if (idle > 0) this.idleTimer = clock.setTimeout(() => this.expire('idleTimeoutSeconds', idle), idle);
 
     const up = upstreamHeaders(headers, { remoteAddress: '127.0.0.1', proto: 'http' });
     if (traceparent) up.traceparent = traceparent;
-    if (requestId) up['x-request-id'] = requestId;
+    if (this.requestId) up['x-request-id'] = this.requestId;
+    this.up = up;
+    this.next();
+  }
 
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const got = rev.throttler.tryAcquire();
-        if (got) lease = got;
-        else {
-          cancelWait ??= new AbortController();
-          const cold = !rev.throttler.hasBackends();
-          const queuedMs = cold ? clock.now() : 0;
-          const waitSpan = span ? deps.tracer!.start('activator wait', SPAN_KIND.internal, traceparent, { 'zeno.cold_start': cold }) : undefined;
-          try {
-            lease = await rev.throttler.acquire(rev.timeoutMs, cancelWait.signal);
-          } finally {
-            waitSpan?.end(lease ? undefined : 'no pod in time');
-          }
-          if (cold && !stopped) {
-            coldStartMs = clock.now() - queuedMs;
-            rev.metrics?.coldStart(coldStartMs);
-            span?.set('zeno.cold_start_ms', coldStartMs);
-          }
+  /** Takes a pod slot (waiting for one at zero scale) and sends the request. */
+  private next(): void {
+    const rev = this.rev!;
+    this.attempt++;
+    const got = rev.throttler.tryAcquire();
+    if (got) {
+      // A cold request that got an early pod (docs/functions.md) waits in that
+      // pod for its handler: its cold start ends with the response head.
+      if (!this.coldDone && got.onEarlyPod()) this.coldSince ??= this.startedMs;
+      return this.send(got);
+    }
+    this.cancelWait ??= new AbortController();
+    const cold = !rev.throttler.hasBackends();
+    const queuedMs = cold ? this.deps.clock.now() : 0;
+    const waitSpan = this.span ? this.deps.tracer!.start('activator wait', SPAN_KIND.internal, this.up!.traceparent as string, { 'zeno.cold_start': cold }) : undefined;
+    let waiting: Lease | Promise<Lease>;
+    try {
+      waiting = rev.throttler.acquire(rev.timeoutMs, this.cancelWait.signal);
+    } catch (err) {
+      waitSpan?.end('no pod in time');
+      return this.failed(err);
+    }
+    Promise.resolve(waiting).then(
+      (lease) => {
+        waitSpan?.end();
+        if (cold && !this.stopped && !this.coldDone) {
+          const since = this.coldSince ?? queuedMs;
+          if (lease.onEarlyPod()) this.coldSince = since;
+          else this.recordCold(since);
         }
-        if (stopped) throw stopped;
-      } catch (err) {
-        return failed(err);
-      }
-      const backend = lease.backend;
-      const outcome = await new Promise<'done' | Error>((settle) => {
-        const upstream: Dispatcher.DispatchHandler = {
-          onRequestStart(c) {
-            controller.upstream = c;
-            if (stopped) c.abort(stopped);
-            else if (controller.paused) c.pause();
-          },
-          onResponseStart(_c, statusCode, h, statusMessage) {
-            if (statusCode < 200) return;
-            clock.clearTimeout(startTimer);
-            status = statusCode;
-            headSent = true;
-            handler.onResponseStart?.(controller, statusCode, h, statusMessage);
-          },
-          onResponseData(_c, chunk) {
-            if (idleIndex >= 0) {
-              clock.clearTimeout(timers[idleIndex]);
-              timers[idleIndex] = clock.setTimeout(expire(`idleTimeoutSeconds (${idle / 1000}s)`), idle);
-            }
-            handler.onResponseData?.(controller, chunk);
-          },
-          onResponseEnd(_c, trailers) {
-            finish();
-            handler.onResponseEnd?.(controller, trailers);
-            settle('done');
-          },
-          onResponseError(_c, err) {
-            settle(err);
-          },
-        };
-        try {
-          deps.agent.dispatch({ origin: backend.url, path: target.path, method: req.method as Dispatcher.HttpMethod, headers: up, body: req.body ?? null }, upstream);
-        } catch (e) {
-          settle(e as Error);
-        }
-      });
-      controller.upstream = undefined;
-      if (outcome === 'done') return;
-      // Better than Knative's activator (502, no retry): a request that never
-      // reached the pod goes to another one (the body is in memory).
-      // An early pod (not ready yet, docs/functions.md) that failed before
-      // answering never ran the request either.
-      if (attempt < MAX_ATTEMPTS && !stopped && !headSent && (neverReachedPod(outcome) || lease.onEarlyPod())) {
-        rev.throttler.pause(backend.id, UNREACHABLE_PAUSE_MS);
-        lease.release();
-        lease = undefined;
-        // The revision failed meanwhile (the early pod could not load its handler): say why.
-        if (rev.failure && !rev.throttler.hasBackends()) return failed(rev.failure);
-        continue;
-      }
-      return failed(stopped ?? outcome);
+        this.send(lease);
+      },
+      (err: unknown) => {
+        waitSpan?.end('no pod in time');
+        this.failed(err);
+      },
+    );
+  }
+
+  private send(lease: Lease): void {
+    this.lease = lease;
+    if (this.stopped) return this.failed(this.stopped);
+    try {
+      this.deps.agent.dispatch(
+        { origin: lease.backend.url, path: this.targetPath, method: this.req.method as Dispatcher.HttpMethod, headers: this.up!, body: this.req.body ?? null },
+        this,
+      );
+    } catch (e) {
+      this.onResponseError(undefined, e as Error);
+    }
+  }
+
+  /** The cold start as the caller feels it: from `since` to now (docs/metrics.md). */
+  private recordCold(since: number): void {
+    this.coldDone = true;
+    this.coldStartMs = this.deps.clock.now() - since;
+    this.rev!.metrics?.coldStart(this.coldStartMs);
+    this.span?.set('zeno.cold_start_ms', this.coldStartMs);
+  }
+
+  private stop(e: Error): void {
+    this.stopped ??= e;
+    this.cancelWait?.abort(e);
+    this.upstream?.abort(e);
+  }
+
+  private expire(kind: string, ms: number): void {
+    this.timedOut = `${kind} (${ms / 1000}s)`;
+    this.stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
+  }
+
+  // ---- the pod's response (undici handler) ----
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.upstream = c;
+    if (this.stopped) c.abort(this.stopped);
+    else if (this.paused) c.pause();
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, h: IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) return;
+    this.deps.clock.clearTimeout(this.startTimer);
+    this.startTimer = undefined;
+    this.status = statusCode;
+    this.headSent = true;
+    if (!this.coldDone && this.coldSince !== undefined) this.recordCold(this.coldSince);
+    this.handler.onResponseStart?.(this, statusCode, h, statusMessage);
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.idleTimer !== undefined) {
+      const idle = this.rev!.idleTimeoutMs!;
+      this.deps.clock.clearTimeout(this.idleTimer);
+      this.idleTimer = this.deps.clock.setTimeout(() => this.expire('idleTimeoutSeconds', idle), idle);
+    }
+    this.handler.onResponseData?.(this, chunk);
+  }
+
+  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.upstream = undefined;
+    this.finish();
+    this.handler.onResponseEnd?.(this, trailers);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
+    this.upstream = undefined;
+    const lease = this.lease;
+    // Better than Knative's activator (502, no retry): a request that never
+    // reached the pod goes to another one (the body is in memory).
+    // An early pod (not ready yet, docs/functions.md) that failed before
+    // answering never ran the request either.
+    if (lease && this.attempt < MAX_ATTEMPTS && !this.stopped && !this.headSent && (neverReachedPod(err) || lease.onEarlyPod())) {
+      const rev = this.rev!;
+      rev.throttler.pause(lease.backend.id, UNREACHABLE_PAUSE_MS);
+      lease.release();
+      this.lease = undefined;
+      // The revision failed meanwhile (the early pod could not load its handler): say why.
+      if (rev.failure && !rev.throttler.hasBackends()) return this.failed(rev.failure);
+      return this.next();
+    }
+    this.failed(this.stopped ?? err);
+  }
+
+  // ---- endings ----
+
+  private failed(err: unknown): void {
+    if (this.ended) return;
+    const { handler } = this;
+    if (this.headSent) {
+      // Mid-body: like a reset connection to an HTTP client.
+      this.status ||= 502;
+      this.finish();
+      handler.onResponseError?.(this, this.reason ?? (err instanceof Error ? err : new Error(String(err))));
+      return;
+    }
+    if (this.aborted) {
+      this.finish();
+      handler.onResponseError?.(this, this.reason!);
+      return;
+    }
+    if (this.timedOut || isZenoError(err)) {
+      this.answer(this.timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${this.timedOut} passed`) : (err as ZenoError));
+      return;
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    this.answer(new ZenoError('ZENO_ERR_UPSTREAM_FAILED', `error forwarding to the function: ${msg}`));
+  }
+
+  /** The platform's answer, shaped as sendError() writes it. */
+  private answer(err: ZenoError): void {
+    this.status = err.statusCode;
+    this.errorCode = err.code;
+    this.finish();
+    const { handler } = this;
+    if (this.aborted) return handler.onResponseError?.(this, this.reason!);
+    const body = Buffer.from(JSON.stringify(errorBody(err)), 'utf8');
+    const h: IncomingHttpHeaders = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length) };
+    if (err.retryAfter !== undefined) h['retry-after'] = String(err.retryAfter);
+    handler.onResponseStart?.(this, err.statusCode, h, '');
+    if (!this.aborted) handler.onResponseData?.(this, body);
+    if (!this.aborted) handler.onResponseEnd?.(this, {});
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const { deps, rev, headers } = this;
+    const { clock } = deps;
+    clock.clearTimeout(this.timer);
+    clock.clearTimeout(this.startTimer);
+    clock.clearTimeout(this.idleTimer);
+    this.lease?.release();
+    this.lease = undefined;
+    const endedMs = clock.now();
+    if (rev && this.metered) {
+      rev.stats.end(endedMs);
+      rev.metrics?.record(this.status, endedMs - this.startedMs, this.errorCode);
+    }
+    if (this.span) {
+      this.span.set('http.response.status_code', this.status);
+      this.span.end(this.status >= 500 || this.status === 0 ? (this.errorCode ?? `HTTP ${this.status}`) : undefined);
+    }
+    if (deps.accessLog) {
+      const entry: AccessLogEntry = {
+        time: new Date(endedMs).toISOString(),
+        requestId: typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : (this.requestId ?? ''),
+        traceId: this.traceId ?? traceIdOf(headers.traceparent),
+        method: this.req.method,
+        host: headers.host,
+        path: this.req.path,
+        status: this.status,
+        durationMs: endedMs - this.startedMs,
+        revision: this.revision,
+      };
+      if (this.coldStartMs !== undefined) entry.coldStartMs = this.coldStartMs;
+      if (this.errorCode !== undefined) entry.error = this.errorCode;
+      deps.accessLog(entry);
     }
   }
 }
