@@ -547,6 +547,8 @@ export interface HpaSettings {
   readonly maxScale: number;
   /** autoscaling.knative.dev/window in whole seconds, when set: both stabilization windows. */
   readonly windowSeconds?: number;
+  /** initial-scale (annotation over config-autoscaler; 0 only when allowed): the Deployment starts at max(1, min-scale, this). */
+  readonly initialScale: number;
 }
 
 /**
@@ -555,7 +557,9 @@ export interface HpaSettings {
  * undefined. After Knative: the PodAutoscaler defaults the HPA class's metric
  * to cpu (pa_defaults.go); the target and the window are taken only from the
  * annotations (PodAutoscaler.Target(), Window()); min and max come from
- * ScaleBounds (annotation over config-autoscaler).
+ * ScaleBounds (annotation over config-autoscaler); the initial scale as the
+ * revision's Deployment is created with it, and the HPA reconciler counts
+ * the scale target initialized at max(min-scale, initial-scale) replicas.
  */
 export function resolveHpaSettings(config: AutoscalerConfig, annotations: Record<string, string> | undefined): HpaSettings | undefined {
   const str = (name: AutoscalingAnnotation): string | undefined => getAutoscalingAnnotation(annotations, name)?.value;
@@ -569,10 +573,15 @@ export function resolveHpaSettings(config: AutoscalerConfig, annotations: Record
   const maxScale = (max === undefined ? undefined : parseInt32(max)) ?? config.maxScale;
   const rawWindow = str('window');
   const windowMs = rawWindow === undefined ? undefined : parseDuration(rawWindow);
+  // getInitialScale (hpa.go / kpa.go): the annotation, unless it is 0 and zero is not allowed.
+  const init = str('initial-scale');
+  const initParsed = init === undefined ? undefined : parseInt32(init);
+  const initialScale = initParsed === undefined || initParsed < 0 || (initParsed === 0 && !config.allowZeroInitialScale) ? config.initialScale : initParsed;
   const out: { -readonly [K in keyof HpaSettings]: HpaSettings[K] } = {
     metric: str('metric') || 'cpu',
     minScale: Math.max(0, minScale),
     maxScale: Math.max(0, maxScale),
+    initialScale,
   };
   if (target !== undefined && target >= TARGET_MIN) out.target = target;
   if (windowMs !== undefined && windowMs >= WINDOW_MIN_MS && windowMs <= WINDOW_MAX_MS) out.windowSeconds = Math.floor(windowMs / 1000);

@@ -183,23 +183,26 @@ describe('resolveHpaSettings (which revisions get an HPA, with what)', () => {
   it.each<{ label: string; ann: Record<string, string>; config?: Partial<typeof DEFAULT_AUTOSCALER_CONFIG>; want: HpaSettings | undefined }>([
     { label: 'KPA (the default): none', ann: {}, want: undefined },
     { label: 'explicit KPA class: none', ann: { [A('class')]: 'kpa.autoscaling.knative.dev' }, want: undefined },
-    { label: 'HPA class: metric defaults to cpu, no target, min/max 0', ann: HPA, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
-    { label: 'config-autoscaler pod-autoscaler-class hpa applies without the annotation', ann: {}, config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' }, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
+    { label: 'HPA class: metric defaults to cpu, no target, min/max 0', ann: HPA, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 1 } },
+    { label: 'config-autoscaler pod-autoscaler-class hpa applies without the annotation', ann: {}, config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' }, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 1 } },
     { label: 'the annotation beats the config class', ann: { [A('class')]: 'kpa.autoscaling.knative.dev' }, config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' }, want: undefined },
     {
       label: 'memory, target, min/max (aliases accepted), window',
       ann: { ...HPA, [A('metric')]: 'memory', [A('target')]: '150', [A('minScale')]: '2', [A('max-scale')]: '8', [A('window')]: '2m' },
-      want: { metric: 'memory', target: 150, minScale: 2, maxScale: 8, windowSeconds: 120 },
+      want: { metric: 'memory', target: 150, minScale: 2, maxScale: 8, windowSeconds: 120, initialScale: 1 },
     },
-    { label: 'min/max from config-autoscaler', ann: HPA, config: { minScale: 3, maxScale: 9 }, want: { metric: 'cpu', minScale: 3, maxScale: 9 } },
-    { label: 'an invalid target or window is left out', ann: { ...HPA, [A('target')]: 'x', [A('window')]: '1s' }, want: { metric: 'cpu', minScale: 0, maxScale: 0 } },
+    { label: 'min/max from config-autoscaler', ann: HPA, config: { minScale: 3, maxScale: 9 }, want: { metric: 'cpu', minScale: 3, maxScale: 9, initialScale: 1 } },
+    { label: 'initial-scale from the annotation; 0 only when allowed', ann: { ...HPA, [A('initial-scale')]: '4' }, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 4 } },
+    { label: 'initial-scale 0 refused without allow-zero-initial-scale', ann: { ...HPA, [A('initial-scale')]: '0' }, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 1 } },
+    { label: 'initial-scale 0 with allow-zero-initial-scale', ann: { ...HPA, [A('initial-scale')]: '0' }, config: { allowZeroInitialScale: true }, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 0 } },
+    { label: 'an invalid target or window is left out', ann: { ...HPA, [A('target')]: 'x', [A('window')]: '1s' }, want: { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 1 } },
   ])('$label', ({ ann, config, want }) => {
     expect(resolveHpaSettings({ ...DEFAULT_AUTOSCALER_CONFIG, ...config }, ann)).toEqual(want);
   });
 });
 
 describe("buildHpa (Knative's MakeHPA on autoscaling/v2)", () => {
-  const base: HpaSettings = { metric: 'cpu', minScale: 0, maxScale: 0 };
+  const base: HpaSettings = { metric: 'cpu', minScale: 0, maxScale: 0, initialScale: 1 };
   it.each<{ label: string; hpa: HpaSettings; want: Record<string, unknown> }>([
     { label: 'no target: no metrics (the HPA default, 80 % CPU); min 0 → 1; max 0 → MaxInt32', hpa: base, want: { minReplicas: 1, maxReplicas: HPA_MAX_REPLICAS } },
     {
@@ -255,7 +258,7 @@ describe('generated manifests against the official Kubernetes schemas', () => {
     expect(manifestProblems(buildService(template(over), { sidecar: { image: 'z:1' } }))).toEqual([]);
   });
   it('the HPA check catches a broken HPA', () => {
-    const h = structuredClone(buildHpa(template(), { metric: 'cpu', minScale: 0, maxScale: 0, target: 50 }));
+    const h = structuredClone(buildHpa(template(), { metric: 'cpu', minScale: 0, maxScale: 0, target: 50, initialScale: 1 }));
     h.spec.maxReplicas = 'ten';
     h.spec.metrics[0].resource.targetAverageUtilization = 50;
     const problems = manifestProblems(h);
