@@ -474,7 +474,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   let sources = newSources();
   let sourcesState: 'idle' | 'running' | 'closed' = 'idle';
   // Channels (addressed on the gateway, backed by the event log), Subscriptions, Sequences, Parallels.
-  const flows = new FlowsController({ store, clock, log: eventLog, gatewayUrl, logLine: log, consumerIdsByName: opts.natsUrl !== undefined });
+  const flows = new FlowsController({
+    store, clock, log: eventLog, gatewayUrl, logLine: log, consumerIdsByName: opts.natsUrl !== undefined,
+    // A Subscription's ref to a Service is delivered through the gateway's routing in process, as a Trigger's is.
+    agent: viaLocalGateway(gateway.local, () => gatewayUrl, new Agent({ keepAliveTimeout: 30_000 })),
+  });
   gateway.mount(CHANNEL_PATH_PREFIX, createChannelIngress({ log: eventLog, exists: (ns, name) => store.get('channels', ns, name) !== undefined, maxBodyBytes, sendError }));
 
   reconciler = new Reconciler({

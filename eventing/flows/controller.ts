@@ -32,7 +32,7 @@ import { setCondition } from '../../controller/conditions.js';
 import type { ResourceStore, WatchEvent } from '../../controller/store.js';
 import type { DeliverySpec } from '../delivery/delivery.js';
 import { defaultRefNamespace, resolveDestination, type Destination, type Resolution } from '../destination.js';
-import { createDispatcher, type EventDispatcher } from '../dispatcher/dispatcher.js';
+import { createDispatcher, type DeliveryClient, type EventDispatcher } from '../dispatcher/dispatcher.js';
 import { encodeForDelivery } from '../dispatcher/encoding.js';
 import type { EventLog, StoredEvent } from '../log/event-log.js';
 import { summarize } from '../sources/controller.js';
@@ -52,6 +52,8 @@ export interface FlowsControllerDeps {
   logLine?: (line: string) => void;
   /** Injected for tests; one over `log` otherwise (closed with the controller). */
   dispatcher?: EventDispatcher;
+  /** The HTTP client of the controller's own dispatcher (closed with it), e.g. gateway/local.ts's in-process client. */
+  agent?: DeliveryClient;
   /**
    * Name Subscription consumers without their uid, so that instances on one
    * NATS (each with its own store, where a Subscription gets its own uid)
@@ -99,7 +101,9 @@ export class FlowsController {
 
   constructor(private readonly d: FlowsControllerDeps) {
     this.ownDispatcher = d.dispatcher === undefined;
-    this.dispatcher = d.dispatcher ?? createDispatcher({ log: d.log, clock: d.clock, ...(d.logLine ? { logLine: d.logLine } : {}) });
+    this.dispatcher =
+      d.dispatcher ??
+      createDispatcher({ log: d.log, clock: d.clock, ...(d.logLine ? { logLine: d.logLine } : {}), ...(d.agent ? { agent: d.agent, closeAgent: true } : {}) });
   }
 
   start(): void {
