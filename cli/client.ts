@@ -32,6 +32,27 @@ export function unreachable(url: string, dataDir?: string): ZenoError {
   return new ZenoError('ZENO_ERR_PLATFORM_UNREACHABLE', `cannot reach Zeno at ${url}${from}: it is not running; ${FIX}`);
 }
 
+/** Connect-time failures: nothing listens at the address, so no platform runs there. */
+const NOT_LISTENING = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * The one-line error for a failed call to the platform. Only a failure to
+ * connect means it is not running; a connection that broke after the
+ * request went out (the platform hung up, was killed, or gave up on a very
+ * long request) says so instead of sending the user to start a platform
+ * that is running.
+ */
+export function connectionError(url: string, dataDir: string | undefined, err: unknown): ZenoError {
+  const e = err as { code?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
+  const code = typeof e?.cause?.code === 'string' ? e.cause.code : typeof e?.code === 'string' ? e.code : undefined;
+  if (code === undefined || NOT_LISTENING.has(code)) return unreachable(url, dataDir);
+  const from = dataDir ? ` (from ${dataDir})` : '';
+  return new ZenoError(
+    'ZENO_ERR_PLATFORM_UNREACHABLE',
+    `Zeno at ${url}${from} closed the connection before answering (${code}); it may have stopped, or the request took too long: see its log, and apply a very large file in parts`,
+  );
+}
+
 /** The one-line error for a data dir that no `zeno up` wrote its address into. */
 export function noPlatform(dataDir: string, file: string): ZenoError {
   return new ZenoError('ZENO_ERR_PLATFORM_UNREACHABLE', `no running Zeno found in ${dataDir} (no ${file} file there): ${FIX}`);
@@ -190,7 +211,7 @@ export class AdminClient {
       });
     } catch (e) {
       if ((e as Error).name === 'AbortError' && signal?.aborted && signal.reason?.name !== 'TimeoutError') throw e;
-      throw unreachable(this.baseUrl, this.dataDir);
+      throw connectionError(this.baseUrl, this.dataDir, e);
     }
   }
 
