@@ -5,25 +5,15 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import type { KObject } from '../core/types.js';
-import type { FunctionRuntime } from '../functions/runtime.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../functions/node/index.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
 // The same harness as admin-api.test.ts: a real SQLite store, fastify inject, an inert runtime.
-const inertRuntime: FunctionRuntime = {
-  deploy: () => undefined,
-  scale: () => undefined,
-  remove: async () => undefined,
-  status: () => undefined,
-  readyPods: () => [],
-  subscribe: () => () => undefined,
-  logs: () => [],
-  followLogs: () => () => undefined,
-  close: async () => undefined,
-};
+
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -40,7 +30,7 @@ beforeEach(async () => {
   app = createAdminApi({
     store,
     events: new EventRecorder(new FakeClock()),
-    runtime: inertRuntime,
+    runtime: inertRuntime(),
     token: TOKEN,
     config: () => configFromConfigMaps(store.list('configmaps')),
     info: () => ({ version: 'test' }),

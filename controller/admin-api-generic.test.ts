@@ -5,24 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import type { KObject } from '../core/types.js';
-import type { FunctionRuntime } from '../functions/runtime.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import type { GenericKind } from './resource-kinds.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
-const inertRuntime: FunctionRuntime = {
-  deploy: () => undefined,
-  scale: () => undefined,
-  remove: async () => undefined,
-  status: () => undefined,
-  readyPods: () => [],
-  subscribe: () => () => undefined,
-  logs: () => [],
-  followLogs: () => () => undefined,
-  close: async () => undefined,
-};
+
 
 /** A stand-in generic kind: the seam is what is tested, not Broker's own rules. */
 const BROKER: GenericKind = {
@@ -51,7 +41,7 @@ beforeEach(async () => {
   app = createAdminApi({
     store,
     events: new EventRecorder(new FakeClock()),
-    runtime: inertRuntime,
+    runtime: inertRuntime(),
     token: 'test-token-0123456789',
     config: () => configFromConfigMaps(store.list('configmaps')),
     info: () => ({}),
@@ -117,7 +107,7 @@ describe('admin API: Broker and Trigger (the registered eventing kinds)', () => 
     real = createAdminApi({
       store,
       events: new EventRecorder(new FakeClock()),
-      runtime: inertRuntime,
+      runtime: inertRuntime(),
       token: 'test-token-0123456789',
       config: () => configFromConfigMaps(store.list('configmaps')),
       info: () => ({}),

@@ -4,27 +4,17 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
-import type { FunctionRuntime } from '../functions/runtime.js';
 import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
 import type { RuntimeKind } from './validation/context.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
 // Apply validates for the runtime the platform runs functions on
 // (`zeno up --runtime`): locally a container runs its command, on Kubernetes its image.
 
-const inert: FunctionRuntime = {
-  deploy: () => undefined,
-  scale: () => undefined,
-  remove: async () => undefined,
-  status: () => undefined,
-  readyPods: () => [],
-  subscribe: () => () => undefined,
-  logs: () => [],
-  followLogs: () => () => undefined,
-  close: async () => undefined,
-};
+const inert = inertRuntime();
 const TOKEN = 'runtime-test-token-0123';
 const C = 'spec.template.spec.containers[0]';
 

@@ -10,20 +10,11 @@ import { createAdminApi } from './admin-api.js';
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
 /** Only logs matter to the admin API; the rest of the runtime is inert. */
 function fakeRuntime(lines: Record<RevisionId, LogLine[]>): FunctionRuntime {
-  return {
-    deploy: () => undefined,
-    scale: () => undefined,
-    remove: async () => undefined,
-    status: () => undefined,
-    readyPods: () => [],
-    subscribe: () => () => undefined,
-    logs: (rev) => lines[rev] ?? [],
-    followLogs: () => () => undefined,
-    close: async () => undefined,
-  };
+  return inertRuntime({ logs: (rev) => lines[rev] ?? [] });
 }
 
 const TOKEN = 'test-token-0123456789';

@@ -11,27 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
 import { createMetrics } from '../core/metrics.js';
 import { REDACTED } from '../core/redact.js';
-import type { FunctionRuntime } from '../functions/runtime.js';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard, type Dashboard } from './dashboard.js';
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-const runtime: FunctionRuntime = {
-  deploy: () => undefined,
-  scale: () => undefined,
-  remove: async () => undefined,
-  status: () => undefined,
-  readyPods: () => [],
-  subscribe: () => () => undefined,
-  logs: () => [],
-  followLogs: () => () => undefined,
-  close: async () => undefined,
-};
+const runtime = inertRuntime();
 
 let dir: string;
 let store: ResourceStore;

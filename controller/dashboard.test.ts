@@ -12,22 +12,13 @@ import { cookieValue, createDashboard, findUiDir, UI_COOKIE, type Dashboard } fr
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
+import { inertRuntime } from '../test/support/inert-runtime.js';
 
 const TOKEN = 'test-token-0123456789';
 
 /** Replica counts and logs are all the dashboard reads from the runtime. */
 function fakeRuntime(status: Map<RevisionId, RevisionRuntimeStatus>): FunctionRuntime {
-  return {
-    deploy: () => undefined,
-    scale: () => undefined,
-    remove: async () => undefined,
-    status: (rev) => status.get(rev),
-    readyPods: () => [],
-    subscribe: () => () => undefined,
-    logs: (rev) => (rev === 'default/hello-00001' ? [{ time: 1, pod: 'hello-00001-a', stream: 'stdout', line: 'hi' }, { time: 2, pod: 'hello-00001-b', stream: 'stderr', line: 'oops' }] : []),
-    followLogs: () => () => undefined,
-    close: async () => undefined,
-  };
+  return inertRuntime({ status: (rev) => status.get(rev), logs: (rev) => (rev === 'default/hello-00001' ? [{ time: 1, pod: 'hello-00001-a', stream: 'stdout', line: 'hi' }, { time: 2, pod: 'hello-00001-b', stream: 'stderr', line: 'oops' }] : []) });
 }
 
 let dir: string;
