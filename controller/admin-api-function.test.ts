@@ -14,7 +14,6 @@ import { inertRuntime } from '../test/support/inert-runtime.js';
 
 // The same harness as admin-api.test.ts: a real SQLite store, fastify inject, an inert runtime.
 
-
 const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const FN = '/apis/zeno.dev/v1/namespaces/default/functions';

@@ -12,8 +12,6 @@ import type { GenericKind } from './resource-kinds.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
 import { inertRuntime } from '../test/support/inert-runtime.js';
 
-
-
 /** A stand-in generic kind: the seam is what is tested, not Broker's own rules. */
 const BROKER: GenericKind = {
   apiVersion: 'eventing.knative.dev/v1',
