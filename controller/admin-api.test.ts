@@ -422,3 +422,23 @@ describe('logs', () => {
     expect(r.json().code).toBe('ZENO_ERR_RESOURCE_NOT_FOUND');
   });
 });
+
+describe('storage faults', () => {
+  it.each([
+    ['SQLITE_FULL', 507, 'ZENO_ERR_STORAGE_FULL'],
+    ['SQLITE_READONLY', 503, 'ZENO_ERR_STORAGE_UNAVAILABLE'],
+  ])('an apply that SQLite refuses with %s answers %d %s, and nothing changed', async (code, status, zeno) => {
+    const put = store.put;
+    store.put = () => {
+      throw Object.assign(new Error(`disk says ${code}`), { code });
+    };
+    try {
+      const r = await apply([service('hello')]);
+      expect(r.status).toBe(status);
+      expect(r.json()).toMatchObject({ statusCode: status, code: zeno });
+    } finally {
+      store.put = put;
+    }
+    expect(store.get('services', 'default', 'hello')).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { ZenoError, errorBody, isZenoError, type FieldIssue } from '../core/errors.js';
+import { ZenoError, errorBody, isZenoError, storageError, type FieldIssue } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, clientErrorListener, serverOptions, type HttpLimits } from '../core/http-server.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { REDACTED, redactSecrets, restoreRedacted } from '../core/redact.js';
@@ -137,7 +137,8 @@ export function createAdminApi(d: AdminApiDeps): FastifyInstance {
 
   app.setErrorHandler((err: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     let z: ZenoError;
-    if (isZenoError(err)) z = err;
+    const stored = storageError(err);
+    if (isZenoError(stored)) z = stored;
     else {
       const fe = err as { statusCode?: number; code?: string; message?: string };
       if (fe.statusCode === 413) z = new ZenoError('ZENO_ERR_BODY_TOO_LARGE');

@@ -1,3 +1,5 @@
+import { PLATFORM_DEFAULTS } from './config/platform.js';
+
 /**
  * One table of every error Zeno reports to users. Responses carry
  * `{statusCode, code, error, message}` (fastify's shape); tests assert on
@@ -113,4 +115,23 @@ export function errorBody(err: ZenoError): ErrorBody {
 export function formatIssue(i: FieldIssue): string {
   const where = i.file ? `${i.file}${i.line ? `:${i.line}` : ''}${i.column ? `:${i.column}` : ''}: ` : '';
   return `${where}${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/**
+ * What a failed SQLite write tells the client (an append to the event log,
+ * an apply to the resource store). A full disk and a data dir that cannot
+ * be written (read-only, I/O errors) become coded errors with Retry-After,
+ * so the answer is 507 or 503 instead of a bare 500; nothing was stored
+ * either way, since the commit failed. Other errors pass as they are.
+ */
+export function storageError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return err;
+  const opts = { retryAfter: PLATFORM_DEFAULTS.storageRetryAfterSeconds, cause: err };
+  const why = (err as Error).message;
+  if (code === 'SQLITE_FULL') return new ZenoError('ZENO_ERR_STORAGE_FULL', `the data dir is full, nothing was stored: ${why}`, opts);
+  if (/^SQLITE_(READONLY|IOERR|CANTOPEN)/.test(code)) {
+    return new ZenoError('ZENO_ERR_STORAGE_UNAVAILABLE', `the data dir cannot be written, nothing was stored: ${why} (${code})`, opts);
+  }
+  return err;
 }

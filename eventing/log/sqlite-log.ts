@@ -2,8 +2,7 @@ import Database from 'better-sqlite3';
 import { closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { realClock, type Clock } from '../../core/clock.js';
-import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
-import { ZenoError } from '../../core/errors.js';
+import { storageError, ZenoError } from '../../core/errors.js';
 import type { ConsumerInfo, ConsumerOptions, EventLog, LeasedEvent, StoredEvent } from './event-log.js';
 
 /**
@@ -32,23 +31,7 @@ export function decodeEvent(body: string): StoredEvent {
   return event;
 }
 
-/**
- * What a failed append tells the producer. A full disk and a data dir that
- * cannot be written (read-only, I/O errors) become coded errors with
- * Retry-After, so ingress answers 507 or 503 instead of a bare 500; nothing
- * was stored either way, since the commit failed. Other errors pass as they are.
- */
-export function storageError(err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return err;
-  const opts = { retryAfter: PLATFORM_DEFAULTS.storageRetryAfterSeconds, cause: err };
-  const why = (err as Error).message;
-  if (code === 'SQLITE_FULL') return new ZenoError('ZENO_ERR_STORAGE_FULL', `the data dir is full, nothing was stored: ${why}`, opts);
-  if (/^SQLITE_(READONLY|IOERR|CANTOPEN)/.test(code)) {
-    return new ZenoError('ZENO_ERR_STORAGE_UNAVAILABLE', `the data dir cannot be written, nothing was stored: ${why} (${code})`, opts);
-  }
-  return err;
-}
+export { storageError } from '../../core/errors.js';
 
 interface PendingAppend {
   broker: string;
