@@ -8,7 +8,7 @@
  * BENCH_EVENTLOG_N (5000), BENCH_BROKER_N (5000), BENCH_BROKER_RATE (1000, events/s), ZENO_NATS_URL (nats://127.0.0.1:4222) for the JetStream log,
  * BENCH_BACKEND_EVENTS (2000), BENCH_BACKEND_CALLS (1000), BENCH_BACKEND_RUNS (3) for SQLite vs JetStream end to end.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,7 +22,7 @@ import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } 
 import { startNginx } from './nginx.js';
 import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
 import { cpuMs, killAllChildrenNow, onPath, processesWithEnv, stopAllChildren } from './proc.js';
-import { machine, machineLine, markdownDoc, markdownTable, summarize, type BenchResults } from './report.js';
+import { machine, machineLine, markdownDoc, markdownTable, keepRecordedSections, summarize, type BenchResults } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
@@ -230,7 +230,10 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`\nMachine: ${machineLine(results.machine)}\n\n${markdownTable(results)}\n`);
-  writeFileSync(join(ROOT, 'docs/benchmarks.md'), markdownDoc(results));
+  const docFile = join(ROOT, 'docs/benchmarks.md');
+  // Sections recorded by hand from other runs (e.g. "Load and scale") stay.
+  const previousDoc = existsSync(docFile) ? readFileSync(docFile, 'utf8') : undefined;
+  writeFileSync(docFile, keepRecordedSections(previousDoc, markdownDoc(results)));
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   log('wrote docs/benchmarks.md and bench/results/latest.json');

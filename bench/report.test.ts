@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from './load.js';
-import { backendRows, eventingRows, percentile, summarize, warmRoundRows } from './report.js';
+import { backendRows, eventingRows, keepRecordedSections, percentile, summarize, warmRoundRows } from './report.js';
 
 const thirty = Array.from({ length: 30 }, (_, i) => i + 1);
 
@@ -104,5 +104,19 @@ describe('eventingRows', () => {
     const rows = eventingRows([old as ReturnType<typeof broker>], []);
     expect(rows).toHaveLength(2);
     expect(rows[0]!.slice(2)).toEqual(['none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)', '—']);
+  });
+});
+
+describe('keepRecordedSections', () => {
+  const generated = '# Benchmarks\n\n| table |\n\n## How each figure is taken\n\n- new text\n';
+  it('keeps the previous sections the generator does not write, in order, and drops the regenerated ones', () => {
+    const previous = '# Benchmarks\n\n| old table |\n\n## How each figure is taken\n\n- old text\n\n## Load and scale\n\n| a |\n\n## Eventing before and after\n\nrounds\n';
+    expect(keepRecordedSections(previous, generated)).toBe(
+      '# Benchmarks\n\n| table |\n\n## How each figure is taken\n\n- new text\n\n## Load and scale\n\n| a |\n\n## Eventing before and after\n\nrounds\n',
+    );
+  });
+  it('is the generated doc when there was none, or nothing recorded', () => {
+    expect(keepRecordedSections(undefined, generated)).toBe(generated);
+    expect(keepRecordedSections('# Benchmarks\n\n## How each figure is taken\n\nold\n', generated)).toBe(generated);
   });
 });

@@ -377,3 +377,25 @@ ${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events
   then every 250 ms; the figure includes starting the CLI's own Node process.
 `;
 }
+
+/**
+ * The generated doc plus every `## ` section of the previous one that the
+ * generator does not write (figures recorded by hand from other runs, such
+ * as "Load and scale" from test/load.test.ts), in their old order, so a
+ * bench run does not delete them.
+ */
+export function keepRecordedSections(previous: string | undefined, generated: string): string {
+  if (!previous) return generated;
+  const headings = new Set(generated.split('\n').filter((l) => l.startsWith('## ')));
+  const sections: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of previous.split('\n')) {
+    if (line.startsWith('## ')) {
+      current = headings.has(line) ? undefined : [line];
+      if (current) sections.push(current);
+    } else if (current) current.push(line);
+  }
+  if (sections.length === 0) return generated;
+  const recorded = sections.map((lines) => lines.join('\n').replace(/\n+$/, '')).join('\n\n');
+  return `${generated.replace(/\n+$/, '')}\n\n${recorded}\n`;
+}
