@@ -307,6 +307,23 @@ describe('delivery (conformance)', () => {
     expect(sink.at('/dls', 'fail-422')[0]!.headers['ce-knativeerrorcode']).toBe('422');
   });
 
+  it('/metrics after this traffic counts the dead-lettered events, the retries and the subscriber\'s cold start', async () => {
+    const res = await fetch(`${zeno.gatewayUrl}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const value = (series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const failing = 'namespace_name="default",broker_name="default",trigger_name="failing"';
+    // fail-500 (after 2 retries) and fail-422 (at once) went to the dead letter sink.
+    expect(value(`zeno_trigger_event_dead_letter_count{${failing}}`)).toBeGreaterThanOrEqual(2);
+    expect(value(`zeno_trigger_event_retry_count{${failing}}`)).toBeGreaterThanOrEqual(2);
+    // The replier Service started from zero for its first event.
+    const replier = text.split('\n').find((l) => l.startsWith('zeno_cold_start_count{') && l.includes('service_name="replier"'));
+    expect(Number(replier?.split(' ').pop() ?? 0)).toBeGreaterThanOrEqual(1);
+  });
+
   it('zeno get triggers -o wide shows the delivery counters', async () => {
     const out = await runCli(['get', 'triggers', '-o', 'wide'], zeno.dataDir);
     expect(out.code, out.stderr).toBe(0);
