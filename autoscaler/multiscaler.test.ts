@@ -46,6 +46,22 @@ function load(ms: Multiscaler, clock: FakeClock, n: number): () => void {
 }
 
 describe('createMultiscaler', () => {
+  it('leaves revisions of the HPA class alone: no initial scale, no decisions, no pokes (annotation or config class)', () => {
+    const a = setup();
+    a.ms.upsert(REV, { containerConcurrency: 1, routed: true, annotations: { [A('class')]: 'hpa.autoscaling.knative.dev', [A('min-scale')]: '2' } });
+    const done = load(a.ms, a.clock, 50);
+    a.ms.poke(REV);
+    a.clock.advance(30_000);
+    done();
+    expect(a.calls).toEqual([]);
+    expect(a.decisions).toEqual([]);
+    expect(a.ms.desired(REV)).toBeUndefined();
+    const b = setup({ config: { podAutoscalerClass: 'hpa.autoscaling.knative.dev' } });
+    b.ms.upsert(REV, { containerConcurrency: 0, routed: true });
+    b.clock.advance(10_000);
+    expect(b.calls).toEqual([]);
+  });
+
   it('applies the initial scale on upsert: max(min-scale if routed, initial-scale)', () => {
     const a = setup();
     a.ms.upsert(REV, { containerConcurrency: 0, routed: true });

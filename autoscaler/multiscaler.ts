@@ -8,7 +8,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { RevisionId } from '../core/types.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
-import { resolveRevisionScaling, type AutoscalerConfig, type RevisionScaling } from '../core/config/autoscaler.js';
+import { HPA_CLASS, resolveRevisionScaling, type AutoscalerConfig, type RevisionScaling } from '../core/config/autoscaler.js';
 import { decide, initialDeciderState, type DeciderState } from './decider.js';
 import { RequestStats } from './request-stats.js';
 import { BucketWindow } from './window.js';
@@ -190,6 +190,8 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
     const now = clock.now();
     for (const [rev, e] of entries) {
       resolve(e);
+      // The HPA class: a HorizontalPodAutoscaler scales the revision, the KPA leaves it alone.
+      if (e.spec.class === HPA_CLASS) continue;
       const want = runDecision(rev, e, now);
       if (want !== undefined) apply(rev, e, want, now);
     }
@@ -234,6 +236,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
       statsFor(rev);
       // Knative creates the Deployment at the initial scale; min-scale counts only when routed.
       const initial = opts.initialScaleReached ? 0 : spec.initialScale;
+      if (spec.class === HPA_CLASS) return;
       setScale(rev, e, Math.max(opts.routed ? spec.minScale : 0, initial), now);
     },
 
@@ -246,7 +249,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
 
     poke(rev) {
       const e = entries.get(rev);
-      if (!e || closed || !active) return;
+      if (!e || closed || !active || e.spec.class === HPA_CLASS) return;
       const s = statsFor(rev);
       // Knative pokes only when the last desired scale was 0 and there is load.
       if ((e.applied ?? 0) !== 0 || s.inFlight() === 0) return;

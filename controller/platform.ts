@@ -4,7 +4,7 @@ import path from 'node:path';
 import { RevisionThrottler, type Backend } from '../activator/throttler.js';
 import { createMultiscaler } from '../autoscaler/multiscaler.js';
 import { realClock, type Clock } from '../core/clock.js';
-import { resolveRevisionScaling } from '../core/config/autoscaler.js';
+import { resolveHpaSettings, resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError } from '../core/errors.js';
 import { createMetrics, type RevisionLabels, type ZenoMetrics } from '../core/metrics.js';
@@ -493,6 +493,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       const s = resolveRevisionScaling(knative.autoscaler, annotations, cc);
       return s.maxScale > 0 ? Math.min(s.initialScale, s.maxScale) : s.initialScale;
     },
+    hpaSettings: (annotations) => resolveHpaSettings(knative.autoscaler, annotations),
     config: () => ({ domain: knative.domain.domain, gc: knative.gc, urlPortSuffix: urlPort ? `:${urlPort}` : '' }),
     dataPlane: {
       addRevision(id, o) {

@@ -237,7 +237,7 @@ describe('a new Service', () => {
     expect(runtime.templates.get(id('hello-00001'))).toEqual({
       id: 'default/hello-00001', namespace: 'default', service: 'hello', configuration: 'hello', revision: 'hello-00001',
       image: 'img:1', command: ['node', 'server.js'], args: [], workingDir: path.resolve('/manifests', 'hello'),
-      env: { GREETING: 'hi' }, containerPort: 9090, timeoutSeconds: 30,
+      env: { GREETING: 'hi' }, containerPort: 9090, timeoutSeconds: 30, containerConcurrency: 10,
     });
     expect(dataPlane.added.get(id('hello-00001'))).toEqual({ containerConcurrency: 10, timeoutMs: 30_000, responseStartTimeoutMs: 0, idleTimeoutMs: 0 });
     expect(scaler.last(id('hello-00001'))).toMatchObject({ containerConcurrency: 10, routed: true, initialScaleReached: false });

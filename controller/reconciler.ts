@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Condition, EnvVar, KObject, RevisionId, RevisionSpecFields, RevisionTemplate, Service, ServiceSpec, TrafficTarget } from '../core/types.js';
 import { SERVING_API_VERSION, revisionId } from '../core/types.js';
+import type { HpaSettings } from '../core/config/autoscaler.js';
 import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../functions/runtime.js';
 import { parseQuantity } from '../core/quantity.js';
 import type { RouteEntry, RouteTarget } from '../gateway/routes.js';
@@ -59,6 +60,8 @@ export interface ReconcilerDeps {
    * capped at max-scale: a first Ready waits for this many ready pods.
    */
   initialScale: (annotations: Record<string, string>, containerConcurrency: number) => number;
+  /** The revision's HPA settings when its autoscaling class is hpa.autoscaling.knative.dev (resolveHpaSettings). */
+  hpaSettings?: (annotations: Record<string, string>) => HpaSettings | undefined;
   /**
    * Environment a SinkBinding injects into the Service's containers
    * (K_SINK, K_CE_OVERRIDES). Knative's webhook writes it into the Service's
@@ -487,6 +490,7 @@ export class Reconciler {
     const service = rev.metadata.labels?.[SERVICE_LABEL] ?? rev.metadata.name;
     const memoryText = c.resources?.limits?.memory;
     const memoryLimit = memoryText !== undefined ? parseQuantity(memoryText) : undefined;
+    const hpa = this.d.hpaSettings?.(rev.metadata.annotations ?? {});
     return {
       id: revisionId(ns, rev.metadata.name),
       namespace: ns,
@@ -504,6 +508,8 @@ export class Reconciler {
       ...(memoryLimit !== undefined && memoryLimit > 0 ? { memoryLimitBytes: Math.floor(memoryLimit) } : {}),
       ...(c.resources && (c.resources.limits || c.resources.requests) ? { resources: quantities(c.resources) } : {}),
       ...(rev.metadata.annotations?.[PROGRESS_DEADLINE_ANNOTATION] !== undefined ? { progressDeadlineMs: progressDeadlineMs(rev.metadata.annotations) } : {}),
+      containerConcurrency: spec.containerConcurrency ?? 0,
+      ...(hpa ? { hpa } : {}),
     };
   }
 

@@ -17,7 +17,7 @@ import type { RevisionId } from '../../core/types.js';
 import { LineSplitter, RingBuffer } from '../local/log-buffer.js';
 import type { FunctionRuntime, LogLine, PodInfo, RevisionFailure, RevisionRuntimeStatus, RuntimeEvent } from '../runtime.js';
 import type { PodTemplate } from '../runtime.js';
-import { buildDeployment, buildService, deploymentName, LABELS, MANAGED_SELECTOR, serviceName, USER_CONTAINER } from './manifests.js';
+import { buildDeployment, buildHpa, buildService, deploymentName, hpaName, LABELS, MANAGED_SELECTOR, serviceName, USER_CONTAINER, type SidecarSpec } from './manifests.js';
 import { parseLogLine, podExit, podFailure, podRestarts, podState, sliceEndpoints, timeMs, type EndpointView } from './pod-state.js';
 import { ResumableWatch, type KubeObject, type WatchSource } from './watch.js';
 
@@ -34,6 +34,13 @@ export interface KubernetesRuntimeOptions {
    * Lease through setWritable(). @default true
    */
   writable?: boolean;
+  /**
+   * Cluster mode: every pod gets the queue-proxy-style sidecar
+   * (functions/sidecar) that holds it to containerConcurrency, since several
+   * gateways share the pods. Without it (one control plane outside the
+   * cluster, `zeno up --runtime kubernetes`), the gateway's own breaker does.
+   */
+  sidecar?: SidecarSpec;
 }
 
 /** The Kubernetes runtime: a FunctionRuntime that can be told to stop writing (leader election). */
@@ -107,6 +114,8 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
+  const build = opts.sidecar ? { sidecar: opts.sidecar } : {};
   const watcher = new k8s.Watch(kc);
   const logApi = new k8s.Log(kc);
   const revisions = new Map<RevisionId, Rev>();
@@ -354,14 +363,15 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
 
   async function createObjects(rev: Rev): Promise<boolean> {
     const t = rev.template;
-    const built = buildDeployment(t, 0);
+    // With the HPA class, the HorizontalPodAutoscaler owns replicas; start at its minimum.
+    const built = buildDeployment(t, t.hpa ? Math.max(1, t.hpa.minScale) : 0, build);
     if (!built.ok) {
       setFailure(rev, built.failure);
       return false;
     }
     try {
       await withRetry(rev, 'create service', () =>
-        core.createNamespacedService({ namespace: t.namespace, body: buildService(t) as k8s.V1Service }).catch((e: unknown) => {
+        core.createNamespacedService({ namespace: t.namespace, body: buildService(t, build) as k8s.V1Service }).catch((e: unknown) => {
           if (statusOf(e) === 409) return undefined; // already there: revisions are immutable, adopt it
           throw e;
         }),
@@ -372,6 +382,17 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
           throw e;
         }),
       );
+      const hpa = t.hpa;
+      if (hpa) {
+        await withRetry(rev, 'create horizontalpodautoscaler', () =>
+          autoscaling
+            .createNamespacedHorizontalPodAutoscaler({ namespace: t.namespace, body: buildHpa(t, hpa) as k8s.V2HorizontalPodAutoscaler })
+            .catch((e: unknown) => {
+              if (statusOf(e) === 409) return undefined;
+              throw e;
+            }),
+        );
+      }
       return !rev.removed;
     } catch (e) {
       setFailure(rev, { reason: 'KubernetesApiError', message: describe(e) });
@@ -445,6 +466,8 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
     scale(revision, replicas) {
       const rev = revisions.get(revision);
       if (!rev || rev.removed) return;
+      // The HPA class: the HorizontalPodAutoscaler scales the Deployment, not us.
+      if (rev.template.hpa) return;
       rev.desired = Math.max(0, Math.floor(replicas));
       if (closed) return;
       void pump(rev);
@@ -469,6 +492,7 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
         if (statusOf(e) !== 404) log(`kubernetes: remove ${revision}: ${describe(e)}`);
       };
       // Background propagation: the garbage collector deletes the pods (each with its grace period).
+      if (t.hpa) await autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name: hpaName(t.revision), namespace: t.namespace }).catch(ignore404);
       await apps.deleteNamespacedDeployment({ name: deploymentName(t.revision), namespace: t.namespace, propagationPolicy: 'Background' }).catch(ignore404);
       await core.deleteNamespacedService({ name: serviceName(t.revision), namespace: t.namespace }).catch(ignore404);
     },
@@ -477,7 +501,9 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
       const rev = revisions.get(revision);
       if (!rev) return undefined;
       const pods = allPods(rev);
-      const out: RevisionRuntimeStatus = { desired: rev.desired, ready: pods.filter((p) => p.state === 'ready').length, pods };
+      // With the HPA class the HPA decides: its pods are the desired count as far as we know.
+      const desired = rev.template.hpa ? pods.filter((p) => p.state !== 'exited' && p.state !== 'terminating').length : rev.desired;
+      const out: RevisionRuntimeStatus = { desired, ready: pods.filter((p) => p.state === 'ready').length, pods };
       if (rev.failure) out.failure = { ...rev.failure };
       return out;
     },

@@ -159,6 +159,17 @@ describe('local runtime: bookkeeping', () => {
   });
 });
 
+describe('local runtime: the HPA class', () => {
+  it('fails a revision of the HPA class with HPAClassUnsupported and starts no pod for it', async () => {
+    const { runtime, events } = start();
+    const t = template({ hpa: { metric: 'cpu', minScale: 1, maxScale: 0 } });
+    runtime.deploy(t);
+    expect(events).toEqual([{ type: 'revision-failed', revision: t.id, failure: { reason: 'HPAClassUnsupported', message: expect.stringMatching(/--runtime kubernetes/) } }]);
+    runtime.scale(t.id, 2);
+    expect(runtime.status(t.id)).toMatchObject({ desired: 0, ready: 0, pods: [], failure: { reason: 'HPAClassUnsupported' } });
+  });
+});
+
 describe('local runtime: environment', () => {
   it('gives PORT, K_SERVICE, K_CONFIGURATION, K_REVISION and the container env, never platform secrets', { timeout: T }, async () => {
     process.env.ZENO_SECRET = 'do-not-leak';

@@ -222,6 +222,12 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     }
   }
 
+  const HPA_UNSUPPORTED: RevisionFailure = {
+    reason: 'HPAClassUnsupported',
+    message:
+      'autoscaling.knative.dev/class: hpa.autoscaling.knative.dev needs a HorizontalPodAutoscaler, which only the Kubernetes runtime has (zeno up --runtime kubernetes); the embedded runtime scales with the KPA: remove the annotation or set kpa.autoscaling.knative.dev',
+  };
+
   function setFailure(rev: Revision, failure: RevisionFailure): void {
     if (rev.failure?.reason === failure.reason && rev.failure.message === failure.message) return;
     rev.failure = failure;
@@ -651,6 +657,8 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
         failure: undefined,
         probe: resolveProbe(template.readinessProbe, template.containerPort),
       });
+      // The HPA class needs a HorizontalPodAutoscaler, i.e. Kubernetes: refuse it plainly (docs/functions.md).
+      if (template.hpa) setFailure(revisions.get(template.id)!, HPA_UNSUPPORTED);
     },
 
     scale(revision, replicas) {
@@ -658,7 +666,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
       // may fire once more for a revision that remove() just forgot, and a
       // throw there would surface as an uncaught exception.
       const rev = revisions.get(revision);
-      if (!rev) return;
+      if (!rev || rev.template.hpa) return;
       rev.desired = Math.max(0, Math.floor(replicas));
       converge(rev);
     },
