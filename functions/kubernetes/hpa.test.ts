@@ -74,9 +74,28 @@ describe('kubernetes runtime: HPA class and sidecar', () => {
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     await waitFor(() => runtime.readyPods(t.id).length === 3, 10_000, { message: 'the third pod the HPA asked for' });
+    // Becoming the leader again (setWritable) must not make the runtime scale it either.
+    (runtime as ReturnType<typeof createKubernetesRuntime>).setWritable(false);
+    (runtime as ReturnType<typeof createKubernetesRuntime>).setWritable(true);
+    runtime.scale(t.id, 1);
+    await kube.settle();
+    expect(kube.requests.filter((r) => r.path.endsWith('/scale') && r.method !== 'PATCH')).toEqual([]);
     await runtime.remove(t.id);
     expect(kube.get('horizontalpodautoscalers', 'default', t.revision)).toBeUndefined();
     expect(kube.get('deployments', 'default', `${t.revision}-deployment`)).toBeUndefined();
+  });
+
+  it('close() leaves an HPA revision at the replicas the HPA chose (it scales the others to zero)', async () => {
+    await start();
+    const t = template({ hpa: { metric: 'cpu', minScale: 2, maxScale: 0 } });
+    runtime.deploy(t);
+    await waitFor(() => runtime.readyPods(t.id).length === 2, 10_000, { message: 'two ready pods' });
+    // After a leadership round trip the runtime no longer knows what it last sent: still hands off.
+    (runtime as ReturnType<typeof createKubernetesRuntime>).setWritable(false);
+    (runtime as ReturnType<typeof createKubernetesRuntime>).setWritable(true);
+    await runtime.close();
+    expect(kube.get('deployments', 'default', `${t.revision}-deployment`)!.spec.replicas).toBe(2);
+    expect(kube.requests.filter((r) => r.path.endsWith('/scale'))).toEqual([]);
   });
 
   it('min-scale 0 starts one pod (an HPA cannot scale to zero)', async () => {

@@ -550,6 +550,8 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
       await Promise.all(
         [...revisions.values()].map(async (rev) => {
           rev.desired = 0;
+          // The HPA class: the HorizontalPodAutoscaler owns the replicas, leave them.
+          if (rev.template.hpa) return;
           if (!(await rev.created.catch(() => false)) || rev.sent === 0) return;
           const t = rev.template;
           await apps
