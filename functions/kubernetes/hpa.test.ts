@@ -46,7 +46,7 @@ describe('kubernetes runtime: HPA class and sidecar', () => {
 
   it('creates an autoscaling/v2 HPA at min replicas, ignores scale(), and deletes the HPA with the revision', async () => {
     await start();
-    const t = template({ hpa: { metric: 'cpu', target: 60, minScale: 2, maxScale: 5 } });
+    const t = template({ hpa: { metric: 'cpu', target: 60, minScale: 2, maxScale: 5, initialScale: 1 } });
     runtime.deploy(t);
     await waitFor(() => runtime.readyPods(t.id).length === 2, 10_000, { message: 'two ready pods (min-scale 2)' });
     await waitFor(() => kube.get('horizontalpodautoscalers', 'default', t.revision) !== undefined, 10_000, { message: 'the HPA' });
@@ -87,7 +87,7 @@ describe('kubernetes runtime: HPA class and sidecar', () => {
 
   it('close() leaves an HPA revision at the replicas the HPA chose (it scales the others to zero)', async () => {
     await start();
-    const t = template({ hpa: { metric: 'cpu', minScale: 2, maxScale: 0 } });
+    const t = template({ hpa: { metric: 'cpu', minScale: 2, maxScale: 0, initialScale: 1 } });
     runtime.deploy(t);
     await waitFor(() => runtime.readyPods(t.id).length === 2, 10_000, { message: 'two ready pods' });
     // After a leadership round trip the runtime no longer knows what it last sent: still hands off.
@@ -98,9 +98,17 @@ describe('kubernetes runtime: HPA class and sidecar', () => {
     expect(kube.requests.filter((r) => r.path.endsWith('/scale'))).toEqual([]);
   });
 
+  it("the Deployment starts at max(1, min-scale, initial-scale), as Knative creates it at the initial scale", async () => {
+    await start();
+    const t = template({ hpa: { metric: 'cpu', minScale: 1, maxScale: 0, initialScale: 3 } });
+    runtime.deploy(t);
+    await waitFor(() => runtime.readyPods(t.id).length === 3, 10_000, { message: 'three ready pods' });
+    expect(kube.get('deployments', 'default', `${t.revision}-deployment`)!.spec.replicas).toBe(3);
+  });
+
   it('min-scale 0 starts one pod (an HPA cannot scale to zero)', async () => {
     await start();
-    const t = template({ hpa: { metric: 'memory', minScale: 0, maxScale: 0 } });
+    const t = template({ hpa: { metric: 'memory', minScale: 0, maxScale: 0, initialScale: 1 } });
     runtime.deploy(t);
     await waitFor(() => runtime.readyPods(t.id).length === 1, 10_000, { message: 'one ready pod' });
     await waitFor(() => kube.get('horizontalpodautoscalers', 'default', t.revision) !== undefined, 10_000, { message: 'the HPA' });

@@ -363,8 +363,9 @@ export function createKubernetesRuntime(opts: KubernetesRuntimeOptions): Kuberne
 
   async function createObjects(rev: Rev): Promise<boolean> {
     const t = rev.template;
-    // With the HPA class, the HorizontalPodAutoscaler owns replicas; start at its minimum.
-    const built = buildDeployment(t, t.hpa ? Math.max(1, t.hpa.minScale) : 0, build);
+    // With the HPA class the HorizontalPodAutoscaler owns replicas; Knative creates the Deployment at its
+    // initial scale (deploy.go), and the HPA takes over from there (it never goes below 1).
+    const built = buildDeployment(t, t.hpa ? Math.max(1, t.hpa.minScale, t.hpa.initialScale) : 0, build);
     if (!built.ok) {
       setFailure(rev, built.failure);
       return false;

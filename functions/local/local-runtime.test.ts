@@ -162,7 +162,7 @@ describe('local runtime: bookkeeping', () => {
 describe('local runtime: the HPA class', () => {
   it('fails a revision of the HPA class with HPAClassUnsupported and starts no pod for it', async () => {
     const { runtime, events } = start();
-    const t = template({ hpa: { metric: 'cpu', minScale: 1, maxScale: 0 } });
+    const t = template({ hpa: { metric: 'cpu', minScale: 1, maxScale: 0, initialScale: 1 } });
     runtime.deploy(t);
     expect(events).toEqual([{ type: 'revision-failed', revision: t.id, failure: { reason: 'HPAClassUnsupported', message: expect.stringMatching(/--runtime kubernetes/) } }]);
     runtime.scale(t.id, 2);
