@@ -157,8 +157,15 @@ describe('two zeno up instances on one NATS', () => {
     // rather than assume it.
     const stats = async (z: RunningZeno) =>
       (await z.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.deliveryStats as { inFlight: number; delivered: number } | undefined;
-    await waitFor(async () => ((await stats(a.z))?.inFlight ?? 0) > 0, 15_000, { message: 'the victim to hold deliveries' });
-    await a.z.kill();
+    // Either instance may be the one that pulled (a NATS pull goes to whoever
+    // asks first), so the victim is whichever holds deliveries, a if both do.
+    let victim: typeof a | undefined;
+    await waitFor(async () => {
+      for (const x of [a, b]) if (((await stats(x.z))?.inFlight ?? 0) > 0) return (victim = x) !== undefined;
+      return false;
+    }, 15_000, { message: 'an instance to hold deliveries' });
+    const survivor = victim === a ? b : a;
+    await victim!.z.kill();
     const killedAt = Date.now();
     phase('killed');
     sink.eventDelayMs = 5;
@@ -182,7 +189,7 @@ describe('two zeno up instances on one NATS', () => {
     // A second (or later) arrival after the kill: the survivor's doing.
     const lateDups = [...sink.events.values()].reduce((n, c) => n + c.slice(1).filter((t) => t >= killedAt).length, 0);
     const callDups = [...sink.callbacks.values()].reduce((n, c) => n + c.length - 1, 0);
-    const metrics = (await httpCall(`${b.z.gatewayUrl}/metrics`)).body;
+    const metrics = (await httpCall(`${survivor.z.gatewayUrl}/metrics`)).body;
     const redeliveredEvents = metricSum(metrics, 'zeno_trigger_event_redelivery_count', { trigger_name: 't' });
     const retriedEvents = metricSum(metrics, 'zeno_trigger_event_retry_count', { trigger_name: 't' });
     const redeliveredCalls = metricSum(metrics, 'zeno_async_call_count', { service_name: 'afn', outcome: 'redelivered' });
