@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 import { request, runLoad, summarize, type Outcome } from './support/load.js';
 import { waitFor } from './support/wait.js';
+import { EventIdSink } from './support/event-sink.js';
 
 const SLOW_DIR = path.join(ROOT, 'functions/examples/slow');
 const NATS_SERVER = process.env.ZENO_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -185,28 +186,6 @@ class PrivateNats {
 }
 
 /** A CloudEvents subscriber on loopback that records every event id it is sent. */
-class Sink {
-  readonly ids: string[] = [];
-  private server = http.createServer((req, res) => {
-    const id = req.headers['ce-id'];
-    req.resume();
-    req.on('end', () => {
-      if (typeof id === 'string') this.ids.push(id);
-      res.writeHead(202);
-      res.end();
-    });
-  });
-  url = '';
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    return this;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 const brokerYaml = (sinkUrl: string) => `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -240,7 +219,7 @@ describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs $
     const work = tempDir('zeno-faults-nats-');
     const nats = new PrivateNats(await freePort(), path.join(work, 'jetstream'));
     await nats.start();
-    const sink = await new Sink().start();
+    const sink = await new EventIdSink().start();
     const zeno = await startZeno({ extraArgs: ['--nats', nats.url, '--warm-pool', '0'] });
     const answers = new Map<string, Outcome>();
     try {
@@ -249,7 +228,7 @@ describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs $
       await waitFor(async () => (await zeno.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 10_000, { message: 'trigger Ready' });
       let stop = false;
       const producing = produce(`${zeno.gatewayUrl}/brokers/default/b`, 'nats', 4, () => stop, answers);
-      await waitFor(() => sink.ids.length >= 50, 20_000, { message: 'events flowing' });
+      await waitFor(() => sink.arrivals.length >= 50, 20_000, { message: 'events flowing' });
       await nats.kill();
       const downAt = Date.now();
       // Ingress notices and refuses while NATS is down.
@@ -269,7 +248,7 @@ describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs $
         expect(o.retryAfter).toMatch(/^\d+$/);
       }
       await waitFor(() => {
-        const got = new Set(sink.ids);
+        const got = sink.ids;
         return accepted.every((id) => got.has(id));
       }, 60_000, { message: `every accepted event delivered (${accepted.length})` });
       expect(accepted.length).toBeGreaterThan(100);
@@ -325,7 +304,7 @@ describe.skipIf(!canMount())('storage faults (tmpfs data dirs; needs root and mo
     const work = tempDir('zeno-faults-full-');
     const data = path.join(work, 'data');
     mountTmpfs(data, 'size=8m');
-    const sink = await new Sink().start();
+    const sink = await new EventIdSink().start();
     let zeno: RunningZeno | undefined;
     try {
       zeno = await startZeno({ dataDir: data, extraArgs: ['--warm-pool', '0'] });
@@ -338,7 +317,7 @@ describe.skipIf(!canMount())('storage faults (tmpfs data dirs; needs root and mo
       const answers = new Map<string, Outcome>();
       let stop = false;
       const producing = produce(`${zeno.gatewayUrl}/brokers/default/b`, 'full', 2, () => stop, answers);
-      await waitFor(() => sink.ids.length >= 20, 20_000, { message: 'events flowing' });
+      await waitFor(() => sink.arrivals.length >= 20, 20_000, { message: 'events flowing' });
       const filler = path.join(data, 'filler');
       fillDisk(filler);
       const fullAt = Date.now();
@@ -363,7 +342,7 @@ describe.skipIf(!canMount())('storage faults (tmpfs data dirs; needs root and mo
         expect(o.retryAfter).toMatch(/^\d+$/);
       }
       await waitFor(() => {
-        const got = new Set(sink.ids);
+        const got = sink.ids;
         return accepted.every((id) => got.has(id));
       }, 60_000, { message: `every accepted event delivered (${accepted.length})` });
       // The platform lived through it.

@@ -10,11 +10,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FAST_AUTOSCALER, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 import { request, runLoad, summarize, type Outcome } from './support/load.js';
 import { waitFor } from './support/wait.js';
+import { EventIdSink } from './support/event-sink.js';
 
 const LONG = process.env.ZENO_LONG_TESTS === '1';
 const LONG_REASON = 'opt-in: set ZENO_LONG_TESTS=1';
@@ -29,28 +29,6 @@ function usage(pid: number): { rssBytes: number; fds: number } {
 const MB = 1024 * 1024;
 
 /** A CloudEvents subscriber that records every event id. */
-class Sink {
-  readonly ids = new Set<string>();
-  private server = http.createServer((req, res) => {
-    const id = req.headers['ce-id'];
-    req.resume();
-    req.on('end', () => {
-      if (typeof id === 'string') this.ids.add(id);
-      res.writeHead(202);
-      res.end();
-    });
-  });
-  url = '';
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-    return this;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 interface SoakResult {
   requests: Outcome[];
@@ -68,7 +46,7 @@ interface SoakResult {
  * a sink. A warm-up phase first (pools, JIT, SQLite caches), then the
  * measured phase of `ms`.
  */
-async function soak(zeno: RunningZeno, sink: Sink, ms: number): Promise<SoakResult> {
+async function soak(zeno: RunningZeno, sink: EventIdSink, ms: number): Promise<SoakResult> {
   const pid = zeno.proc.pid!;
   const url = `${zeno.gatewayUrl}/`;
   const host = 'steady.default.localhost';
@@ -113,8 +91,8 @@ async function soak(zeno: RunningZeno, sink: Sink, ms: number): Promise<SoakResu
   return { ...measured, events, rss, warm, after };
 }
 
-async function startSoakPlatform(): Promise<{ zeno: RunningZeno; sink: Sink }> {
-  const sink = await new Sink().start();
+async function startSoakPlatform(): Promise<{ zeno: RunningZeno; sink: EventIdSink }> {
+  const sink = await new EventIdSink().start();
   const zeno = await startZeno({ extraArgs: ['--warm-pool', '0'] });
   const work = tempDir('zeno-load-');
   const f = writeYaml(work, 'soak.yaml', [
