@@ -68,14 +68,21 @@ export async function startZeno(opts: { dataDir?: string; configFile?: string; e
   let exited = false;
   proc.on('exit', () => (exited = true));
   const read = (f: string) => fs.readFileSync(path.join(dataDir, f), 'utf8').trim();
-  await waitFor(() => {
-    if (exited) throw new Error(`zeno up exited early:\n${out}`);
-    return fs.existsSync(path.join(dataDir, 'gateway-url'));
-  }, 20_000, { message: 'zeno up to write gateway-url' });
-  const gatewayUrl = read('gateway-url');
-  const adminUrl = read('admin-url');
-  const token = read('token');
-  await waitFor(async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, 30_000, { message: 'gateway /healthz' });
+  let gatewayUrl: string, adminUrl: string, token: string;
+  try {
+    await waitFor(() => {
+      if (exited) throw new Error(`zeno up exited early:\n${out}`);
+      return fs.existsSync(path.join(dataDir, 'gateway-url'));
+    }, 20_000, { message: 'zeno up to write gateway-url' });
+    gatewayUrl = read('gateway-url');
+    adminUrl = read('admin-url');
+    token = read('token');
+    await waitFor(async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, 30_000, { message: 'gateway /healthz' });
+  } catch (e) {
+    // The caller gets no handle to stop it with: never leave it running.
+    if (!exited) proc.kill('SIGKILL');
+    throw e;
+  }
   const z: RunningZeno = {
     proc,
     dataDir,
