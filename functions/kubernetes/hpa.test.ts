@@ -1,34 +1,17 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { imagePodTemplates } from '../../test/support/fake-kube/pod-template.js';
 import { startFakeKube, type FakeKubeServer } from '../../test/support/fake-kube/server.js';
 import { manifestProblems } from '../../test/support/fake-kube/validate.js';
 import { waitFor } from '../../test/support/wait.js';
-import type { FunctionRuntime, PodTemplate } from '../runtime.js';
+import type { FunctionRuntime } from '../runtime.js';
 import { createKubernetesRuntime } from './kube-runtime.js';
 
 // The HPA class and the cluster-mode sidecar, through the real client
 // library against the fake API server. The fake runs no HPA controller
 // (README.md there): these tests check what the runtime writes and that it
 // leaves replicas to the HPA.
-let seq = 1;
-function template(over: Partial<PodTemplate> = {}): PodTemplate {
-  const revision = `hpa${seq++}-00001`;
-  return {
-    id: `default/${revision}`,
-    namespace: 'default',
-    service: revision.replace(/-\d+$/, ''),
-    configuration: revision.replace(/-\d+$/, ''),
-    revision,
-    image: 'example.com/zeno/fixture:1',
-    command: [],
-    args: [],
-    workingDir: '/unused',
-    env: {},
-    containerPort: 8080,
-    timeoutSeconds: 2,
-    ...over,
-  };
-}
+const template = imagePodTemplates('hpa');
 
 describe('kubernetes runtime: HPA class and sidecar', () => {
   let kube: FakeKubeServer;

@@ -1,33 +1,16 @@
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
+import { imagePodTemplates } from '../../test/support/fake-kube/pod-template.js';
 import { startFakeKube, type FakeKubeServer } from '../../test/support/fake-kube/server.js';
 import { waitFor } from '../../test/support/wait.js';
 import { runFunctionRuntimeContract } from '../runtime-contract.js';
-import type { FunctionRuntime, PodTemplate, RuntimeEvent } from '../runtime.js';
+import type { FunctionRuntime, RuntimeEvent } from '../runtime.js';
 import { createKubernetesRuntime } from './kube-runtime.js';
 
 // The real client library against a real HTTP server that speaks the
 // Kubernetes API (test/support/fake-kube): nothing in between is mocked.
-let seq = 1;
-function template(over: Partial<PodTemplate> = {}): PodTemplate {
-  const revision = `kfn${seq++}-00001`;
-  return {
-    id: `default/${revision}`,
-    namespace: 'default',
-    service: revision.replace(/-\d+$/, ''),
-    configuration: revision.replace(/-\d+$/, ''),
-    revision,
-    image: 'example.com/zeno/fixture:1',
-    command: [],
-    args: [],
-    workingDir: '/unused',
-    env: {},
-    containerPort: 8080,
-    timeoutSeconds: 2,
-    ...over,
-  };
-}
+const template = imagePodTemplates('kfn');
 
 function kubeConfigFor(kube: FakeKubeServer): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
