@@ -38,6 +38,7 @@ import { SOURCES_API_VERSION, validateFrame } from '../../controller/validation/
 import { eventToHttp } from '../cloudevents/http.js';
 import { defaultRefNamespace, resolveDestination, type Destination, type Resolution } from '../destination.js';
 import { pingRetryable, pingRetryDelayMs, PING_RETRIES, postMessage, type HttpSender } from './ping.js';
+import { ReconcileQueue } from './reconcile-queue.js';
 import { summarize, type LabelSelector } from './controller.js';
 
 export const APISERVER_KIND = 'ApiServerSource';
@@ -291,21 +292,22 @@ export class ApiServerSourceController {
   private readonly running = new Map<string, Running>();
   private readonly abort = new AbortController();
   private unwatch: (() => void) | undefined;
-  private dirty = new Set<string>();
-  private all = false;
-  private scheduled = false;
+  private readonly queue: ReconcileQueue;
   private active = true;
-  private stopped = false;
   private readonly send: HttpSender;
 
   constructor(private readonly d: ApiServerSourceControllerDeps) {
     this.send = d.send ?? postMessage;
+    this.queue = new ReconcileQueue({
+      allKeys: () => this.allKeys(),
+      reconcile: (k) => this.reconcile(k),
+      onError: (k, err) => this.d.log?.(`zeno: reconcile apiserversources/${k} failed: ${err.message}`),
+    });
   }
 
   start(): void {
     this.unwatch = this.d.store.watch((e) => this.onEvent(e));
-    this.all = true;
-    this.schedule();
+    this.queue.addAll();
   }
 
   /** Under leader election only the leader watches and sends (a standby would send every event twice). */
@@ -313,46 +315,24 @@ export class ApiServerSourceController {
     if (this.active === active) return;
     this.active = active;
     if (!active) for (const k of [...this.running.keys()]) this.stopSource(k);
-    this.all = true;
-    this.schedule();
+    this.queue.addAll();
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.queue.stop();
     this.unwatch?.();
     for (const k of [...this.running.keys()]) this.stopSource(k);
     this.abort.abort();
   }
 
   private onEvent(e: WatchEvent): void {
-    if (e.kind === 'apiserversources') this.dirty.add(`${e.object.metadata.namespace ?? 'default'}/${e.object.metadata.name}`);
-    else if (e.kind !== 'configmaps') this.all = true; // a sink may start (or stop) resolving
-    this.schedule();
+    if (e.kind === 'apiserversources') this.queue.add(`${e.object.metadata.namespace ?? 'default'}/${e.object.metadata.name}`);
+    else if (e.kind !== 'configmaps') this.queue.addAll(); // a sink may start (or stop) resolving
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    queueMicrotask(() => this.flush());
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.stopped) return;
-    const keys = new Set(this.dirty);
-    this.dirty.clear();
-    if (this.all) {
-      this.all = false;
-      for (const o of this.d.store.list('apiserversources')) keys.add(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
-      for (const k of this.running.keys()) keys.add(k);
-    }
-    for (const k of keys) {
-      try {
-        this.reconcile(k);
-      } catch (err) {
-        this.d.log?.(`zeno: reconcile apiserversources/${k} failed: ${(err as Error).message}`);
-      }
-    }
+  private *allKeys(): Iterable<string> {
+    for (const o of this.d.store.list('apiserversources')) yield `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+    yield* this.running.keys();
   }
 
   private stopSource(key: string): void {
@@ -424,10 +404,7 @@ export class ApiServerSourceController {
   private startSource(key: string, ns: string, spec: ApiServerSourceSpec, mode: ApiServerMode, fingerprint: string, generation: number, client: ApiServerClient): Running {
     const run: Running = { generation, fingerprint, watches: [], synced: new Set(), errors: new Map(), chain: Promise.resolve(), sink: undefined };
     this.running.set(key, run);
-    const changed = () => {
-      this.dirty.add(key);
-      this.schedule();
-    };
+    const changed = () => this.queue.add(key);
     (spec.resources ?? []).forEach((res, i) => {
       const w = client.watch({
         apiVersion: res.apiVersion,

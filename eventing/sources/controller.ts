@@ -26,6 +26,7 @@ import { defaultRefNamespace, resolveDestination, type Destination, type Resolut
 import { ProcessSupervisor } from './container.js';
 import { parseCron } from './cron.js';
 import { PING_EVENT_TYPE, PingScheduler, pingSourceAttribute, type PingSpec } from './ping.js';
+import { ReconcileQueue } from './reconcile-queue.js';
 
 const BASE_DIR_ANNOTATION = 'zeno.dev/base-dir';
 const OIDC_DISABLED = 'authentication-oidc feature disabled';
@@ -96,25 +97,27 @@ export class SourcesController {
   readonly supervisor: ProcessSupervisor;
   private readonly sinkUrls = new Map<string, string>();
   private unwatch: (() => void) | undefined;
-  private dirty = new Set<string>();
-  private all = false;
-  private scheduled = false;
+  private readonly queue: ReconcileQueue;
   private bindingsFingerprint = '';
-  private stopped = false;
 
   constructor(private readonly d: SourcesControllerDeps) {
     this.scheduler = d.scheduler ?? new PingScheduler({ clock: d.clock, ...(d.log ? { log: d.log } : {}) });
-    this.supervisor = new ProcessSupervisor({ clock: d.clock, onChange: (key) => this.enqueue(`containersources/${key}`) });
+    this.supervisor = new ProcessSupervisor({ clock: d.clock, onChange: (key) => this.queue.add(`containersources/${key}`) });
+    this.queue = new ReconcileQueue({
+      allKeys: () => this.allKeys(),
+      reconcile: (k) => this.reconcile(k),
+      onError: (k, err) => this.d.log?.(`zeno: reconcile ${k} failed: ${err.message}`),
+      afterPass: () => this.checkBindings(),
+    });
   }
 
   start(): void {
     this.unwatch = this.d.store.watch((e) => this.onEvent(e));
-    this.all = true;
-    this.schedule();
+    this.queue.addAll();
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
+    this.queue.stop();
     this.unwatch?.();
     await Promise.all([this.scheduler.close(), this.supervisor.close()]);
   }
@@ -142,44 +145,22 @@ export class SourcesController {
   }
 
   private onEvent(e: WatchEvent): void {
-    if (SOURCE_KINDS.has(e.kind)) this.enqueue(`${e.kind}/${keyOf(e.object)}`);
-    else if (e.kind !== 'configmaps') this.all = true;
-    this.schedule();
+    if (SOURCE_KINDS.has(e.kind)) this.queue.add(`${e.kind}/${keyOf(e.object)}`);
+    else if (e.kind !== 'configmaps') this.queue.addAll();
+    else this.queue.poke();
   }
 
-  private enqueue(k: string): void {
-    this.dirty.add(k);
-    this.schedule();
+  private *allKeys(): Iterable<string> {
+    for (const kind of SOURCE_KINDS) for (const o of this.d.store.list(kind as 'pingsources')) yield `${kind}/${keyOf(o)}`;
+    // Sources that were deleted while we were not looking.
+    yield* this.sinkUrls.keys();
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
-    queueMicrotask(() => this.flush());
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.stopped) return;
-    const keys = new Set(this.dirty);
-    this.dirty.clear();
-    if (this.all) {
-      this.all = false;
-      for (const kind of SOURCE_KINDS) for (const o of this.d.store.list(kind as 'pingsources')) keys.add(`${kind}/${keyOf(o)}`);
-      // Sources that were deleted while we were not looking.
-      for (const k of this.sinkUrls.keys()) keys.add(k);
-    }
-    for (const k of keys) {
-      const [kind, ns, name] = k.split('/') as [string, string, string];
-      try {
-        if (kind === 'pingsources') this.reconcilePing(ns, name);
-        else if (kind === 'containersources') this.reconcileContainer(ns, name);
-        else if (kind === 'sinkbindings') this.reconcileBinding(ns, name);
-      } catch (err) {
-        this.d.log?.(`zeno: reconcile ${k} failed: ${(err as Error).message}`);
-      }
-    }
-    this.checkBindings();
+  private reconcile(k: string): void {
+    const [kind, ns, name] = k.split('/') as [string, string, string];
+    if (kind === 'pingsources') this.reconcilePing(ns, name);
+    else if (kind === 'containersources') this.reconcileContainer(ns, name);
+    else if (kind === 'sinkbindings') this.reconcileBinding(ns, name);
   }
 
   private resolve(sink: Destination | undefined, namespace: string): Resolution {
