@@ -10,7 +10,7 @@ import type { RevisionId } from '../core/types.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { HPA_CLASS, resolveRevisionScaling, type AutoscalerConfig, type RevisionScaling } from '../core/config/autoscaler.js';
 import { decide, initialDeciderState, type DeciderState } from './decider.js';
-import { RequestStats } from './request-stats.js';
+import { RequestStats, type RequestStatsReport } from './request-stats.js';
 import { BucketWindow } from './window.js';
 
 export interface DecisionReport {
@@ -36,6 +36,20 @@ export interface MultiscalerDeps {
   statsPeriodMs?: number;
   /** Every valid decision, for status, metrics and logs. */
   onDecision?: (rev: RevisionId, d: DecisionReport) => void;
+  /**
+   * Stats from data-plane replicas (autoscaler/stats-aggregator.ts's
+   * StatsAggregator fits): added to this process's own RequestStats each
+   * period, and to its in-flight count when poked.
+   */
+  remote?: RemoteStats;
+}
+
+/** Other senders' stats for the revisions this multiscaler scales. */
+export interface RemoteStats {
+  /** Ends a stats period: per revision, what the other senders reported in it. */
+  take(nowMs: number): Map<RevisionId, RequestStatsReport>;
+  /** Requests the other senders have in flight for the revision. */
+  inFlight(rev: RevisionId, nowMs: number): number;
 }
 
 export interface RevisionScalingOptions {
@@ -165,8 +179,15 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
 
   const collect = (): void => {
     const now = clock.now();
+    const remote = deps.remote?.take(now);
     for (const [rev, e] of entries) {
       const r = statsFor(rev).report(now);
+      // The replicas' share (Knative sums every activator's and pod's stat).
+      const other = remote?.get(rev);
+      if (other) {
+        r.averageConcurrency += other.averageConcurrency;
+        r.requestCount += other.requestCount;
+      }
       // At zero with no requests Knative records nothing: there is no pod to
       // scrape and the activator reports only revisions with traffic. So after
       // a window of silence the first stat of a cold start starts the windows
@@ -250,15 +271,16 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
     poke(rev) {
       const e = entries.get(rev);
       if (!e || closed || !active || e.spec.class === HPA_CLASS) return;
-      const s = statsFor(rev);
-      // Knative pokes only when the last desired scale was 0 and there is load.
-      if ((e.applied ?? 0) !== 0 || s.inFlight() === 0) return;
       const now = clock.now();
+      // Waiting here and on the data-plane replicas alike.
+      const inFlight = statsFor(rev).inFlight() + (deps.remote?.inFlight(rev, now) ?? 0);
+      // Knative pokes only when the last desired scale was 0 and there is load.
+      if ((e.applied ?? 0) !== 0 || inFlight === 0) return;
       resolve(e);
       // Like the activator's immediate first stat ({concurrency: n, count: n}),
       // recorded into the same buckets the periodic reports go to.
-      e.stable.record(now, s.inFlight());
-      e.panic.record(now, s.inFlight());
+      e.stable.record(now, inFlight);
+      e.panic.record(now, inFlight);
       e.hasData = true;
       const want = runDecision(rev, e, now);
       // At least one pod whatever the windows say: a request is waiting.

@@ -113,6 +113,22 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   autoscalerTickMs: 2_000,
   statsPeriodMs: 1_000,
   /**
+   * Data-plane replicas (`zeno up --role gateway`): a replica whose last
+   * stats report is older than this is taken for dead and its stats stop
+   * counting (three missed 1 s periods: one late report is jitter, three
+   * are not).
+   */
+  dataPlaneStatsStaleMs: 3_000,
+  /** The control plane writes a heartbeat line on each data-plane feed this often when nothing else changed. */
+  dataPlaneHeartbeatMs: 5_000,
+  /** A replica that read nothing on its feed for this long (three heartbeats) takes the connection for dead and reconnects. */
+  dataPlaneFeedSilenceMs: 15_000,
+  /** Feed reconnect backoff: base, doubling per failed attempt, capped (with jitter). */
+  dataPlaneReconnectBaseMs: 100,
+  dataPlaneReconnectMaxMs: 5_000,
+  /** Bytes a slow replica may leave unread on its feed before the control plane cuts it off (it resyncs from a snapshot). */
+  dataPlaneFeedMaxBufferedBytes: 8 * 1024 * 1024,
+  /**
    * Per-attempt timeout of an event delivery when the delivery spec has no
    * `timeout` (Knative then has none of its own; 300 s is undici's and
    * Knative Serving's default request timeout, so a subscriber that hangs
