@@ -1,5 +1,5 @@
 /** `zeno up`: the platform in the foreground, until SIGINT or SIGTERM. */
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { ZenoError, type FieldIssue } from '../core/errors.js';
@@ -16,6 +16,11 @@ import { otelSettingsFromEnv } from '../gateway/otel.js';
 const SUPPORTED_RUNTIMES = ['local', 'kubernetes'];
 
 export async function runUp(ctx: CliContext, values: ParsedValues): Promise<number> {
+  const role = parseRole(str(values, 'role'));
+  const controlUrlFlag = str(values, 'control-url');
+  if (role === 'gateway') return runGatewayReplica(ctx, values);
+  if (controlUrlFlag !== undefined) throw new UsageError('flag --control-url needs --role gateway (a replica follows the control plane at that URL)');
+  const token = await readToken(ctx, str(values, 'token-file'), false);
   const runtime = str(values, 'runtime') ?? 'local';
   if (!SUPPORTED_RUNTIMES.includes(runtime)) {
     throw new UsageError(`flag --runtime: "${runtime}" is not a runtime; use local or kubernetes`);
@@ -77,6 +82,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
     platform = await startPlatform({
       port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs,
       ...clusterMode,
+      ...(token ? { token } : {}),
       ...(publicGatewayUrl ? { gatewayUrl: publicGatewayUrl } : {}),
       ...(natsUrl ? { natsUrl } : {}),
       ...(natsPrefix ? { natsPrefix } : {}),
@@ -115,6 +121,112 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   ctx.err(`${signal}: stopping (again to force)\n`);
   await platform.close();
   await examples;
+  ctx.err('stopped\n');
+  return 0;
+}
+
+const ROLES = ['all', 'gateway'] as const;
+type Role = (typeof ROLES)[number];
+
+/** `--role all|gateway`. */
+export function parseRole(text: string | undefined): Role {
+  if (text === undefined) return 'all';
+  if (!(ROLES as readonly string[]).includes(text)) throw new UsageError(`flag --role: "${text}" is not a role; use all or gateway`);
+  return text as Role;
+}
+
+/**
+ * Flags of the whole platform that a data-plane replica has no use for (it
+ * has no store, admin API, runtime, autoscaler or event log): given with
+ * --role gateway they are a mistake, said in one line, not ignored.
+ */
+export const NOT_FOR_GATEWAY_ROLE = [
+  'admin-port', 'gateway-url', 'config', 'examples', 'warm-pool', 'runtime', 'kubeconfig', 'lease',
+  'no-leader-election', 'sidecar-image', 'nats', 'nats-prefix', 'data-dir',
+] as const;
+
+/** The first flag given that --role gateway does not take, if any. */
+export function gatewayRoleConflict(values: ParsedValues): string | undefined {
+  return NOT_FOR_GATEWAY_ROLE.find((f) => values[f] !== undefined && values[f] !== false);
+}
+
+/** `--control-url http://HOST:PORT`: the control plane's admin API. */
+export function parseControlUrl(text: string | undefined): string {
+  if (text === undefined) throw new UsageError('--role gateway needs --control-url URL (the control plane\'s admin API, e.g. http://127.0.0.1:8081)');
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username || url.password) {
+    throw new UsageError(`flag --control-url: "${text}" is not a URL like http://zeno-control.zeno-system.svc:8081`);
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+/** A token: 16-512 visible ASCII characters, no spaces (it goes in an Authorization header). */
+export function checkToken(token: string, from: string): string {
+  if (!/^[\x21-\x7e]{16,512}$/.test(token)) throw new UsageError(`${from}: the token must be 16-512 visible ASCII characters without spaces (its value is not shown)`);
+  return token;
+}
+
+/**
+ * The admin token from --token-file, else $ZENO_TOKEN; never printed.
+ * Role all without either makes a random one (undefined here).
+ */
+async function readToken(ctx: CliContext, file: string | undefined, required: boolean): Promise<string | undefined> {
+  if (file !== undefined) {
+    const text = await readFile(resolve(ctx.cwd, file), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new UsageError(`flag --token-file: cannot read ${file} (${e.code ?? e.message})`);
+    });
+    return checkToken(text.trim(), `flag --token-file ${file}`);
+  }
+  const env = ctx.env.ZENO_TOKEN;
+  if (env !== undefined && env !== '') return checkToken(env.trim(), '$ZENO_TOKEN');
+  if (required) throw new UsageError('--role gateway needs the control plane\'s admin token: --token-file FILE (e.g. its data dir\'s "token") or $ZENO_TOKEN');
+  return undefined;
+}
+
+/** `zeno up --role gateway`: a data-plane replica in the foreground (gateway/replica.ts). */
+async function runGatewayReplica(ctx: CliContext, values: ParsedValues): Promise<number> {
+  const conflict = gatewayRoleConflict(values);
+  if (conflict) throw new UsageError(`flag --${conflict} does not apply to --role gateway (a data-plane replica has no store, admin API, runtime, autoscaler or event log)`);
+  const controlUrl = parseControlUrl(str(values, 'control-url'));
+  const token = (await readToken(ctx, str(values, 'token-file'), true))!;
+  const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
+  const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
+  const headersTimeoutMs = parseTimeout(str(values, 'headers-timeout') ?? `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, '--headers-timeout');
+  const otel = otelSettingsFromEnv(ctx.env);
+  const progress = progressOf(ctx);
+  const { startGatewayReplica } = await import('../gateway/replica.js');
+  let replica;
+  try {
+    replica = await startGatewayReplica({
+      port, host, controlUrl, token, headersTimeoutMs,
+      log: (line) => progress.print(line),
+      ...(otel ? { otel } : {}),
+      ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),
+    });
+  } catch (e) {
+    progress.stop();
+    const err = e as { code?: string };
+    if (err.code === 'EADDRINUSE') throw new ZenoError('ZENO_ERR_BAD_REQUEST', `port ${port} is already in use (choose another with --port)`, { cause: e });
+    throw e;
+  }
+  ctx.out(
+    [
+      'Zeno gateway replica is up.',
+      `  gateway:       ${replica.gatewayUrl}`,
+      `  control plane: ${controlUrl}`,
+      `  replica:       ${replica.replicaId}`,
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
+  const signal = await ctx.untilSignal();
+  ctx.err(`${signal}: stopping (again to force)\n`);
+  await replica.close();
   ctx.err('stopped\n');
   return 0;
 }

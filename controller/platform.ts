@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RevisionThrottler, type Backend } from '../activator/throttler.js';
 import { createMultiscaler } from '../autoscaler/multiscaler.js';
+import { StatsAggregator } from '../autoscaler/stats-aggregator.js';
 import { realClock, type Clock } from '../core/clock.js';
 import { resolveHpaSettings, resolveRevisionScaling } from '../core/config/autoscaler.js';
 import { CONFIG_FILE_NAMES, PLATFORM_DEFAULTS } from '../core/config/platform.js';
@@ -31,6 +32,7 @@ import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } fr
 import { Agent } from 'undici';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
+import { DataPlaneFeed, registerDataPlaneEndpoints } from './dataplane-feed.js';
 import { coldStartEvent, scaleEvent, watchConditionEvents } from './condition-events.js';
 import { EventRecorder } from './events.js';
 import { createServiceStats } from './top.js';
@@ -103,6 +105,11 @@ export interface PlatformOptions {
    * are stored but not Ready (there is no API server to watch).
    */
   apiServerClient?: (deps: { clock: Clock; log: (line: string) => void }) => ApiServerClient;
+  /**
+   * The admin API's bearer token (`zeno up --token-file`, $ZENO_TOKEN), so
+   * data-plane replicas can share it; random per start when unset.
+   */
+  token?: string;
 }
 
 /** Where followed ConfigMaps go: validated like an apply; an invalid one is logged and the previous settings stay. */
@@ -290,8 +297,14 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     lastColdStart.set(key, clock.now());
     events.record('Revision', a.labels.namespace, a.labels.revision, ev.type, ev.reason, ev.message);
   });
+  // Stats from data-plane replicas (`zeno up --role gateway`), summed with this process's own.
+  const replicaStats = new StatsAggregator({ staleAfterMs: PLATFORM_DEFAULTS.dataPlaneStatsStaleMs });
+  // What the replicas route with, kept in step with this process's own gateway.
+  let gatewayPort = 0;
+  const feed = new DataPlaneFeed(() => gatewayPort);
   const scaler = createMultiscaler({
     clock,
+    remote: replicaStats,
     config: () => knative.autoscaler,
     scale: (rev, n) => {
       const ev = scaleEvent(lastScale.get(rev), n);
@@ -302,6 +315,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       if (n === 0 && h) {
         h.failure = undefined;
         h.startedOnce = false;
+        syncBackends(rev);
       }
       runtime.scale(rev, n);
       reconciler?.markRevision(rev);
@@ -324,7 +338,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // Not while the revision is failing: a restarted pod of a handler that
     // cannot load would only bounce the requests (they wait for the verdict).
     const early = h?.failure ? undefined : earlyPods.get(rev);
-    h?.throttler.updateBackends(runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url })), early ? [...early.values()] : []);
+    const ready = runtime.readyPods(rev).map((p) => ({ id: p.id, url: p.url }));
+    const earlyList = early ? [...early.values()] : [];
+    h?.throttler.updateBackends(ready, earlyList);
+    feed.setPods(rev, ready, earlyList, h?.failure?.message);
   };
   runtime.subscribe((e) => {
     if (e.type === 'pod-listening') {
@@ -347,8 +364,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     if (!h) return;
     if (e.type === 'pod-ready' && h.metrics && e.pod.readyAt !== undefined) metrics.recordPodStart(h.metrics.labels, e.pod.readyAt - e.pod.startedAt);
     if (e.type === 'pod-ready' || e.type === 'revision-recovered') {
+      const hadFailure = h.failure !== undefined;
       h.failure = undefined;
       h.startedOnce = true;
+      if (hadFailure) syncBackends(e.revision);
     }
     // Better than Knative (which holds requests until they time out): when an
     // activation cannot succeed (no pod ever got ready), requests waiting for
@@ -425,6 +444,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     onAnswered: (a) => metrics.eventing.brokerEvent(a),
   }));
   const gwPort = await gateway.listen(opts.port, opts.host);
+  gatewayPort = gwPort;
   const urlHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   gatewayUrl = opts.gatewayUrl?.replace(/\/+$/, '') ?? `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${gwPort}`;
   // Service URLs carry the port the gateway is reached at (none for 80/443), as Knative's do.
@@ -512,6 +532,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           responseStartTimeoutMs: o.responseStartTimeoutMs,
           idleTimeoutMs: o.idleTimeoutMs,
         });
+        feed.upsertRevision(id, { ...o, labels: labelsOf(id) });
         syncBackends(id);
       },
       removeRevision(id) {
@@ -522,9 +543,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         h?.throttler.failAll(new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', `revision ${id} was deleted`));
         if (h?.metrics) metrics.forget(h.metrics.labels);
         handles.delete(id);
+        feed.removeRevision(id);
+        replicaStats.forget(id);
       },
-      setRoute: (entry, domain, tags) => routes.set(entry, domain, tags),
-      deleteRoute: (ns, name) => routes.delete(ns, name),
+      setRoute: (entry, domain, tags) => {
+        routes.set(entry, domain, tags);
+        feed.setRoute({ namespace: entry.namespace, service: entry.service, domain, targets: entry.targets, tags: [...tags] });
+      },
+      deleteRoute: (ns, name) => {
+        routes.delete(ns, name);
+        feed.deleteRoute(ns, name);
+      },
     },
   });
 
@@ -594,7 +623,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   eventing.start();
 
-  const token = randomBytes(32).toString('hex');
+  const token = opts.token ?? randomBytes(32).toString('hex');
   const dashboard = createDashboard({ clock, token, store, runtime, metrics, events });
   const admin = createAdminApi({
     store,
@@ -617,6 +646,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // `zeno top`: the dashboard's replica view plus windowed rates and latency.
   const serviceStats = createServiceStats({ clock, store, metrics, replicas: () => dashboard.state().services });
   serviceStats.register(admin);
+  // Data-plane replicas: the route feed and their stats (controller/dataplane-feed.ts).
+  const dataPlane = registerDataPlaneEndpoints(admin, { feed, stats: replicaStats, clock, poke: (rev) => scaler.poke(rev), log });
   let adminUrl: string;
   try {
     await admin.listen({ port: opts.adminPort, host: opts.host });
@@ -626,6 +657,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   } catch (e) {
     serviceStats.close();
     dashboard.close();
+    dataPlane.close();
     await asyncCalls.close(0);
     await apiServerSources.close();
     await sources.close();
@@ -662,6 +694,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         stopColdStartEvents();
         serviceStats.close();
         dashboard.close();
+        dataPlane.close();
         await admin.close();
         await asyncCalls.close(10_000);
         // Deliveries in flight are aborted; the log hands them out again at the next start.
