@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
-import { FEED_PATH, STATS_PATH, parseStatsMessage, type FeedBackend, type FeedMessage, type FeedRevision, type FeedRoute } from '../core/dataplane.js';
+import { FEED_PATH, REPLICAS_PATH, STATS_PATH, parseStatsMessage, type FeedBackend, type FeedMessage, type FeedRevision, type FeedRoute } from '../core/dataplane.js';
 import { ZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
 import type { StatsAggregator } from '../autoscaler/stats-aggregator.js';
@@ -142,6 +142,8 @@ export function registerDataPlaneEndpoints(app: FastifyInstance, d: DataPlaneEnd
     }
     return reply.status(204).send();
   });
+
+  app.get(REPLICAS_PATH, async () => ({ items: d.stats.live(d.clock.now()).map((name) => ({ name })) }));
 
   return {
     close() {

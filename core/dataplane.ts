@@ -16,6 +16,8 @@ import type { RevisionId } from './types.js';
 
 export const FEED_PATH = '/apis/zeno.dev/v1/dataplane/watch';
 export const STATS_PATH = '/apis/zeno.dev/v1/dataplane/stats';
+/** The replicas whose stats count now (reported within dataPlaneStatsStaleMs). */
+export const REPLICAS_PATH = '/apis/zeno.dev/v1/dataplane/replicas';
 
 export interface FeedBackend {
   id: string;

@@ -218,3 +218,48 @@ export function httpCall(url: string, opts: { method?: string; host?: string; bo
     else req.end();
   });
 }
+
+export interface RunningReplica {
+  proc: ChildProcess;
+  gatewayUrl: string;
+  replicaId: string;
+  output: () => string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `zeno up --role gateway` against a running control plane (its
+ * token through --token-file) on a free port, and waits until the replica
+ * says it routes by a snapshot (/readyz).
+ */
+export async function startReplica(control: RunningZeno, extraArgs: string[] = []): Promise<RunningReplica> {
+  const args = [CLI, 'up', '--role', 'gateway', '--port', '0', '--control-url', control.adminUrl, '--token-file', path.join(control.dataDir, 'token'), ...extraArgs];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let exited = false;
+  proc.on('exit', () => (exited = true));
+  let gatewayUrl = '';
+  let replicaId = '';
+  try {
+    await waitFor(() => {
+      if (exited) throw new Error(`zeno up --role gateway exited early:\n${out}`);
+      gatewayUrl = /gateway:\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '';
+      replicaId = /replica:\s+(\S+)/.exec(out)?.[1] ?? '';
+      return gatewayUrl !== '' && replicaId !== '';
+    }, 20_000, { message: 'the replica to print its gateway URL' });
+    await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`).catch(() => undefined))?.status === 200, 20_000, { message: 'replica /readyz' });
+  } catch (e) {
+    if (!exited) proc.kill('SIGKILL');
+    throw e;
+  }
+  const signal = async (sig: NodeJS.Signals) => {
+    if (exited) return;
+    const done = new Promise((r) => proc.once('exit', r));
+    proc.kill(sig);
+    await done;
+  };
+  return { proc, gatewayUrl, replicaId, output: () => out, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
