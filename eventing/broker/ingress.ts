@@ -38,7 +38,7 @@ import type { CloudEvent } from 'cloudevents';
 import type { Clock } from '../../core/clock.js';
 import { ZenoError } from '../../core/errors.js';
 import { refuseBody, sendError, tooLargeError } from '../../gateway/server.js';
-import { eventFromHttp, type TraceContext } from '../cloudevents/http.js';
+import { eventFromHttp, storedEventFromBinary, type StoredFromHttpResult, type TraceContext } from '../cloudevents/http.js';
 import type { AttributeValue, EventLog, StoredEvent } from '../log/event-log.js';
 
 export const BROKER_PATH_PREFIX = '/brokers/';
@@ -157,6 +157,19 @@ export async function ingest(log: EventLog, nowIso: string, namespace: string, n
   return admitted.event;
 }
 
+/**
+ * A request as the log's event: binary mode on the fast path
+ * (storedEventFromBinary, the common case), anything else through the SDK.
+ */
+export function storedEventFromHttp(headers: IncomingMessage['headers'], body: Buffer): StoredFromHttpResult {
+  const fast = storedEventFromBinary(headers, body);
+  if (fast !== undefined) return fast;
+  const r = eventFromHttp(headers, body);
+  if ('error' in r) return r;
+  const event = toStoredEvent(r.event);
+  return r.trace === undefined ? { event } : { event, trace: r.trace };
+}
+
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -209,11 +222,11 @@ export function createBrokerIngress(deps: IngressDeps): (req: IncomingMessage, r
     }
     const body = await readBody(req, deps.maxEventBytes);
     if (body === 'too-large') return refuseBody(req, res, deps.clock, deps.maxEventBytes, tooLargeError(deps.maxEventBytes));
-    const parsed = eventFromHttp(req.headers, body);
+    const parsed = storedEventFromHttp(req.headers, body);
     if ('error' in parsed) return sendError(res, new ZenoError('ZENO_ERR_INVALID_EVENT', parsed.error.message));
-    eventType = parsed.event.type;
+    eventType = String(parsed.event.attributes.type);
     try {
-      await ingest(deps.log, new Date(deps.clock.now()).toISOString(), namespace, name, toStoredEvent(parsed.event), parsed.trace);
+      await ingest(deps.log, new Date(deps.clock.now()).toISOString(), namespace, name, parsed.event, parsed.trace);
     } catch (e) {
       if (e instanceof ZenoError) return sendError(res, e);
       // Not stored, so not accepted: the producer may retry (Knative answers 500 when the channel fails).

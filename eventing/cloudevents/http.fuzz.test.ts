@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
-import { createBrokerIngress } from '../broker/ingress.js';
+import { createBrokerIngress, toStoredEvent } from '../broker/ingress.js';
 import type { EventLog } from '../log/event-log.js';
 import { openSqliteEventLog } from '../log/sqlite-log.js';
-import { eventFromHttp, eventToHttp, type Headers } from './http.js';
+import { eventFromHttp, eventToHttp, storedEventFromBinary, type Headers, type StoredFromHttpResult } from './http.js';
 
 const ATTR_NAMES = ['id', 'source', 'type', 'specversion', 'time', 'subject', 'dataschema', 'datacontenttype', 'data', 'data_base64', 'ext1', 'Ext', 'a-b', '', 'knativebrokerttl', 'traceparent', 'x'.repeat(30)];
 const CONTENT_TYPES = [
@@ -107,6 +107,78 @@ describe('eventFromHttp under fuzzing', { timeout: 60_000 }, () => {
       { numRuns: 300 },
     );
   }, 30_000);
+});
+
+/** The SDK path as the ingress used it before the fast path: the reference for storedEventFromBinary. */
+function viaSdk(h: Headers, b: Buffer): StoredFromHttpResult {
+  const r = eventFromHttp(h, b);
+  if ('error' in r) return r;
+  const event = toStoredEvent(r.event);
+  return r.trace === undefined ? { event } : { event, trace: r.trace };
+}
+
+/** Names the SDK treats specially, and header names not in lower case: the fast path must hand these back. */
+const TRICKY_NAMES = ['schemaurl', 'datacontentencoding', 'validate', 'emit', 'constructor', 'subject', 'dataschema'];
+const SOURCES = ['/s', 'https://example.com/x', 'urn:a:b', '//a:b', 'a b', '%zz', '1-555-123', 'http://[::1]:80/x', ''];
+const rarely = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: a, weight: 1 });
+const fastPathHeaders = fc
+  .tuple(
+    mostlyValidHeaders,
+    fc.dictionary(fc.constantFrom(...TRICKY_NAMES).map((n) => `ce-${n}`), fc.constantFrom('', 'x', 'https://example.com/schema', 'not a uri'), { maxKeys: 2 }),
+    rarely(fc.constantFrom(...SOURCES)),
+    rarely(fc.constantFrom('CE-ID', 'Ce-Source', 'Content-Type', 'ce-Ext')),
+  )
+  .map(([h, tricky, source, upper]) => {
+    const out: Headers = { ...h };
+    // Sometimes, so most runs keep the fast path's common case.
+    if (Object.keys(tricky).length > 0 && h['ce-id'] === 'e1') Object.assign(out, tricky);
+    if (source !== undefined) out['ce-source'] = source;
+    if (upper !== undefined) out[upper] = 'x';
+    return out;
+  });
+
+describe('storedEventFromBinary: the ingress fast path agrees with the SDK path', { timeout: 60_000 }, () => {
+  it('same event (attributes in the same order, same data, same trace) or the same 400 message', () => {
+    let compared = 0;
+    let accepted = 0;
+    let handedBack = 0;
+    fc.assert(
+      fc.property(fastPathHeaders, fc.oneof(fc.constantFrom(...CONTENT_TYPES), fc.constant('application/json')), body, (h, ct, b) => {
+        const headers: Headers = { ...h };
+        if (ct !== undefined) headers['content-type'] = ct;
+        const bytes = Buffer.from(b, 'latin1');
+        const fast = storedEventFromBinary(headers, bytes);
+        if (fast === undefined) {
+          handedBack++;
+          return;
+        }
+        compared++;
+        const ref = viaSdk(headers, bytes);
+        if ('error' in ref || 'error' in fast) {
+          expect(fast).toEqual(ref);
+          return;
+        }
+        accepted++;
+        // Both stamp "now" when the producer sent no time: compare its shape, then the rest.
+        if (headers['ce-time'] === undefined) {
+          expect(Math.abs(Date.parse(String(fast.event.attributes.time)) - Date.parse(String(ref.event.attributes.time)))).toBeLessThan(5_000);
+          fast.event.attributes.time = ref.event.attributes.time!;
+        }
+        expect(Object.keys(fast.event.attributes)).toEqual(Object.keys(ref.event.attributes));
+        expect(fast).toEqual(ref);
+      }),
+      { numRuns: 3000 },
+    );
+    // Not vacuous: most requests take the fast path, and many of those are accepted events.
+    expect(compared).toBeGreaterThan(handedBack);
+    expect(accepted).toBeGreaterThan(50);
+  }, 60_000);
+
+  it('hands structured and batched mode back to eventFromHttp', () => {
+    const json = Buffer.from(JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't' }));
+    expect(storedEventFromBinary({ 'content-type': 'application/cloudevents+json' }, json)).toBeUndefined();
+    expect(storedEventFromBinary({ 'content-type': 'Application/CloudEvents-Batch+JSON' }, Buffer.from('[]'))).toBeUndefined();
+  });
 });
 
 describe('deeply nested event data', { timeout: 60_000 }, () => {
