@@ -307,9 +307,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     remote: replicaStats,
     config: () => knative.autoscaler,
     scale: (rev, n) => {
-      const ev = scaleEvent(lastScale.get(rev), n);
-      lastScale.set(rev, n);
-      if (ev) events.record('Revision', splitId(rev).namespace, splitId(rev).name, ev.type, ev.reason, ev.message);
       // At zero a past failure says nothing about the next start: try again.
       const h = handles.get(rev);
       if (n === 0 && h) {
@@ -317,8 +314,19 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         h.startedOnce = false;
         syncBackends(rev);
       }
+      // The runtime first: on a scale from zero a warm process is specialized
+      // here, and the bookkeeping below need not delay it.
       runtime.scale(rev, n);
-      reconciler?.markRevision(rev);
+      const ev = scaleEvent(lastScale.get(rev), n);
+      lastScale.set(rev, n);
+      if (ev) events.record('Revision', splitId(rev).namespace, splitId(rev).name, ev.type, ev.reason, ev.message);
+      // The status refresh (SQLite writes, watch events) waits a turn of the
+      // event loop: a scale from zero runs inside the cold request's
+      // admission, and as a microtask the refresh would run before that
+      // request is forwarded to the pod.
+      setImmediate(() => {
+        if (reconciling) reconciler?.markRevision(rev);
+      });
     },
     readyPods: (rev) => runtime.readyPods(rev).length,
     onDecision: (rev, d) => {

@@ -107,9 +107,15 @@ function warm(host: string): void {
     void load(m.args[0]).then((h) => {
       setHandlers(h);
       onSigterm(shutdown);
-      const ready: ReadyMessage = { type: 'zeno-ready' };
-      // From now on the process is an ordinary pod with no line to the platform.
-      process.send?.(ready, () => process.disconnect?.());
+      // Readiness is said one turn later: the requests that arrived during the
+      // import (the cold start's own) are dispatched first, in this turn's
+      // microtasks, and their responses leave before the platform gets
+      // readiness bookkeeping to do at the moment it relays them.
+      setImmediate(() => {
+        const ready: ReadyMessage = { type: 'zeno-ready' };
+        // From now on the process is an ordinary pod with no line to the platform.
+        process.send?.(ready, () => process.disconnect?.());
+      });
     });
   });
   // The pool went away (closed, or the platform died) before we were used.
