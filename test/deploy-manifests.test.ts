@@ -8,7 +8,8 @@ import { parseCommand } from '../cli/args.js';
 import { KINDS } from '../core/kinds.js';
 import { configsFromConfigMaps, KNOWN_CONFIG_MAPS, validateConfigMap } from '../controller/validation/configmap.js';
 import type { KObject } from '../core/types.js';
-import { crdKinds, installFiles, NAMESPACE_RULES, NAMESPACE, renderFile, RUNTIME_RULES, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
+import { CONTROL_SERVICE, crdKinds, GATEWAY_APP, GATEWAY_SERVICE_ACCOUNT, installFiles, NAMESPACE_RULES, NAMESPACE, renderFile, RUNTIME_RULES, TOKEN_SECRET, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
+import { gatewayRoleConflict } from '../cli/up.js';
 import { createKubernetesRuntime } from '../functions/kubernetes/kube-runtime.js';
 import { watchClusterConfigMaps } from '../functions/kubernetes/config-watch.js';
 import { LeaderElector } from '../functions/kubernetes/leader.js';
@@ -216,13 +217,66 @@ describe('deploy/kubernetes/', () => {
       expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     });
 
-    it('every Service selects the platform pod and targets one of its named ports', () => {
-      const ports = new Set((container.ports as { name: string }[]).map((p) => p.name));
+    it("every Service selects exactly one Deployment's pods and targets one of their named ports", () => {
       const services = byKind('Service');
-      expect(services.map((s) => s.metadata.name).sort()).toEqual(['broker-ingress', 'zeno-admin', 'zeno-gateway']);
+      expect(services.map((s) => s.metadata.name).sort()).toEqual(['broker-ingress', CONTROL_SERVICE, 'zeno-admin', 'zeno-gateway'].sort());
+      const pods = byKind('Deployment').map((d) => d.spec.template);
+      const selected = (s: any, p: any) => Object.entries(s.spec.selector as Record<string, string>).every(([k, v]) => p.metadata.labels[k] === v); // eslint-disable-line @typescript-eslint/no-explicit-any
       for (const s of services) {
-        for (const [k, v] of Object.entries(s.spec.selector as Record<string, string>)) expect(pod.metadata.labels[k], `${s.metadata.name} selects ${k}`).toBe(v);
+        const matching = pods.filter((p) => selected(s, p));
+        expect(matching.length, `${s.metadata.name} selects one Deployment`).toBe(1);
+        const ports = new Set((matching[0].spec.containers[0].ports as { name: string }[]).map((p) => p.name));
         for (const p of s.spec.ports) expect(ports.has(p.targetPort), `${s.metadata.name} → ${p.targetPort}`).toBe(true);
+      }
+      // Clients reach functions through the data plane; the replicas reach the control plane.
+      const gw = services.find((s) => s.metadata.name === 'zeno-gateway')!;
+      expect(selected(gw, pods.find((p) => p.metadata.labels['app.kubernetes.io/name'] === GATEWAY_APP))).toBe(true);
+      for (const name of ['zeno-admin', CONTROL_SERVICE, 'broker-ingress']) expect(selected(services.find((s) => s.metadata.name === name), pod), name).toBe(true);
+    });
+  });
+
+  describe('the data-plane Deployment (zeno up --role gateway)', () => {
+    const deploy = byKind('Deployment').find((d) => d.metadata.name === GATEWAY_APP)!;
+    const pod = deploy.spec.template;
+    const container = pod.spec.containers[0];
+
+    it('runs several replicas of `zeno up --role gateway` with flags the CLI accepts, following the control plane Service', () => {
+      expect(deploy.spec.replicas).toBeGreaterThanOrEqual(2);
+      const up = COMMANDS.find((c) => c.name === 'up')!;
+      const [cmd, ...rest] = container.args as string[];
+      expect(cmd).toBe('up');
+      const { values } = parseCommand(up, rest);
+      expect(values).toMatchObject({ role: 'gateway', host: '0.0.0.0' });
+      expect(gatewayRoleConflict(values)).toBeUndefined();
+      const control = byKind('Service').find((s) => s.metadata.name === CONTROL_SERVICE)!;
+      const adminPort = control.spec.ports.find((p: { name: string }) => p.name === 'admin').port;
+      expect(values['control-url']).toBe(`http://${CONTROL_SERVICE}.${NAMESPACE}.svc.cluster.local:${adminPort}`);
+      // Forwarded broker/async calls go to the control URL's host on the control plane's gateway port: the Service must expose it.
+      const controlPod = byKind('Deployment').find((d) => d.metadata.name !== GATEWAY_APP)!.spec.template;
+      const cpArgs = parseCommand(up, (controlPod.spec.containers[0].args as string[]).slice(1)).values;
+      expect(control.spec.ports.map((p: { port: number }) => p.port)).toContain(Number(cpArgs.port));
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+    });
+
+    it('has no Kubernetes API rights at all: its own ServiceAccount, bound to nothing, no token mounted', () => {
+      expect(pod.spec.serviceAccountName).toBe(GATEWAY_SERVICE_ACCOUNT);
+      expect(pod.spec.automountServiceAccountToken).toBe(false);
+      const sa = byKind('ServiceAccount').find((s) => s.metadata.name === GATEWAY_SERVICE_ACCOUNT)!;
+      expect(sa.automountServiceAccountToken).toBe(false);
+      for (const b of [...byKind('RoleBinding'), ...byKind('ClusterRoleBinding')]) {
+        expect((b.subjects as { name: string }[]).map((x) => x.name), b.metadata.name).not.toContain(GATEWAY_SERVICE_ACCOUNT);
+      }
+    });
+
+    it('reads the same admin token Secret as the control plane, through --token-file', () => {
+      const up = COMMANDS.find((c) => c.name === 'up')!;
+      for (const d of byKind('Deployment')) {
+        const c = d.spec.template.spec.containers[0];
+        const file = parseCommand(up, (c.args as string[]).slice(1)).values['token-file'] as string;
+        const mount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => file.startsWith(`${m.mountPath}/`))!;
+        expect(mount, `${d.metadata.name} mounts ${file}`).toBeDefined();
+        const vol = (d.spec.template.spec.volumes as { name: string; secret?: { secretName: string } }[]).find((v) => v.name === mount.name)!;
+        expect(vol.secret?.secretName, d.metadata.name).toBe(TOKEN_SECRET);
       }
     });
   });

@@ -5,10 +5,13 @@
  * functions/kubernetes calls (test/deploy-manifests.test.ts checks both ways).
  * Pure: generate.ts writes the files, the test compares them.
  *
- * One process, one image: `zeno up` runs the gateway, activator, autoscaler,
- * reconcilers (controller) and broker ingress together (docs/ARCHITECTURE.md
- * "Cluster mode"). The install is one Deployment with a Service per role a
- * client addresses (gateway, broker ingress, admin API).
+ * One image, two Deployments (docs/ARCHITECTURE.md "Cluster mode"): the
+ * control plane (`zeno up`: reconcilers, autoscaler, store, broker ingress,
+ * admin API, and a gateway of its own), one replica on a Lease; and the data
+ * plane (`zeno up --role gateway`: gateway and activator only), scaled out,
+ * with no Kubernetes API rights at all. Services: one per role a client
+ * addresses (gateway, broker ingress, admin API), plus the control plane's
+ * own for the data-plane replicas.
  */
 import { formatDuration } from '../../core/duration.js';
 import { DEFAULT_AUTOSCALER_CONFIG } from '../../core/config/autoscaler.js';
@@ -30,10 +33,28 @@ export const VERSION = '0.1.0';
 export const PLATFORM_IMAGE = `ghcr.io/zeno/platform:${VERSION}`;
 export const NODE_RUNTIME_IMAGE = `ghcr.io/zeno/node-runtime:${VERSION}`;
 export const SERVICE_ACCOUNT = 'zeno-controller';
+/** The data plane's identity: bound to nothing, and its pods mount no API token. */
+export const GATEWAY_SERVICE_ACCOUNT = 'zeno-gateway';
 export const APP = 'zeno';
+export const GATEWAY_APP = 'zeno-gateway';
+/** Data-plane replicas in the install; scale the Deployment for more. */
+export const GATEWAY_REPLICAS = 2;
 const LABELS = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/part-of': 'zeno', 'app.kubernetes.io/version': VERSION };
 const SELECTOR = { 'app.kubernetes.io/name': APP };
+const GATEWAY_LABELS = { ...LABELS, 'app.kubernetes.io/name': GATEWAY_APP, 'app.kubernetes.io/component': 'data-plane' };
+const GATEWAY_SELECTOR = { 'app.kubernetes.io/name': GATEWAY_APP };
 const DATA_DIR = '/var/lib/zeno';
+/**
+ * The admin token both Deployments read (`zeno up --token-file`): a Secret
+ * the operator creates, since a token in a shipped manifest would be
+ * everyone's (README "Run on Kubernetes").
+ */
+export const TOKEN_SECRET = 'zeno-admin-token';
+const TOKEN_DIR = '/var/run/zeno';
+const TOKEN_FILE = `${TOKEN_DIR}/token`;
+/** The control plane's own Service, which the data-plane replicas follow (admin port) and forward to (gateway port). */
+export const CONTROL_SERVICE = 'zeno-control';
+const CONTROL_URL = `http://${CONTROL_SERVICE}.${NAMESPACE}.svc.cluster.local:${PLATFORM_DEFAULTS.adminPort}`;
 
 // ---------------------------------------------------------------- RBAC
 
@@ -78,6 +99,8 @@ function rbac(): K8sObject[] {
   const sa = { kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: NAMESPACE };
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE, labels: LABELS } },
+    // The data plane calls no Kubernetes API: an identity with no binding, and no token mounted.
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: GATEWAY_SERVICE_ACCOUNT, namespace: NAMESPACE, labels: GATEWAY_LABELS }, automountServiceAccountToken: false },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -395,6 +418,8 @@ function platform(): K8sObject[] {
                   // Knative's pod shape: the queue-proxy-style sidecar (functions/sidecar) in every
                   // function pod, run from this same image (node dist/functions/sidecar/main.js).
                   '--sidecar-image', PLATFORM_IMAGE,
+                  // Shared with the data-plane replicas, which present it on the feed and stats endpoints.
+                  '--token-file', TOKEN_FILE,
                 ],
                 ports: [
                   { name: 'http', containerPort: PLATFORM_DEFAULTS.gatewayPort, protocol: 'TCP' },
@@ -406,30 +431,93 @@ function platform(): K8sObject[] {
                 securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
                 volumeMounts: [
                   { name: 'data', mountPath: DATA_DIR },
+                  { name: 'token', mountPath: TOKEN_DIR, readOnly: true },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },
             ],
             volumes: [
               { name: 'data', persistentVolumeClaim: { claimName: 'zeno-data' } },
+              TOKEN_VOLUME,
               { name: 'tmp', emptyDir: {} },
             ],
           },
         },
       },
     },
-    service('zeno-gateway', 'The gateway: Host and /function/NAME routing, /async-function/NAME, /healthz, /metrics.', [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]),
-    service('broker-ingress', "Broker ingress (Knative's broker-ingress name): POST /brokers/NAMESPACE/NAME, served by the gateway.", [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]),
-    service('zeno-admin', "The admin API (the controller's REST, bearer token from the data dir): zeno apply/get/logs talk to it.", [{ name: 'admin', port: PLATFORM_DEFAULTS.adminPort, targetPort: 'admin', protocol: 'TCP' }]),
+    gatewayDeployment(),
+    service('zeno-gateway', 'The data plane (zeno up --role gateway replicas): Host and /function/NAME routing, /async-function/NAME (forwarded to the control plane), /healthz, /metrics.', [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], GATEWAY_SELECTOR),
+    service('broker-ingress', "Broker ingress (Knative's broker-ingress name): POST /brokers/NAMESPACE/NAME, served by the control plane, which writes the event log.", [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], SELECTOR),
+    service('zeno-admin', "The admin API (the controller's REST, bearer token from the Secret zeno-admin-token): zeno apply/get/logs talk to it.", [{ name: 'admin', port: PLATFORM_DEFAULTS.adminPort, targetPort: 'admin', protocol: 'TCP' }], SELECTOR),
+    service(CONTROL_SERVICE, "The control plane for the data-plane replicas: its feed and stats endpoints (admin port) and its own gateway, where they forward broker, channel and async calls (they need the event log).", [
+      { name: 'http', port: PLATFORM_DEFAULTS.gatewayPort, targetPort: 'http', protocol: 'TCP' },
+      { name: 'admin', port: PLATFORM_DEFAULTS.adminPort, targetPort: 'admin', protocol: 'TCP' },
+    ], SELECTOR),
   ];
 }
 
-function service(name: string, description: string, ports: Record<string, unknown>[]): K8sObject {
+/** The admin token, from the operator's Secret (key `token`), read-only to the owner. */
+const TOKEN_VOLUME = { name: 'token', secret: { secretName: TOKEN_SECRET, items: [{ key: 'token', path: 'token' }], defaultMode: 0o400 } };
+
+/**
+ * The data plane: stateless `zeno up --role gateway` replicas (gateway and
+ * activator), following the control plane's feed and reporting their stats
+ * to its autoscaler. containerConcurrency holds across them through the
+ * sidecar in each function pod.
+ */
+function gatewayDeployment(): K8sObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: GATEWAY_APP, namespace: NAMESPACE, labels: GATEWAY_LABELS },
+    spec: {
+      replicas: GATEWAY_REPLICAS,
+      selector: { matchLabels: GATEWAY_SELECTOR },
+      template: {
+        metadata: { labels: { ...GATEWAY_LABELS, ...GATEWAY_SELECTOR } },
+        spec: {
+          serviceAccountName: GATEWAY_SERVICE_ACCOUNT,
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          // The gateway drains for up to 10 s.
+          terminationGracePeriodSeconds: 20,
+          containers: [
+            {
+              name: 'gateway',
+              image: PLATFORM_IMAGE,
+              args: [
+                'up',
+                '--role', 'gateway',
+                '--host', '0.0.0.0',
+                '--port', String(PLATFORM_DEFAULTS.gatewayPort),
+                '--control-url', CONTROL_URL,
+                '--token-file', TOKEN_FILE,
+              ],
+              ports: [{ name: 'http', containerPort: PLATFORM_DEFAULTS.gatewayPort, protocol: 'TCP' }],
+              // Ready once it routes by a snapshot of the control plane's feed.
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 2 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+              resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [
+                { name: 'token', mountPath: TOKEN_DIR, readOnly: true },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [TOKEN_VOLUME, { name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+function service(name: string, description: string, ports: Record<string, unknown>[], selector: Record<string, string>): K8sObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: NAMESPACE, labels: LABELS, annotations: { 'zeno.dev/description': description } },
-    spec: { type: 'ClusterIP', selector: SELECTOR, ports },
+    spec: { type: 'ClusterIP', selector, ports },
   };
 }
 
@@ -448,7 +536,7 @@ export function installFiles(): InstallFile[] {
     { name: '10-crds.yaml', header: "Zeno's resources in Knative's shapes (core/kinds.ts). Do not install beside Knative: the groups are the same.", objects: crdKinds().map(buildCrd) },
     { name: '20-rbac.yaml', header: 'Least privilege: exactly what functions/kubernetes calls (test/deploy-manifests.test.ts checks it).', objects: rbac() },
     { name: '30-config.yaml', header: "Knative's ConfigMaps that Zeno reads, at Zeno's defaults (core/config).", objects: configMaps() },
-    { name: '40-platform.yaml', header: 'The platform: one process (gateway, activator, autoscaler, controller, broker ingress), one replica.', objects: platform() },
+    { name: '40-platform.yaml', header: 'The platform: the control plane (one replica on a Lease) and the data plane (zeno up --role gateway replicas). Needs the Secret zeno-admin-token (README "Run on Kubernetes").', objects: platform() },
   ];
 }
 
