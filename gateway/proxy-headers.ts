@@ -18,6 +18,8 @@ const NOT_UPSTREAM = new Set([...HOP_BY_HOP, 'expect']);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (!value) return undefined;
+  // What nearly every peer sends: both are hop-by-hop already, nothing more to drop.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const v = Array.isArray(value) ? value.join(',') : value;
   const out = new Set<string>();
   for (const t of v.split(',')) {
@@ -79,4 +81,29 @@ export function downstreamHeaders(h: Record<string, string | string[] | undefine
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * downstreamHeaders for a response head as undici's dispatch reads it off
+ * the wire (name, value, name, value… as Buffers), returned as the flat
+ * [name, value, …] list `res.writeHead` takes: no header object is built
+ * per response, names are lower-cased as before, and a repeated field
+ * (Set-Cookie) stays one line per value.
+ */
+export function downstreamRawHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+    if (HOP_BY_HOP.has(name)) continue;
+    out.push(name, value);
+  }
+  // Fields the Connection header names are hop-by-hop too (RFC 9110 §7.6.1).
+  const drop = connectionTokens(connection);
+  if (!drop) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!drop.has(out[i]!)) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }

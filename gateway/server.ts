@@ -10,7 +10,7 @@ import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { createLocalGateway, type LocalGateway } from './local.js';
 import { Preconnector } from './preconnect.js';
-import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
+import { downstreamRawHeaders, upstreamHeaders } from './proxy-headers.js';
 import { SPAN_KIND, type Span, type Tracer } from './otel.js';
 import { newTraceparent, randomHex, traceIdOf } from './trace.js';
 
@@ -596,12 +596,19 @@ interface Forwarding {
  * stream + an AbortController per request, which the bench showed costs about
  * a third of the gateway's throughput. One object per call: the handler's
  * methods live on the prototype instead of being closures made per request.
+ *
+ * It implements undici's older handler methods (onConnect, onHeaders, onData,
+ * onComplete, onError), which undici 7 still calls natively: a handler with
+ * the newer ones (onRequestStart, onResponseStart, …) is wrapped per request
+ * in an adapter and a controller, and its response head is parsed into an
+ * object that we only turn back into a list for writeHead.
  */
 class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (e: Error) => void;
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
   private early: Error | undefined;
 
   constructor(
@@ -614,42 +621,44 @@ class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
     });
   }
 
-  onRequestStart(c: Dispatcher.DispatchController): void {
-    this.controller = c;
-    if (this.early) c.abort(this.early);
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.early) abort(this.early);
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     // 1xx interim answers are not forwarded; the gateway answered Expect itself.
-    if (statusCode < 200) return;
+    if (statusCode < 200) return true;
+    this.resumeUpstream = resume;
     this.hooks?.started?.();
     const res = this.res;
-    res.writeHead(statusCode, downstreamHeaders(headers));
+    res.writeHead(statusCode, downstreamRawHeaders(raw));
     // Head and body usually arrive in one upstream read: send them in one
     // write instead of one per piece (writev was the biggest cost under load).
     res.cork();
     process.nextTick(uncork, res);
+    return true;
   }
 
-  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.hooks?.wrote?.();
-    if (!this.res.write(chunk)) {
-      c.pause();
-      this.res.once('drain', () => c.resume());
-    }
+    if (this.res.write(chunk)) return true;
+    // Backpressure: undici stops reading the pod until the client drains.
+    this.res.once('drain', this.resumeUpstream!);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.res.end();
     this.resolve();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.reject(err);
   }
 
   abort(reason: Error): void {
-    if (this.controller) this.controller.abort(reason);
+    if (this.abortUpstream) this.abortUpstream(reason);
     else this.early = reason;
   }
 }
@@ -659,7 +668,7 @@ function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: Serve
   try {
     agent.dispatch(opts, call);
   } catch (e) {
-    call.onResponseError(undefined as unknown as Dispatcher.DispatchController, e as Error);
+    call.onError(e as Error);
   }
   return call;
 }
