@@ -35,6 +35,8 @@ export { storageError } from '../../core/errors.js';
 
 interface PendingAppend {
   broker: string;
+  /** As appended: fetches in this process get this object back instead of a parse of `body`. */
+  event: StoredEvent;
   body: string;
   at: number;
   resolve: (seq: number) => void;
@@ -47,6 +49,15 @@ interface PendingSettle {
   seq: number;
   retryAt: number | undefined;
   resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** A fetch waiting for the next group commit: its leases are written with the turn's appends and acks. */
+interface PendingFetch {
+  consumer: string;
+  max: number;
+  out: LeasedEvent[];
+  resolve: (events: LeasedEvent[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -189,25 +200,30 @@ export function openSqliteEventLog(
 
   // ---- decoded events, shared by the consumers of a broker ----
   // Every Trigger of a broker fetches the same events at about the same
-  // time; parsing each body once instead of once per Trigger. Bounded (a
-  // slow consumer's old events fall out and are parsed again).
+  // time; parsing each body once instead of once per Trigger. An event
+  // appended by this process is not parsed at all: the cache is seeded with
+  // the object given to append (the contract hands events back exactly as
+  // appended, and read-only). Bounded (a slow consumer's old events fall out
+  // and are parsed again).
   const DECODED_MAX = 1024;
   const DECODED_MAX_CHARS = 2 * 1024 * 1024;
   const decodedCache = new Map<number, { event: StoredEvent; chars: number }>();
   let decodedChars = 0;
+  const remember = (seq: number, event: StoredEvent, chars: number): void => {
+    if (chars > DECODED_MAX_CHARS / 8) return;
+    decodedCache.set(seq, { event, chars });
+    decodedChars += chars;
+    while (decodedCache.size > DECODED_MAX || decodedChars > DECODED_MAX_CHARS) {
+      const [oldest, v] = decodedCache.entries().next().value as [number, { chars: number }];
+      decodedCache.delete(oldest);
+      decodedChars -= v.chars;
+    }
+  };
   const decoded = (seq: number, body: string): StoredEvent => {
     const hit = decodedCache.get(seq);
     if (hit) return hit.event;
     const event = decodeEvent(body);
-    if (body.length <= DECODED_MAX_CHARS / 8) {
-      decodedCache.set(seq, { event, chars: body.length });
-      decodedChars += body.length;
-      while (decodedCache.size > DECODED_MAX || decodedChars > DECODED_MAX_CHARS) {
-        const [oldest, v] = decodedCache.entries().next().value as [number, { chars: number }];
-        decodedCache.delete(oldest);
-        decodedChars -= v.chars;
-      }
-    }
+    remember(seq, event, body.length);
     return event;
   };
 
@@ -253,22 +269,54 @@ export function openSqliteEventLog(
     }
   };
 
-  // ---- group commit of appends, acks and nacks ----
+  // ---- group commit of appends, acks, nacks and fetches ----
   //
-  // Every append, ack and nack made in one turn of the event loop is written
-  // in one transaction (setImmediate, not a timer: it runs after the I/O
-  // callbacks of this turn, so concurrent ingress requests and deliveries
-  // that finished together share one commit). Acks and nacks resolve once it
-  // committed; appends once an fsync covered it (below), and every commit
-  // made while one fsync runs shares the next.
+  // Every append, ack, nack and fetch made in one turn of the event loop is
+  // written in one transaction (setImmediate, not a timer: it runs after the
+  // I/O callbacks of this turn, so concurrent ingress requests, deliveries
+  // that finished together and every Trigger's fetch share one commit; a
+  // fetch used to be a transaction of its own). In the transaction acks and
+  // nacks come first, so a fetch sees them, then appends, so a fetch of the
+  // same turn can lease them at once, then the fetches. Acks, nacks and
+  // fetches resolve once it committed; appends once an fsync covered it
+  // (below), and every commit made while one fsync runs shares the next.
   let pending: PendingAppend[] = [];
   let settles: PendingSettle[] = [];
+  let fetches: PendingFetch[] = [];
   let flushScheduled = false;
   let closed = false;
   const listeners = new Map<string, Set<(lastSeq: number) => void>>();
 
+  /** Leases up to `max` events of consumer `name` (inside the group transaction); a consumer removed meanwhile gets none. */
+  const lease = (name: string, max: number, out: LeasedEvent[]): void => {
+    const c = consumers.get(name) ?? load(name);
+    if (!c) return;
+    const now = clock.now();
+    const leaseUntil = now + c.leaseMs;
+    if (now >= c.nextDueAt) {
+      for (const r of qDue.all(name, now, now, max)) {
+        qRelease.run(leaseUntil, name, r.seq);
+        out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
+      }
+      c.nextDueAt = qNextDue.get(name)!.at ?? Infinity;
+    }
+    const room = Math.min(max - out.length, c.maxInFlight - c.outstanding);
+    if (room <= 0) return;
+    const fresh = qNew.all(c.broker, c.delivered, room);
+    if (fresh.length === 0) return;
+    for (const r of fresh) {
+      qLease.run(name, r.seq, leaseUntil);
+      out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
+    }
+    const last = fresh[fresh.length - 1]!.seq;
+    qSetDelivered.run(last, name);
+    c.delivered = last;
+    c.outstanding += fresh.length;
+    if (leaseUntil < c.nextDueAt) c.nextDueAt = leaseUntil;
+  };
+
   const writeBatch = guarded(
-    db.transaction((appends: PendingAppend[], batch: PendingSettle[]): number[] => {
+    db.transaction((appends: PendingAppend[], batch: PendingSettle[], wants: PendingFetch[]): number[] => {
       const touched = new Map<string, ConsumerState>();
       for (const s of batch) {
         const c = consumers.get(s.consumer) ?? load(s.consumer);
@@ -290,7 +338,14 @@ export function openSqliteEventLog(
           c.ackFloor = floor;
         }
       }
-      return appends.map((p) => Number(qInsert.run(p.broker, p.body, p.at).lastInsertRowid));
+      const seqs = appends.map((p) => Number(qInsert.run(p.broker, p.body, p.at).lastInsertRowid));
+      // Fetches in this process get the appended objects, not a parse of their JSON (see decoded()).
+      for (let i = 0; i < appends.length; i++) remember(seqs[i]!, appends[i]!.event, appends[i]!.body.length);
+      for (const f of wants) {
+        f.out = [];
+        lease(f.consumer, f.max, f.out);
+      }
+      return seqs;
     }),
   );
 
@@ -353,19 +408,23 @@ export function openSqliteEventLog(
     flushScheduled = false;
     const appends = pending;
     const batch = settles;
+    const wants = fetches;
     pending = [];
     settles = [];
-    if (appends.length === 0 && batch.length === 0) return;
+    fetches = [];
+    if (appends.length === 0 && batch.length === 0 && wants.length === 0) return;
     let seqs: number[];
     try {
-      seqs = writeBatch(appends, batch);
+      seqs = writeBatch(appends, batch, wants);
     } catch (err) {
       const e = storageError(err);
       for (const p of appends) p.reject(e);
       for (const s of batch) s.reject(e);
+      for (const f of wants) f.reject(e);
       return;
     }
     for (const s of batch) s.resolve();
+    for (const f of wants) f.resolve(f.out);
     if (appends.length === 0) return;
     // Committed, so fetches see the events now: the dispatchers may start
     // on them while the fsync runs (a subscriber can get an event whose
@@ -391,26 +450,7 @@ export function openSqliteEventLog(
 
   /** Commits whatever is queued now, so what follows reads it (appends before a new consumer, acks before compaction). */
   const flushNow = (): void => {
-    if (pending.length > 0 || settles.length > 0) flush();
-  };
-
-  /**
-   * Commits the queued acks and nacks of `consumer` before a fetch of it
-   * reads its outstanding events (a caller that did not wait for its ack
-   * still sees it). Appends are left for their group commit: a fetch must
-   * not cost them an early fsync.
-   */
-  const settleBefore = (consumer: string): void => {
-    if (settles.length === 0 || !settles.some((s) => s.consumer === consumer)) return;
-    const batch = settles;
-    settles = [];
-    try {
-      writeBatch([], batch);
-    } catch (err) {
-      for (const s of batch) s.reject(err);
-      return;
-    }
-    for (const s of batch) s.resolve();
+    if (pending.length > 0 || settles.length > 0 || fetches.length > 0) flush();
   };
 
   const assertOpen = (): void => {
@@ -429,36 +469,6 @@ export function openSqliteEventLog(
       scheduleFlush();
     });
   };
-
-  const fetchTx = guarded(
-    db.transaction((name: string, max: number): LeasedEvent[] => {
-      const c = consumerOf(name);
-      const now = clock.now();
-      const leaseUntil = now + c.leaseMs;
-      const out: LeasedEvent[] = [];
-      if (now >= c.nextDueAt) {
-        for (const r of qDue.all(name, now, now, max)) {
-          qRelease.run(leaseUntil, name, r.seq);
-          out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: r.attempts + 1, appendedAt: r.appended_at, leaseUntil });
-        }
-        c.nextDueAt = qNextDue.get(name)!.at ?? Infinity;
-      }
-      const room = Math.min(max - out.length, c.maxInFlight - c.outstanding);
-      if (room <= 0) return out;
-      const fresh = qNew.all(c.broker, c.delivered, room);
-      if (fresh.length === 0) return out;
-      for (const r of fresh) {
-        qLease.run(name, r.seq, leaseUntil);
-        out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
-      }
-      const last = fresh[fresh.length - 1]!.seq;
-      qSetDelivered.run(last, name);
-      c.delivered = last;
-      c.outstanding += fresh.length;
-      if (leaseUntil < c.nextDueAt) c.nextDueAt = leaseUntil;
-      return out;
-    }),
-  );
 
   const addTx = guarded(
     db.transaction((broker: string, name: string, o: ConsumerOptions) => {
@@ -501,7 +511,7 @@ export function openSqliteEventLog(
       assertOpen();
       const body = encodeEvent(event);
       return new Promise<number>((resolve, reject) => {
-        pending.push({ broker, body, at: clock.now(), resolve, reject });
+        pending.push({ broker, event, body, at: clock.now(), resolve, reject });
         scheduleFlush();
       });
     },
@@ -531,11 +541,18 @@ export function openSqliteEventLog(
       }
     },
 
-    async fetch(consumer, max) {
-      assertOpen();
-      if (max <= 0) return [];
-      settleBefore(consumer);
-      return fetchTx(consumer, max);
+    fetch(consumer, max) {
+      try {
+        assertOpen();
+        consumerOf(consumer);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (max <= 0) return Promise.resolve([]);
+      return new Promise<LeasedEvent[]>((resolve, reject) => {
+        fetches.push({ consumer, max, out: [], resolve, reject });
+        scheduleFlush();
+      });
     },
 
     ack(consumer, seq) {
