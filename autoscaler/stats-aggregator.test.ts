@@ -112,6 +112,20 @@ describe('StatsAggregator', () => {
     });
   }
 
+  it.each<{ name: string; reports: { replica: string; atMs: number; feedSeq?: number; pods?: { id: string; inFlight: number }[] }[]; atMs: number; want: boolean }>([
+    { name: 'no replica at all', reports: [], atMs: 0, want: true },
+    { name: 'every replica past the change, nothing on the pod', reports: [{ replica: 'r1', atMs: 0, feedSeq: 5 }, { replica: 'r2', atMs: 0, feedSeq: 6, pods: [{ id: 'other', inFlight: 3 }] }], atMs: 100, want: true },
+    { name: 'a replica that has not applied the change yet', reports: [{ replica: 'r1', atMs: 0, feedSeq: 5 }, { replica: 'r2', atMs: 0, feedSeq: 4 }], atMs: 100, want: false },
+    { name: 'a replica with a request still on the pod', reports: [{ replica: 'r1', atMs: 0, feedSeq: 9, pods: [{ id: 'p1', inFlight: 1 }] }], atMs: 100, want: false },
+    { name: 'a later report with the request finished', reports: [{ replica: 'r1', atMs: 0, feedSeq: 9, pods: [{ id: 'p1', inFlight: 1 }] }, { replica: 'r1', atMs: 1000, feedSeq: 9, pods: [] }], atMs: 1000, want: true },
+    { name: 'a replica that never said where its feed is', reports: [{ replica: 'r1', atMs: 0 }], atMs: 100, want: false },
+    { name: 'the replica holding the pod died (silent for 3 s)', reports: [{ replica: 'r1', atMs: 0, feedSeq: 1, pods: [{ id: 'p1', inFlight: 4 }] }, { replica: 'r2', atMs: 3000, feedSeq: 5 }], atMs: 3001, want: true },
+  ])('podDrained(p1, seq 5): $name → $want', ({ reports, atMs, want }) => {
+    const agg = new StatsAggregator({ staleAfterMs: 3000 });
+    for (const r of reports) agg.record({ replica: r.replica, stats: [], ...(r.feedSeq !== undefined ? { feedSeq: r.feedSeq } : {}), ...(r.pods ? { pods: r.pods } : {}) }, r.atMs);
+    expect(agg.podDrained('p1', 5, atMs)).toBe(want);
+  });
+
   it('forget() drops a deleted revision from every replica', () => {
     const agg = new StatsAggregator({ staleAfterMs: 3000 });
     agg.record({ replica: 'r1', stats: [stat(A, 1, 1, 1), stat(B, 2, 2, 2)] }, 0);

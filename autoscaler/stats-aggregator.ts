@@ -27,6 +27,10 @@ export interface ReplicaStat {
 export interface ReplicaReport {
   replica: string;
   stats: ReplicaStat[];
+  /** The last feed change the replica had applied (core/dataplane.ts FeedMessage seq). */
+  feedSeq?: number;
+  /** Pods with requests in flight from this replica. */
+  pods?: { id: string; inFlight: number }[];
 }
 
 interface RevisionTrack {
@@ -42,6 +46,9 @@ interface RevisionTrack {
 interface ReplicaTrack {
   lastSeenMs: number;
   revisions: Map<RevisionId, RevisionTrack>;
+  /** From the last periodic report (a poke does not say). */
+  feedSeq: number;
+  podsInFlight: Map<string, number>;
 }
 
 export interface StatsAggregatorOptions {
@@ -56,7 +63,7 @@ export class StatsAggregator {
 
   private replica(id: string, nowMs: number): ReplicaTrack {
     let r = this.replicas.get(id);
-    if (!r) this.replicas.set(id, (r = { lastSeenMs: nowMs, revisions: new Map() }));
+    if (!r) this.replicas.set(id, (r = { lastSeenMs: nowMs, revisions: new Map(), feedSeq: -1, podsInFlight: new Map() }));
     r.lastSeenMs = nowMs;
     return r;
   }
@@ -64,6 +71,8 @@ export class StatsAggregator {
   /** A replica's periodic report arrived. */
   record(report: ReplicaReport, nowMs: number): void {
     const r = this.replica(report.replica, nowMs);
+    if (report.feedSeq !== undefined) r.feedSeq = report.feedSeq;
+    r.podsInFlight = new Map((report.pods ?? []).filter((p) => p.inFlight > 0).map((p) => [p.id, p.inFlight]));
     const seen = new Set<RevisionId>();
     for (const s of report.stats) {
       seen.add(s.revision);
@@ -136,6 +145,18 @@ export class StatsAggregator {
     let n = 0;
     for (const r of this.replicas.values()) n += r.revisions.get(revision)?.lastInFlight ?? 0;
     return n;
+  }
+
+  /**
+   * Whether no live replica can still send or have requests on the pod:
+   * each one has applied the feed up to `seq` (the change that took the pod
+   * out of routing) and reports nothing in flight on it. A replica silent
+   * for staleAfterMs no longer counts (it died, and its requests with it).
+   */
+  podDrained(podId: string, seq: number, nowMs: number): boolean {
+    this.dropStale(nowMs);
+    for (const r of this.replicas.values()) if (r.feedSeq < seq || (r.podsInFlight.get(podId) ?? 0) > 0) return false;
+    return true;
   }
 
   /** Live replicas (reported within staleAfterMs), sorted. */

@@ -63,6 +63,9 @@ describe('parseStatsMessage', () => {
     [{ replica: 'r', stats: [{ revision: 'a/b', averageConcurrency: -1, requestCount: 1, inFlight: 0 }] }, 'stats[0]'],
     [{ replica: 'r', stats: [{ revision: 'a/b', averageConcurrency: 1, requestCount: Infinity, inFlight: 0 }] }, 'stats[0]'],
     [{ replica: 'r', poke: { revision: 'a/b' } }, 'poke must be'],
+    [{ replica: 'r', feedSeq: -1 }, 'feedSeq must be'],
+    [{ replica: 'r', pods: [{ id: '', inFlight: 1 }] }, 'pods[0]'],
+    [{ replica: 'r', pods: [{ id: 'p', inFlight: 'x' }] }, 'pods[0]'],
   ])('refuses %j', (body, why) => {
     const got = parseStatsMessage(body);
     expect(typeof got).toBe('string');
@@ -70,8 +73,10 @@ describe('parseStatsMessage', () => {
   });
 
   it('keeps exactly the known fields', () => {
-    expect(parseStatsMessage({ replica: 'gw-1', stats: [{ revision: 'a/b', averageConcurrency: 1.5, requestCount: 3, inFlight: 2, extra: 1 }], poke: { revision: 'a/b', inFlight: 2 }, other: true })).toEqual({
+    expect(parseStatsMessage({ replica: 'gw-1', stats: [{ revision: 'a/b', averageConcurrency: 1.5, requestCount: 3, inFlight: 2, extra: 1 }], poke: { revision: 'a/b', inFlight: 2 }, feedSeq: 7, pods: [{ id: 'p1', inFlight: 2, x: 1 }], other: true })).toEqual({
       replica: 'gw-1',
+      feedSeq: 7,
+      pods: [{ id: 'p1', inFlight: 2 }],
       stats: [{ revision: 'a/b', averageConcurrency: 1.5, requestCount: 3, inFlight: 2 }],
       poke: { revision: 'a/b', inFlight: 2 },
     });
@@ -149,6 +154,7 @@ describe('the data-plane feed and stats endpoints', () => {
     await waitFor(() => f.client.connected(), 5000, { message: 'the feed connected' });
     expect(f.messages).toEqual([{
       type: 'snapshot',
+      seq: 3,
       gatewayPort: 18080,
       routes: [{ namespace: 'default', service: 'hello', domain: 'localhost', targets: [{ revision: REV, percent: 100 }], tags: [] }],
       revisions: [{ id: REV, ...SETTINGS, backends: [{ id: 'p1', url: 'http://127.0.0.1:9001' }], early: [] }],
@@ -161,6 +167,8 @@ describe('the data-plane feed and stats endpoints', () => {
     feed.removeRevision(REV);
     await waitFor(() => f.messages.length === 5, 5000, { message: 'four changes' });
     expect(f.messages.slice(1).map((m) => m.type)).toEqual(['revision', 'revision', 'route-deleted', 'revision-deleted']);
+    // Numbered after the snapshot's, one per change sent.
+    expect(f.messages.slice(1).map((m) => (m as { seq: number }).seq)).toEqual([4, 5, 6, 7]);
     expect((f.messages[1] as Extract<FeedMessage, { type: 'revision' }>).revision.backends.map((b) => b.id)).toEqual(['p1', 'p2']);
     expect((f.messages[2] as Extract<FeedMessage, { type: 'revision' }>).revision).toMatchObject({ backends: [], failure: 'CrashLoop: exit 1' });
     // Heartbeats keep an idle feed talking.

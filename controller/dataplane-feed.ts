@@ -18,16 +18,24 @@ import type { RevisionId } from '../core/types.js';
 import type { StatsAggregator } from '../autoscaler/stats-aggregator.js';
 
 type Listener = (m: FeedMessage) => void;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export class DataPlaneFeed {
   private readonly routes = new Map<string, FeedRoute>();
   private readonly revisions = new Map<RevisionId, FeedRevision>();
   private readonly listeners = new Set<Listener>();
+  private lastSeq = 0;
 
   constructor(private readonly gatewayPort: () => number) {}
 
-  private emit(m: FeedMessage): void {
-    for (const l of this.listeners) l(m);
+  /** The seq of the last change sent (0 before any). */
+  seq(): number {
+    return this.lastSeq;
+  }
+
+  private emit(m: DistributiveOmit<Exclude<FeedMessage, { type: 'snapshot' | 'heartbeat' }>, 'seq'>): void {
+    const line = { ...m, seq: ++this.lastSeq } as FeedMessage;
+    for (const l of this.listeners) l(line);
   }
 
   setRoute(route: FeedRoute): void {
@@ -69,7 +77,7 @@ export class DataPlaneFeed {
   }
 
   snapshot(): FeedMessage {
-    return { type: 'snapshot', routes: [...this.routes.values()], revisions: [...this.revisions.values()], gatewayPort: this.gatewayPort() };
+    return { type: 'snapshot', seq: this.lastSeq, routes: [...this.routes.values()], revisions: [...this.revisions.values()], gatewayPort: this.gatewayPort() };
   }
 
   /** Calls `l` with every change from now on; returns the unsubscribe. */
@@ -135,7 +143,7 @@ export function registerDataPlaneEndpoints(app: FastifyInstance, d: DataPlaneEnd
     const m = parseStatsMessage(req.body);
     if (typeof m === 'string') throw new ZenoError('ZENO_ERR_BAD_REQUEST', `dataplane stats: ${m}`);
     const now = d.clock.now();
-    if (m.stats) d.stats.record({ replica: m.replica, stats: m.stats }, now);
+    if (m.stats) d.stats.record({ replica: m.replica, stats: m.stats, ...(m.feedSeq !== undefined ? { feedSeq: m.feedSeq } : {}), ...(m.pods ? { pods: m.pods } : {}) }, now);
     if (m.poke) {
       d.stats.poke(m.replica, m.poke.revision, m.poke.inFlight, now);
       d.poke(m.poke.revision);

@@ -273,9 +273,27 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     return { namespace, revision: name, service: l['serving.knative.dev/service'] ?? '', configuration: l['serving.knative.dev/configuration'] ?? '' };
   };
 
+  // Stats from data-plane replicas (`zeno up --role gateway`), summed with this process's own.
+  const replicaStats = new StatsAggregator({ staleAfterMs: PLATFORM_DEFAULTS.dataPlaneStatsStaleMs });
+  // What the replicas route with, kept in step with this process's own gateway.
+  let gatewayPort = 0;
+  let stopping = false;
+  const feed = new DataPlaneFeed(() => gatewayPort);
   // Reconciler is created below; the runtime's drain hook and the scaler need the handles.
   const drain: DrainWaiter = async (podId, signal) => {
+    // The pod already left routing (pod-unready went out on the feed before the drain starts).
+    const seq = feed.seq();
     await Promise.all([...handles.values()].map((h) => h.throttler.waitForDrain(podId, signal)));
+    // Replicas too: each must have applied that change and finished its requests on the pod.
+    await waitForReplicaDrain(podId, seq, signal);
+  };
+  const waitForReplicaDrain = async (podId: string, seq: number, signal?: AbortSignal): Promise<void> => {
+    const giveUpAt = clock.now() + PLATFORM_DEFAULTS.dataPlaneDrainMaxMs;
+    // Stopping: the replicas lose their feed now, and the pods stop with the platform.
+    while (!stopping && !replicaStats.podDrained(podId, seq, clock.now()) && clock.now() < giveUpAt) {
+      if (signal?.aborted) return;
+      await clock.sleep(PLATFORM_DEFAULTS.dataPlaneDrainPollMs, signal).catch(() => undefined);
+    }
   };
   const runtime: FunctionRuntime = opts.createRuntime
     ? opts.createRuntime({ clock, drain, log })
@@ -297,11 +315,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     lastColdStart.set(key, clock.now());
     events.record('Revision', a.labels.namespace, a.labels.revision, ev.type, ev.reason, ev.message);
   });
-  // Stats from data-plane replicas (`zeno up --role gateway`), summed with this process's own.
-  const replicaStats = new StatsAggregator({ staleAfterMs: PLATFORM_DEFAULTS.dataPlaneStatsStaleMs });
-  // What the replicas route with, kept in step with this process's own gateway.
-  let gatewayPort = 0;
-  const feed = new DataPlaneFeed(() => gatewayPort);
   const scaler = createMultiscaler({
     clock,
     remote: replicaStats,
@@ -697,6 +710,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     isLeader: () => leading,
     close() {
       closed ??= (async () => {
+        stopping = true;
         configWatch?.stop();
         stopConditionEvents();
         stopColdStartEvents();

@@ -51,12 +51,18 @@ export interface FeedRevision {
   failure?: string;
 }
 
+/**
+ * One line of the feed. `seq` numbers the changes of this control-plane
+ * process (a snapshot carries the latest): a replica reports the last one it
+ * applied, so the control plane knows when every replica has seen a pod
+ * leave routing (the scale-down drain).
+ */
 export type FeedMessage =
-  | { type: 'snapshot'; routes: FeedRoute[]; revisions: FeedRevision[]; gatewayPort: number }
-  | { type: 'route'; route: FeedRoute }
-  | { type: 'route-deleted'; namespace: string; service: string }
-  | { type: 'revision'; revision: FeedRevision }
-  | { type: 'revision-deleted'; id: RevisionId }
+  | { type: 'snapshot'; seq: number; routes: FeedRoute[]; revisions: FeedRevision[]; gatewayPort: number }
+  | { type: 'route'; seq: number; route: FeedRoute }
+  | { type: 'route-deleted'; seq: number; namespace: string; service: string }
+  | { type: 'revision'; seq: number; revision: FeedRevision }
+  | { type: 'revision-deleted'; seq: number; id: RevisionId }
   | { type: 'heartbeat' };
 
 /** What a replica POSTs to STATS_PATH. */
@@ -66,6 +72,10 @@ export interface StatsMessage {
   stats?: { revision: RevisionId; averageConcurrency: number; requestCount: number; inFlight: number }[];
   /** Requests wait on the replica for a revision with no ready pod: scale it from zero now. */
   poke?: { revision: RevisionId; inFlight: number };
+  /** With `stats`: the `seq` of the last feed line the replica applied when it reported. */
+  feedSeq?: number;
+  /** With `stats`: pods the replica has requests in flight on (the scale-down drain waits for them). */
+  pods?: { id: string; inFlight: number }[];
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -86,6 +96,19 @@ export function parseStatsMessage(body: unknown): StatsMessage | string {
         return `stats[${i}] must be {revision: "NS/NAME", averageConcurrency, requestCount, inFlight} with numbers >= 0`;
       }
       out.stats.push({ revision: e.revision, averageConcurrency: e.averageConcurrency, requestCount: e.requestCount, inFlight: e.inFlight });
+    }
+  }
+  if (b.feedSeq !== undefined) {
+    if (!isCount(b.feedSeq)) return 'feedSeq must be a number >= 0';
+    out.feedSeq = b.feedSeq;
+  }
+  if (b.pods !== undefined) {
+    if (!Array.isArray(b.pods) || b.pods.length > 100_000) return 'pods must be an array (at most 100000 entries)';
+    out.pods = [];
+    for (const [i, x] of (b.pods as unknown[]).entries()) {
+      const e = x as Record<string, unknown> | null;
+      if (typeof e !== 'object' || e === null || typeof e.id !== 'string' || e.id.length === 0 || e.id.length > 512 || !isCount(e.inFlight)) return `pods[${i}] must be {id, inFlight} with inFlight >= 0`;
+      out.pods.push({ id: e.id, inFlight: e.inFlight });
     }
   }
   if (b.poke !== undefined) {

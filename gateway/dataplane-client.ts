@@ -157,6 +157,8 @@ export interface StatsReporterDeps {
   replica: string;
   /** Every revision's RequestStats on this replica. */
   revisions: () => Iterable<[RevisionId, RequestStats]>;
+  /** What else goes with each periodic report: the feed position and the pods with requests in flight (for the drain). */
+  extra?: () => Pick<StatsMessage, 'feedSeq' | 'pods'>;
   log: (line: string) => void;
   dispatcher?: Dispatcher;
   /** @default PLATFORM_DEFAULTS.statsPeriodMs */
@@ -213,7 +215,7 @@ export function startStatsReporter(d: StatsReporterDeps): StatsReporter {
       const r = s.report(now);
       if (r.averageConcurrency > 0 || r.requestCount > 0 || inFlight > 0) stats.push({ revision, averageConcurrency: r.averageConcurrency, requestCount: r.requestCount, inFlight });
     }
-    sending = post({ replica: d.replica, stats }).finally(() => (sending = undefined));
+    sending = post({ replica: d.replica, stats, ...d.extra?.() }).finally(() => (sending = undefined));
   };
   const timer = clock.setInterval(report, periodMs);
 

@@ -59,6 +59,8 @@ interface ReplicaRevision extends RevisionHandle {
   stats: RequestStats;
   cc: number;
   early: Set<string>;
+  /** Pods this replica may have requests on: the current ones, and old ones until their last request ends. */
+  pods: Set<string>;
 }
 
 export function defaultReplicaId(): string {
@@ -91,10 +93,23 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     ...(o.accessLog ? { accessLog: (entry: AccessLogEntry) => o.accessLog!(JSON.stringify({ ...entry, path: redactQuery(entry.path) })) } : {}),
   });
 
+  /** The seq of the last feed line applied. */
+  let appliedSeq = -1;
   const reporter = startStatsReporter({
     controlUrl, token: o.token, clock, replica: replicaId, log, dispatcher: control,
     revisions: function* () {
       for (const [id, h] of handles) yield [id, h.stats];
+    },
+    // The control plane's scale-down drain waits until every replica saw the pod leave and has nothing left on it.
+    extra: () => {
+      const pods: { id: string; inFlight: number }[] = [];
+      for (const h of handles.values()) {
+        for (const id of h.pods) {
+          const inFlight = h.throttler.podInFlight(id);
+          if (inFlight > 0) pods.push({ id, inFlight });
+        }
+      }
+      return { feedSeq: appliedSeq, pods };
     },
   });
 
@@ -120,6 +135,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
         timeoutMs: r.timeoutMs,
         cc: r.containerConcurrency,
         early: new Set(),
+        pods: new Set(),
       };
       h = created;
       handles.set(r.id, h);
@@ -136,6 +152,9 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     for (const p of r.early) if (!h.early.has(p.id)) gateway.preconnect(p.url);
     h.early = new Set(r.early.map((p) => p.id));
     h.throttler.updateBackends(r.backends, r.failure === undefined ? r.early : []);
+    const current = new Set([...r.backends, ...r.early].map((p) => p.id));
+    for (const id of h.pods) if (!current.has(id) && h.throttler.podInFlight(id) === 0) h.pods.delete(id);
+    for (const id of current) h.pods.add(id);
     if (h.failure && !h.throttler.hasBackends()) h.throttler.failAll(h.failure);
   };
 
@@ -148,6 +167,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
   };
 
   const apply = (m: FeedMessage): void => {
+    if (m.type !== 'heartbeat') appliedSeq = m.seq;
     switch (m.type) {
       case 'snapshot': {
         // A resync: what the snapshot lacks went away while the feed was down.

@@ -126,6 +126,15 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   /** Feed reconnect backoff: base, doubling per failed attempt, capped (with jitter). */
   dataPlaneReconnectBaseMs: 100,
   dataPlaneReconnectMaxMs: 5_000,
+  /**
+   * Scale-down drain with data-plane replicas: how often the control plane
+   * looks whether every replica has seen the pod leave and finished its
+   * requests there (they report each stats period), and how long it waits
+   * at most for them (Knative's queue-proxy drains for 30 s) before the pod
+   * gets SIGTERM anyway (a function should finish in-flight work then).
+   */
+  dataPlaneDrainPollMs: 100,
+  dataPlaneDrainMaxMs: 30_000,
   /** Bytes a slow replica may leave unread on its feed before the control plane cuts it off (it resyncs from a snapshot). */
   dataPlaneFeedMaxBufferedBytes: 8 * 1024 * 1024,
   /**
