@@ -22,7 +22,11 @@ RUN npm ci --ignore-scripts
 COPY functions/node ./functions/node
 RUN rm -f functions/node/*.test.ts functions/node/measure.ts \
  && npx tsc --module nodenext --moduleResolution nodenext --target es2022 --strict --skipLibCheck --types node \
-      --rootDir . --outDir dist functions/node/main.ts
+      --rootDir . --outDir dist functions/node/main.ts functions/node/bundle.ts \
+ && node dist/functions/node/bundle.js
+# bundle.js wrote runtime.cjs (the runtime in one file) and web-classes.cjs
+# (undici's Request/Response/Headers/FormData) into dist/functions/node:
+# undici is in them, so the image needs no undici package.
 # Only what the runtime imports, at the versions package-lock.json pins:
 # cloudevents (the CloudEvents codec) and esbuild (TypeScript handlers).
 RUN mkdir /runtime \

@@ -1,176 +1,26 @@
 /**
- * The Node function runtime's process.
+ * The Node function runtime's entry point (nodeRuntimeEntry()):
  *
  *   node main.js HANDLER [ARGS…]     import HANDLER, serve it on $PORT
  *   node main.js --zeno-warm HOST    a generic warm process of the local
- *                                    runtime's pool: preload, listen on
- *                                    HOST:0, then wait on the IPC channel for
- *                                    the revision to become (protocol.ts)
+ *                                    runtime's pool (runtime-main.ts)
  *
- * Kept small on purpose: esbuild and the CloudEvents codec are imported only
- * when a handler needs them.
+ * It only picks how to load the runtime. `npm run build` bundles
+ * runtime-main.ts and what it imports into one CommonJS file,
+ * runtime.cjs (web-bundle.ts): loaded with require(), the runtime costs one
+ * file read and no ES module loading of its own (each ES module, and each
+ * built-in module imported as one, costs the start ~0.5-1 ms here:
+ * docs/functions.md, "Cold start"). Without the bundle (built by tsc
+ * alone) the same runtime runs as ES modules.
  */
-import { request as httpRequest, type Server } from 'node:http';
-import { loadHandlers, type Handlers } from './handler.js';
-import { WARM_FLAG, type ReadyMessage, type SpecializeMessage, type WarmMessage } from './protocol.js';
-import { preloadCloudEvents, serve } from './serve.js';
+import { createRequire } from 'node:module';
 
-/** Imports the handler, or says why not and exits 1 (2 without one). */
-async function load(handlerPath: string | undefined): Promise<Handlers> {
-  if (!handlerPath) {
-    console.error('usage: node main.js HANDLER (a .js, .mjs or .ts module)');
-    process.exit(2);
-  }
-  try {
-    return await loadHandlers(handlerPath);
-  } catch (err) {
-    console.error(`cannot load handler ${handlerPath}:`, err);
-    process.exit(1);
-  }
+const require = createRequire(import.meta.url);
+let bundled = true;
+try {
+  require.resolve('./runtime.cjs');
+} catch {
+  bundled = false;
 }
-
-function onSigterm(shutdown: () => Promise<void>): void {
-  process.once('SIGTERM', () => {
-    // Stop accepting, finish what is in flight, exit 0 (Knative's graceful termination).
-    void shutdown().then(() => process.exit(0));
-  });
-}
-
-function exitOnListenError(server: Server, port: number | string): void {
-  server.once('error', (err) => {
-    console.error(`cannot listen on port ${port}:`, err);
-    process.exit(1);
-  });
-}
-
-async function run(handlerPath: string | undefined): Promise<void> {
-  const port = Number(process.env.PORT) || 8080;
-  const handlers = await load(handlerPath);
-  const { server, shutdown } = serve({ port, handlers });
-  exitOnListenError(server, port);
-  server.once('listening', () => {
-    // Spawned by the local runtime with an IPC channel: say we are ready (the
-    // handler is loaded and the port listens) instead of waiting for the next
-    // TCP probe, then close the channel: from now on this is a plain pod.
-    if (process.send) process.send({ type: 'zeno-ready' } satisfies ReadyMessage, () => process.disconnect?.());
-    // Loading the web Request/Response classes costs ~20-40 ms; doing it
-    // right after listen() lets the platform mark the pod ready and route
-    // the first request meanwhile (the kernel queues the connection).
-    void globalThis.Response;
-  });
-  onSigterm(shutdown);
-}
-
-/**
- * A warm process starts with only the base environment, preloads what every
- * function needs, listens on an ephemeral port of `host` (the pod's port to
- * be: no free-port search and no bind at specialization), exercises its own
- * server once, then tells the pool its port and waits.
- *
- * Until it is specialized the server answers 503 to anyone but its own
- * exercise request; once specialized, requests wait for the handler import.
- * Specialization replaces the whole environment with the revision's before
- * the handler is imported, so nothing of another revision (or of the
- * platform) is visible to it.
- */
-function warm(host: string): void {
-  void globalThis.Request;
-  void globalThis.Response;
-  void globalThis.Headers;
-  // Marks the process's own exercise request; never leaves this process.
-  const token = globalThis.crypto.randomUUID();
-  const warmHandlers: Handlers = {
-    fetch: async (r) => new Response(`warm ${r.method} ${await r.text()}`, { headers: { 'x-warm': '1' } }),
-    cloudevent: undefined,
-  };
-  let setHandlers!: (h: Handlers) => void;
-  const handlers = new Promise<Handlers>((resolve) => (setHandlers = resolve));
-  let specialized = false;
-  const { server, shutdown } = serve({
-    port: 0,
-    host,
-    handlers,
-    select: (req) => (req.headers['x-zeno-warm'] === token ? warmHandlers : specialized ? undefined : 'unavailable'),
-  });
-  exitOnListenError(server, 0);
-
-  process.on('message', (m: SpecializeMessage) => {
-    if (specialized || m?.type !== 'zeno-specialize') return;
-    specialized = true;
-    for (const k of Object.keys(process.env)) delete process.env[k];
-    Object.assign(process.env, m.env);
-    process.chdir(m.cwd);
-    process.argv = [process.argv[0]!, process.argv[1]!, ...m.args];
-    process.removeAllListeners('SIGTERM');
-    // The channel must not keep the pod alive; it closes once readiness is said.
-    process.channel?.unref();
-    void load(m.args[0]).then((h) => {
-      setHandlers(h);
-      onSigterm(shutdown);
-      // Readiness is said one turn later: the requests that arrived during the
-      // import (the cold start's own) are dispatched first, in this turn's
-      // microtasks, and their responses leave before the platform gets
-      // readiness bookkeeping to do at the moment it relays them.
-      setImmediate(() => {
-        const ready: ReadyMessage = { type: 'zeno-ready' };
-        // From now on the process is an ordinary pod with no line to the platform.
-        process.send?.(ready, () => process.disconnect?.());
-      });
-    });
-  });
-  // The pool went away (closed, or the platform died) before we were used.
-  process.on('disconnect', () => {
-    if (!specialized) process.exit(0);
-  });
-  process.once('SIGTERM', () => process.exit(0));
-  server.once('listening', () => {
-    const addr = server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : 0;
-    void exerciseWebBridge(host, port, token).then(() => {
-      if (specialized) return;
-      process.send?.({ type: 'zeno-warm', port } satisfies WarmMessage);
-      // Idle time is free: have the CloudEvents codec and the TS cache lookup ready too.
-      preloadCloudEvents();
-      void import('./ts-compile.js').catch(() => {});
-    });
-  });
-}
-
-/** Throwaway requests of the warm-up: enough for V8 to have compiled and optimized the bridge's hot code. */
-const EXERCISE_REQUESTS = 24;
-
-/**
- * Sends throwaway requests (GET and POST, each on a new connection) through
- * the very server the pod will use (accept → node:http → Request → handler
- * → Response → node:http) with nothing at stake, so the first real request
- * after specialization does not pay the lazy set-up and cold code of that
- * path: most of a pooled cold start otherwise. Then collects the garbage, so
- * no scavenge lands on the cold-start path.
- */
-async function exerciseWebBridge(host: string, port: number, token: string): Promise<void> {
-  for (let i = 0; i < EXERCISE_REQUESTS; i++) await exerciseOnce(host, port, token, i % 2 === 0 ? 'POST' : 'GET');
-  try {
-    const [v8, vm] = await Promise.all([import('node:v8'), import('node:vm')]);
-    v8.setFlagsFromString('--expose-gc');
-    (vm.runInNewContext('gc') as () => void)();
-  } catch {
-    // Only an optimization.
-  }
-}
-
-function exerciseOnce(host: string, port: number, token: string, method: 'GET' | 'POST'): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => resolve();
-    const headers = { connection: 'close', 'x-zeno-warm': token, ...(method === 'POST' ? { 'content-type': 'text/plain' } : {}) };
-    const req = httpRequest({ host, port, path: '/warm', method, headers }, (res) => {
-      res.resume();
-      res.once('end', done);
-      res.once('error', done);
-    });
-    req.once('error', done);
-    req.end(method === 'POST' ? 'warm' : undefined);
-  });
-}
-
-if (process.argv[2] === WARM_FLAG) warm(process.argv[3] || '127.0.0.1');
-else void run(process.argv[2]);
+if (bundled) require('./runtime.cjs');
+else await import('./runtime-main.js');

@@ -33,6 +33,14 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   return new Request(url, { method, headers, signal, body, duplex: 'half' } as RequestInit);
 }
 
+/**
+ * A Response of the process's classes (web.ts), or of another WHATWG
+ * implementation with the same brand, e.g. one Node's own fetch returned.
+ */
+function isResponse(x: unknown): x is Response {
+  return x instanceof Response || Object.prototype.toString.call(x) === '[object Response]';
+}
+
 function writeHead(res: ServerResponse, response: Response, length: number | undefined): void {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => {
@@ -109,7 +117,7 @@ async function handleFetch(fetch: (r: Request) => Response | Promise<Response>, 
     if (!res.writableFinished) ac.abort();
   });
   const response = await fetch(toRequest(req, ac.signal));
-  if (!(response instanceof Response)) throw new TypeError(`the handler returned ${typeof response}, not a Response`);
+  if (!isResponse(response)) throw new TypeError(`the handler returned ${typeof response}, not a Response`);
   await sendResponse(res, response);
 }
 

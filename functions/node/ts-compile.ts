@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cacheDir } from './cache-dir.js';
 
 // Imported only for TypeScript handlers: node:crypto alone costs ~7 ms of a cold start.
 
-/** Where compiled TypeScript handlers are kept: $ZENO_CACHE_DIR, else <tmpdir>/zeno-cache. */
-export function cacheDir(env: Record<string, string | undefined> = process.env): string {
-  return env.ZENO_CACHE_DIR || join(tmpdir(), 'zeno-cache');
-}
+export { cacheDir };
 
 /** Bump when the compiled output's shape changes, so old entries are not reused. */
 const CACHE_FORMAT = 1;

@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/support/wait.js';
+import { findFreePort } from '../local/free-port.js';
+import { pickBaseEnv } from '../local/pod-env.js';
+import { nodeRuntimeEntry } from './index.js';
+import { codeCachePath, requestInit } from './web.js';
+
+// Real processes of the built runtime (dist/, `npm run build`, which also writes the bundles).
+const T = 20_000;
+const DIST = dirname(nodeRuntimeEntry());
+const BUNDLE = join(DIST, 'web-classes.cjs');
+const tmp = mkdtempSync(join(tmpdir(), 'zeno-web-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const running: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of running.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** A handler that reports what a handler relies on of the web classes. */
+const PROBE = `export default async (request) => {
+  const url = new URL(request.url);
+  if (url.pathname === '/echo') return new Response('echo ' + request.method + ' ' + (await request.text()), { headers: { 'x-echo': '1' } });
+  if (url.pathname === '/via-fetch') {
+    // The incoming-style Request, passed to the global fetch as it is.
+    const out = new Request('http://127.0.0.1:' + process.env.PORT + '/echo', { method: 'POST', body: 'through fetch', headers: { 'content-type': 'text/plain' } });
+    return fetch(out);
+  }
+  const form = new FormData();
+  form.append('a', '1');
+  const fromForm = await new Response(form).formData();
+  const body = request.method === 'POST' ? await request.json() : null;
+  return Response.json({
+    names: [Request.name, Response.name, Headers.name, FormData.name],
+    isRequest: request instanceof Request,
+    headersAreHeaders: request.headers instanceof Headers,
+    header: request.headers.get('x-test'),
+    body,
+    formRoundTrip: fromForm.get('a'),
+    brand: Object.prototype.toString.call(new Response('x')),
+    cloneText: await new Response('cloned').clone().text(),
+  }, { status: 201, headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] });
+};
+`;
+const handler = join(tmp, 'probe.mjs');
+writeFileSync(handler, PROBE);
+
+async function start(entry: string, cacheDir: string): Promise<{ url: string; stderr: () => string }> {
+  const port = await findFreePort('127.0.0.1');
+  const child = spawn(process.execPath, [entry, handler], {
+    cwd: tmp,
+    env: { ...pickBaseEnv(process.env), PORT: String(port), ZENO_CACHE_DIR: cacheDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  running.push(child);
+  let err = '';
+  child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`runtime exited ${child.exitCode}: ${err}`);
+    return (await fetch(`${url}/echo`).catch(() => undefined)) !== undefined;
+  }, T, { message: 'the runtime to listen' });
+  return { url, stderr: () => err };
+}
+
+async function probeBehaviour(url: string): Promise<void> {
+  const res = await fetch(`${url}/p`, { method: 'POST', headers: { 'x-test': 'yes', 'content-type': 'application/json' }, body: '{"n":1}' });
+  expect(res.status).toBe(201);
+  expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+  expect(await res.json()).toEqual({
+    names: ['Request', 'Response', 'Headers', 'FormData'],
+    isRequest: true,
+    headersAreHeaders: true,
+    header: 'yes',
+    body: { n: 1 },
+    formRoundTrip: '1',
+    brand: '[object Response]',
+    cloneText: 'cloned',
+  });
+  const viaFetch = await fetch(`${url}/via-fetch`);
+  expect(viaFetch.status).toBe(200);
+  expect(viaFetch.headers.get('x-echo')).toBe('1');
+  expect(await viaFetch.text()).toBe('echo POST through fetch');
+}
+
+describe('the web classes of a function process (real processes)', () => {
+  it('are the bundled undici classes: the behaviour handlers rely on, fetch(request), and a code cache written after the first response', async () => {
+    const cache = join(tmp, 'cache-1');
+    const p = await start(nodeRuntimeEntry(), cache);
+    await probeBehaviour(p.url);
+    // Written only by the bundle's loader: it proves these classes served.
+    await waitFor(() => existsSync(join(cache, 'v8')) && readdirSync(join(cache, 'v8')).some((f) => f.endsWith('.bin')), T, { message: 'the code cache file' });
+    expect(p.stderr()).toBe('');
+  }, T);
+
+  it('a corrupt code cache is rejected by V8, the classes still serve, and the file is written anew', async () => {
+    const cache = join(tmp, 'cache-2');
+    const st = statSync(BUNDLE);
+    const file = codeCachePath(BUNDLE, st.size, st.mtimeMs, { ZENO_CACHE_DIR: cache });
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, 'not a code cache');
+    const p = await start(nodeRuntimeEntry(), cache);
+    await probeBehaviour(p.url);
+    await waitFor(() => readFileSync(file, 'latin1') !== 'not a code cache', T, { message: 'the cache to be rewritten' });
+    expect(statSync(file).size).toBeGreaterThan(10_000);
+  }, T);
+
+  it('without the bundles (a runtime built by tsc alone) the runtime runs as ES modules with Node\'s own classes, silently', async () => {
+    const dir = join(tmp, 'no-bundles');
+    mkdirSync(dir);
+    for (const f of readdirSync(DIST)) if (f.endsWith('.js')) cpSync(join(DIST, f), join(dir, f));
+    expect(existsSync(join(dir, 'runtime.cjs')) || existsSync(join(dir, 'web-classes.cjs'))).toBe(false);
+    const cache = join(tmp, 'cache-3');
+    const p = await start(join(dir, 'main.js'), cache);
+    await probeBehaviour(p.url);
+    expect(existsSync(join(cache, 'v8'))).toBe(false);
+    expect(p.stderr()).toBe('');
+  }, T);
+});
+
+describe('requestInit', () => {
+  it.each([
+    { label: 'GET: no body, no duplex', input: new Request('http://x/a', { headers: { a: '1' } }), want: { method: 'GET', headers: [['a', '1']], body: undefined, duplex: undefined } },
+    { label: 'POST: the body stream, duplex half', input: new Request('http://x/a', { method: 'POST', body: 'b' }), want: { method: 'POST', headers: [['content-type', 'text/plain;charset=UTF-8']], body: 'stream', duplex: 'half' } },
+  ])('$label', ({ input, want }) => {
+    const init = requestInit(input) as RequestInit & { duplex?: string };
+    expect({ method: init.method, headers: init.headers, body: init.body === undefined ? undefined : 'stream', duplex: init.duplex }).toEqual(want);
+    expect(init.signal).toBe(input.signal);
+  });
+
+  it('refuses a Request whose body was already read, as fetch would', async () => {
+    const r = new Request('http://x/', { method: 'POST', body: 'b' });
+    await r.text();
+    expect(() => requestInit(r)).toThrow(/already used/);
+  });
+});
