@@ -13,6 +13,8 @@ import { createMetrics } from '../core/metrics.js';
 import { REDACTED } from '../core/redact.js';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard, type Dashboard } from './dashboard.js';
+import { DataPlaneFeed, registerDataPlaneEndpoints } from './dataplane-feed.js';
+import { StatsAggregator } from '../autoscaler/stats-aggregator.js';
 import { EventRecorder } from './events.js';
 import { configFromConfigMaps } from './platform-config.js';
 import { openSqliteStore, type ResourceStore } from './store.js';
@@ -27,6 +29,7 @@ let dir: string;
 let store: ResourceStore;
 let dashboard: Dashboard;
 let app: FastifyInstance;
+let dataPlane: ReturnType<typeof registerDataPlaneEndpoints>;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zeno-admin-sec-'));
@@ -45,11 +48,13 @@ beforeAll(async () => {
   // As controller/platform.ts adds it.
   app.get('/metrics', async () => metrics.render());
   dashboard.register(app);
+  dataPlane = registerDataPlaneEndpoints(app, { feed: new DataPlaneFeed(() => 8080), stats: new StatsAggregator({ staleAfterMs: 3000 }), clock, poke: () => undefined, log: () => undefined });
   await app.ready();
 });
 
 afterAll(async () => {
   dashboard.close();
+  dataPlane.close();
   await app.close();
   store.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -73,9 +78,11 @@ function allRoutes(): [string, string][] {
 }
 
 describe('every admin and dashboard route needs the token', () => {
-  it('finds the routes (admin API, /metrics, /ui and /ui/api/*)', () => {
+  it('finds the routes (admin API, /metrics, /ui and /ui/api/*, the data-plane feed and stats)', () => {
     const urls = allRoutes().map(([, u]) => u);
     expect(urls).toContain('/metrics');
+    expect(urls).toContain('/apis/zeno.dev/v1/dataplane/watch');
+    expect(urls).toContain('/apis/zeno.dev/v1/dataplane/stats');
     expect(urls).toContain('/apis/zeno.dev/v1/apply');
     expect(urls.filter((u) => u.startsWith('/ui/api/')).length).toBeGreaterThanOrEqual(3);
     expect(urls.length).toBeGreaterThan(20);
