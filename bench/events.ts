@@ -15,7 +15,7 @@
  * BENCH_ZENO_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=DIR", to profile
  * the platform process).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -128,13 +128,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] !== 'b
 
 // ---- end to end: broker ingress → trigger → consumer function through the gateway ----
 
-/** The consumer function: counts CloudEvents, and how long each took from the producer's `ce-sentat` (ms since epoch). */
+/** The consumer function: counts CloudEvents, when the last one came, and how long each took from the producer's `ce-sentat` (ms since epoch). */
 const CONSUMER_JS = `import { createServer } from 'node:http';
 let count = 0;
+let last = 0;
 let lat = [];
 createServer((req, res) => {
   if (req.method === 'GET') {
-    const body = JSON.stringify({ count, lat });
+    const body = JSON.stringify({ count, last, lat });
     if (req.url.includes('reset')) lat = [];
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(body);
@@ -142,6 +143,7 @@ createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     count++;
+    last = Date.now();
     const sent = Number(req.headers['ce-sentat']);
     if (sent) lat.push(Date.now() - sent);
     res.writeHead(202);
@@ -175,9 +177,22 @@ export interface CpuPerEvent {
   ceilingPerSecond: number | undefined;
 }
 
+/**
+ * What sends the throughput run's events. `wrk` (the default when
+ * /usr/bin/wrk is installed): the C load generator, 64 keep-alive
+ * connections, one event per request (a Lua script gives each its own
+ * ce-id), for a fixed time; its CPU is a small part of the machine's, so
+ * the platform gets the cores. `undici`: the bench process itself, 64
+ * requests in flight on an undici Pool, for a fixed number of events; it
+ * costs about as much CPU per event as the platform's ingress.
+ */
+export type BrokerProducer = 'wrk' | 'undici';
+
 export interface BrokerBenchResult {
   triggers: number;
+  /** Events accepted and delivered to every trigger in the throughput run. */
   events: number;
+  producer: BrokerProducer;
   /** Events accepted (202, durable) and delivered to every trigger's consumer, per second. */
   eventsPerSecond: number;
   /** Events answered 202 by the ingress per second, during the same run. */
@@ -203,15 +218,62 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, what: stri
   }
 }
 
+const WRK = '/usr/bin/wrk';
+const TIME = '/usr/bin/time';
+
+/**
+ * The wrk producer: one POST per event, binary mode, each with its own
+ * ce-id (prefix + a counter in the Lua script), on `connections` keep-alive
+ * connections for `seconds`. CPU from /usr/bin/time when installed (else
+ * from the wrk process's schedstat, read just before it ends).
+ */
+async function runWrk(workDir: string, url: string, seconds: number, connections: number, idPrefix: string): Promise<{ requests: number; refused: number; cpuUs: number }> {
+  const script = join(workDir, 'producer.lua');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(
+    script,
+    `local n = 0
+local prefix = os.getenv("ZENO_ID_PREFIX")
+wrk.method = "POST"
+wrk.body = '{"bench":true}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["ce-specversion"] = "1.0"
+wrk.headers["ce-source"] = "/bench"
+wrk.headers["ce-type"] = "dev.zeno.bench"
+request = function()
+  n = n + 1
+  wrk.headers["ce-id"] = prefix .. n
+  return wrk.format()
+end
+done = function(summary)
+  io.write(string.format("ZENO requests=%d refused=%d\\n", summary.requests, summary.errors.status))
+end
+`,
+  );
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '-s', script, url];
+  const timed = existsSync(TIME);
+  const { runToEnd } = await import('./proc.js');
+  const r = await runToEnd(timed ? TIME : WRK, timed ? ['-f', 'ZENOCPU %U %S', WRK, ...args] : args, { env: { ...process.env, ZENO_ID_PREFIX: idPrefix } });
+  const m = /ZENO requests=(\d+) refused=(\d+)/.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`wrk failed (${r.code}): ${r.stdout} ${r.stderr}`);
+  const c = /ZENOCPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return { requests: Number(m[1]), refused: Number(m[2]), cpuUs: c ? (Number(c[1]) + Number(c[2])) * 1e6 : NaN };
+}
+
 /**
  * Applies a consumer Service (one pod, kept warm) and, per setting, a Broker
  * with that many Triggers subscribed to it; then measures (1) events/s for
  * `events` sent by `concurrency` producers until the function has them all,
  * (2) latency at a fixed `rate`. Everything shares this machine's cores.
  */
-export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { events: number; triggers: number[]; rate: number; rateSeconds: number; concurrency?: number; log?: (s: string) => void }): Promise<BrokerBenchResult[]> {
+export async function benchBroker(
+  z: BrokerBenchZeno,
+  workDir: string,
+  opts: { events: number; triggers: number[]; rate: number; rateSeconds: number; concurrency?: number; producer?: BrokerProducer; wrkSeconds?: number; log?: (s: string) => void },
+): Promise<BrokerBenchResult[]> {
   const say = opts.log ?? (() => undefined);
   const concurrency = opts.concurrency ?? 64;
+  const producer: BrokerProducer = opts.producer ?? (existsSync(WRK) ? 'wrk' : 'undici');
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(workDir, 'consumer.mjs'), CONSUMER_JS);
   const apply = async (items: object[]) => {
@@ -222,10 +284,10 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
     apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'consumer', namespace: 'default' },
     spec: { template: { metadata: { annotations: { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '1' } }, spec: { containers: [{ image: 'example.com/consumer', command: ['node', 'consumer.mjs'], workingDir: workDir }] } } },
   }]);
-  const stats = async (reset = false): Promise<{ count: number; lat: number[] }> => {
+  const stats = async (reset = false): Promise<{ count: number; last: number; lat: number[] }> => {
     const r = await fetch(`${z.gatewayUrl}/function/consumer.default/stats${reset ? '?reset=1' : ''}`);
     if (r.status !== 200) throw new Error(`consumer stats answered ${r.status}`);
-    return (await r.json()) as { count: number; lat: number[] };
+    return (await r.json()) as { count: number; last: number; lat: number[] };
   };
   await until(async () => (await fetch(`${z.gatewayUrl}/function/consumer.default/stats`).catch(() => undefined))?.status === 200, 60_000, 'the consumer function');
 
@@ -260,20 +322,47 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
     const base = (await stats(true)).count;
     const consumerPid = [...processesWithEnv('K_REVISION', 'consumer-00001').keys()][0];
     const cpu0 = { zeno: cpuMsOf(z.pid), consumer: cpuMsOf(consumerPid), producer: process.cpuUsage() };
-    const t0 = performance.now();
-    let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < opts.events) await send(`${broker}-e${next++}`);
-    }));
-    const ingressS = (performance.now() - t0) / 1000;
-    await until(async () => (await stats()).count - base >= opts.events * n, 300_000, `${opts.events * n} deliveries`);
-    const seconds = (performance.now() - t0) / 1000;
-    const perEvent = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1000) / opts.events);
-    const producerUsage = process.cpuUsage(cpu0.producer);
+    let events: number;
+    let seconds: number;
+    let ingressS: number;
+    let producerUs: number;
+    if (producer === 'wrk') {
+      const t0 = Date.now();
+      const w = await runWrk(workDir, `${z.gatewayUrl}${path}`, opts.wrkSeconds ?? 5, concurrency, `${broker}-w${t0}-`);
+      ingressS = (Date.now() - t0) / 1000;
+      const accepted = w.requests - w.refused;
+      if (w.refused > 0) throw new Error(`ingress refused ${w.refused} of ${w.requests} events`);
+      // Requests still in flight when wrk stopped may have been accepted too: wait for
+      // every counted 202, then until the count stops moving.
+      await until(async () => (await stats()).count - base >= accepted * n, 300_000, `${accepted * n} deliveries`);
+      let s1 = await stats();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 200));
+        const s2 = await stats();
+        if (s2.count === s1.count) break;
+        s1 = s2;
+      }
+      events = Math.floor((s1.count - base) / n);
+      seconds = (s1.last - t0) / 1000;
+      producerUs = w.cpuUs / events;
+    } else {
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        while (next < opts.events) await send(`${broker}-e${next++}`);
+      }));
+      ingressS = (performance.now() - t0) / 1000;
+      await until(async () => (await stats()).count - base >= opts.events * n, 300_000, `${opts.events * n} deliveries`);
+      seconds = (performance.now() - t0) / 1000;
+      events = opts.events;
+      const producerUsage = process.cpuUsage(cpu0.producer);
+      producerUs = (producerUsage.user + producerUsage.system) / events;
+    }
+    const perEvent = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1000) / events);
     const cpu: CpuPerEvent = {
       zenoUs: perEvent(cpu0.zeno, cpuMsOf(z.pid)),
       consumerUs: perEvent(cpu0.consumer, cpuMsOf(consumerPid)),
-      producerUs: (producerUsage.user + producerUsage.system) / opts.events,
+      producerUs,
       ceilingPerSecond: undefined,
     };
     if (cpu.zenoUs !== undefined && cpu.consumerUs !== undefined) cpu.ceilingPerSecond = (cpus().length * 1e6) / (cpu.zenoUs + cpu.consumerUs + cpu.producerUs);
@@ -303,11 +392,11 @@ export async function benchBroker(z: BrokerBenchZeno, workDir: string, opts: { e
     await Promise.all(sends);
     await until(async () => (await stats()).count - before >= total * n, 120_000, 'the fixed-rate deliveries');
     const lat = (await stats(true)).lat;
-    const r: BrokerBenchResult = { triggers: n, events: opts.events, eventsPerSecond: opts.events / seconds, ingressPerSecond: opts.events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat), cpu };
+    const r: BrokerBenchResult = { triggers: n, events, producer, eventsPerSecond: events / seconds, ingressPerSecond: events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat), cpu };
     await pool.close();
     const us = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));
     say(
-      `broker → ${n} trigger(s) → function: ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); ` +
+      `broker → ${n} trigger(s) → function (${producer}, ${events} events): ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); ` +
         `at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms; ` +
         `CPU per event: zeno ${us(cpu.zenoUs)} µs, consumer ${us(cpu.consumerUs)} µs, producer ${us(cpu.producerUs)} µs (ceiling ${us(cpu.ceilingPerSecond)}/s on ${cpus().length} cores)`,
     );
@@ -331,6 +420,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'b
       triggers: (process.env.BENCH_BROKER_TRIGGERS ?? '1,10').split(',').map(Number),
       rate: Number(process.env.BENCH_BROKER_RATE ?? 1000),
       rateSeconds: 3,
+      ...(process.env.BENCH_BROKER_PRODUCER ? { producer: process.env.BENCH_BROKER_PRODUCER as BrokerProducer } : {}),
       log: (l) => process.stdout.write(`${l}\n`),
     });
     process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

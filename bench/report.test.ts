@@ -83,7 +83,7 @@ describe('warmRoundRows', () => {
 describe('eventingRows', () => {
   const lat = { n: 3, p50: 3, p99: 9, min: 1, max: 9 };
   const broker = (triggers: number, eventsPerSecond: number) => ({
-    triggers, events: 5000, eventsPerSecond, ingressPerSecond: eventsPerSecond, rate: 1000, rateSeconds: 3, latencyMs: lat,
+    triggers, events: 5000, producer: 'wrk' as const, eventsPerSecond, ingressPerSecond: eventsPerSecond, rate: 1000, rateSeconds: 3, latencyMs: lat,
     cpu: { zenoUs: 150, consumerUs: 40, producerUs: 60, ceilingPerSecond: 8000 },
   });
   const dispatcher = (subscriptions: number, eventsPerSecond: number) => ({
@@ -93,6 +93,7 @@ describe('eventingRows', () => {
   it('puts each broker figure beside the dispatcher alone with as many subscriptions, and adds CPU per event', () => {
     const rows = eventingRows([broker(1, 3000), broker(10, 500)], [dispatcher(1, 6000), dispatcher(10, 1000)]);
     expect(rows).toHaveLength(6);
+    expect(rows[0]![0]).toBe('broker → 1 trigger(s) → function, events/s end to end (durable, n=5000, wrk producer)');
     expect(rows[0]!.slice(1)).toEqual(['3,000 events/s', '6,000 events/s dispatcher alone (log → 1 subscription(s) → loopback subscriber)', '0.50×']);
     expect(rows[2]!.slice(1)).toEqual(['150 µs + 40 µs + 60 µs = 250 µs', 'all cores would carry 8,000 events/s', '—']);
     expect(rows[3]![1]).toBe('500 events/s (5,000 deliveries/s)');

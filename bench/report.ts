@@ -150,7 +150,7 @@ export function eventingRows(broker: readonly BrokerBenchResult[], dispatcher: r
     const d = dispatcher.find((x) => x.subscriptions === b.triggers);
     const deliveries = b.triggers > 1 ? ` (${Math.round(b.eventsPerSecond * b.triggers).toLocaleString('en-US')} deliveries/s)` : '';
     rows.push([
-      `broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events})`,
+      `broker → ${b.triggers} trigger(s) → function, events/s end to end (durable, n=${b.events}, ${b.producer} producer)`,
       `${eps(b.eventsPerSecond)}${deliveries}`,
       d ? `${eps(d.eventsPerSecond)} dispatcher alone (log → ${d.subscriptions} subscription(s) → loopback subscriber)` : 'none (no baseline; Knative publishes ~800–1,500/s per in-memory channel pod)',
       d ? ratio(b.eventsPerSecond, d.eventsPerSecond) : '—',
@@ -351,14 +351,16 @@ ${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events
   while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
   to the last ack; SQLite in a temp dir (WAL, group commit, an append resolves after the WAL's fsync), JetStream on the local
   nats-server (file storage) on a throwaway stream. It is the log alone: no ingress, no dispatcher.
-` : ''}${r.broker?.length ? `- **Broker end to end** (bench/events.ts benchBroker, n=${r.broker[0]!.events} per setting): on the \`zeno up\` above,
+` : ''}${r.broker?.length ? `- **Broker end to end** (bench/events.ts benchBroker, n per setting in the table): on the \`zeno up\` above,
   a consumer Service (Node \`http\` server, min/max-scale 1) and per setting a Broker with ${r.broker.map((b) => b.triggers).join(' or ')}
   Trigger(s) whose subscriber is a \`ref\` to that Service (delivered through the gateway, in process). Throughput: the
-  bench POSTs binary-mode CloudEvents to the ingress, 64 in flight on keep-alive connections, and the
-  figure is events ÷ the time until the function has counted every delivery. Latency: an open-loop
+  producer POSTs binary-mode CloudEvents to the ingress, one event per request, 64 in flight on keep-alive
+  connections — wrk (a Lua script gives each request its own ce-id) for 5 s, or the bench process's undici
+  Pool for n events when wrk is missing — and the figure is events ÷ the time from the first send until
+  the function has counted every delivery (its last arrival). Latency: an open-loop
   producer at ${r.broker[0]!.rate}/s for ${r.broker[0]!.rateSeconds} s; each event carries its send time, the function records
   receive − send (ms, Date.now()). CPU per event: /proc/PID/schedstat of \`zeno up\` and of the consumer,
-  process.cpuUsage() of the bench, over the throughput run, ÷ events; "all cores would carry" is cores ×
+  /usr/bin/time of wrk (or process.cpuUsage() of the bench), over the throughput run, ÷ events; "all cores would carry" is cores ×
   10⁶ µs ÷ their sum. Everything shares ${r.machine.cores} cores with whatever else runs on the machine.
   The baseline, the dispatcher alone (benchDispatcher, same n): events appended to a SQLite log in the
   bench process (64 appends in flight) and delivered by the same dispatcher to a loopback \`http\` server in
