@@ -13,7 +13,9 @@
  * on its own (BENCH_BROKER_N events, default 5000; BENCH_BROKER_RATE,
  * default 1000/s, for 3 s; BENCH_BROKER_TRIGGERS, default "1,10";
  * BENCH_ZENO_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=DIR", to profile
- * the platform process).
+ * the platform process; BENCH_BROKER_PRODUCER, wrk or undici;
+ * BENCH_ZENO_ROOT, another checkout whose `zeno up` to measure, for A/B runs
+ * of two builds under the same bench).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -202,6 +204,8 @@ export interface BrokerBenchResult {
   rateSeconds: number;
   latencyMs: Summary;
   cpu: CpuPerEvent;
+  /** `zeno up`'s CPU per event during the fixed-rate run, µs (the producer there is the bench's undici Pool). */
+  zenoUsAtRate?: number;
 }
 
 interface BrokerBenchZeno {
@@ -370,6 +374,7 @@ export async function benchBroker(
     // (2) Latency at a fixed rate (open loop: sends are not held back by slow answers).
     await stats(true);
     const before = (await stats()).count;
+    const rateCpu0 = cpuMsOf(z.pid);
     const total = opts.rate * opts.rateSeconds;
     const tickMs = 10;
     const perTick = opts.rate / (1000 / tickMs);
@@ -391,13 +396,16 @@ export async function benchBroker(
     });
     await Promise.all(sends);
     await until(async () => (await stats()).count - before >= total * n, 120_000, 'the fixed-rate deliveries');
+    const rateCpu1 = cpuMsOf(z.pid);
     const lat = (await stats(true)).lat;
     const r: BrokerBenchResult = { triggers: n, events, producer, eventsPerSecond: events / seconds, ingressPerSecond: events / ingressS, rate: opts.rate, rateSeconds: opts.rateSeconds, latencyMs: summarize(lat), cpu };
+    // At a fixed rate every build batches alike, so this compares builds even when neighbours load the machine.
+    if (rateCpu0 !== undefined && rateCpu1 !== undefined) r.zenoUsAtRate = ((rateCpu1 - rateCpu0) * 1000) / total;
     await pool.close();
     const us = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));
     say(
       `broker → ${n} trigger(s) → function (${producer}, ${events} events): ${Math.round(r.eventsPerSecond)} events/s end to end (${Math.round(r.eventsPerSecond * n)} deliveries/s; ingress ${Math.round(r.ingressPerSecond)}/s); ` +
-        `at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms; ` +
+        `at ${opts.rate}/s p50 ${r.latencyMs.p50.toFixed(1)} ms, p99 ${r.latencyMs.p99.toFixed(1)} ms, zeno ${us(r.zenoUsAtRate)} µs/event; ` +
         `CPU per event: zeno ${us(cpu.zenoUs)} µs, consumer ${us(cpu.consumerUs)} µs, producer ${us(cpu.producerUs)} µs (ceiling ${us(cpu.ceilingPerSecond)}/s on ${cpus().length} cores)`,
     );
     out.push(r);
@@ -414,7 +422,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'b
   const cfg = join(dir, 'config.yaml');
   writeFileSync(cfg, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config-autoscaler}\ndata: {}\n');
   try {
-    const z = await startZeno({ root, dataDir: join(dir, 'data'), configFile: cfg });
+    // BENCH_ZENO_ROOT: another checkout's built tree, to run an old build under this bench (A/B).
+    const z = await startZeno({ root: process.env.BENCH_ZENO_ROOT ?? root, dataDir: join(dir, 'data'), configFile: cfg });
     const results = await benchBroker(z, dir, {
       events: Number(process.env.BENCH_BROKER_N ?? 5000),
       triggers: (process.env.BENCH_BROKER_TRIGGERS ?? '1,10').split(',').map(Number),
