@@ -72,18 +72,27 @@ export class Preconnector {
     return this.parked.size;
   }
 
-  /** undici's `connect` option. */
-  readonly connector: buildConnector.connector = (opts, callback) => {
-    const key = keyOf(opts.hostname, opts.port || (opts.protocol === 'https:' ? 443 : 80));
-    const p = opts.protocol === 'http:' ? this.parked.get(key) : undefined;
-    if (!p) return this.fallback(opts, callback);
+  /**
+   * Hands out the connection parked for `host:port`, once (still connecting
+   * or connected), for a client that takes it over; undefined when none is.
+   */
+  take(host: string, port: number | string): Socket | undefined {
+    const key = keyOf(host, port);
+    const p = this.parked.get(key);
+    if (!p) return undefined;
     this.parked.delete(key);
     this.clock.clearTimeout(p.timer);
     const { socket } = p;
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
     socket.removeAllListeners('data');
-    if (socket.destroyed) return this.fallback(opts, callback);
+    return socket.destroyed ? undefined : socket;
+  }
+
+  /** undici's `connect` option. */
+  readonly connector: buildConnector.connector = (opts, callback) => {
+    const socket = opts.protocol === 'http:' ? this.take(opts.hostname, opts.port || 80) : undefined;
+    if (!socket) return this.fallback(opts, callback);
     if (!socket.connecting) {
       queueMicrotask(() => callback(null, socket));
       return;

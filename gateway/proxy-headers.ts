@@ -84,18 +84,17 @@ export function downstreamHeaders(h: Record<string, string | string[] | undefine
 }
 
 /**
- * downstreamHeaders for a response head as undici's dispatch reads it off
- * the wire (name, value, name, value… as Buffers), returned as the flat
- * [name, value, …] list `res.writeHead` takes: no header object is built
- * per response, names are lower-cased as before, and a repeated field
- * (Set-Cookie) stays one line per value.
+ * downstreamHeaders for a response head as a flat [name, value, …] list with
+ * lower-case names (as gateway/upstream.ts reads it), returned in the form
+ * `res.writeHead` takes: no header object per response, and a repeated
+ * field (Set-Cookie) stays one line per value.
  */
-export function downstreamRawHeaders(raw: readonly Buffer[]): string[] {
+export function downstreamFlatHeaders(flat: readonly string[]): string[] {
   const out: string[] = [];
   let connection: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]!;
+    const value = flat[i + 1]!;
     if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
     if (HOP_BY_HOP.has(name)) continue;
     out.push(name, value);
@@ -106,4 +105,26 @@ export function downstreamRawHeaders(raw: readonly Buffer[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) if (!drop.has(out[i]!)) kept.push(out[i]!, out[i + 1]!);
   return kept;
+}
+
+/** The same for a response head as undici's dispatch reads it off the wire (name, value, … as Buffers). */
+export function downstreamRawHeaders(raw: readonly Buffer[]): string[] {
+  const flat: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) flat.push(raw[i]!.toString('latin1').toLowerCase(), raw[i + 1]!.toString('latin1'));
+  return downstreamFlatHeaders(flat);
+}
+
+/**
+ * An HTTP/1.1 request head for `headers` (as upstreamHeaders makes them).
+ * No field is checked for CR, LF or NUL here: every name and value comes
+ * from Node's HTTP parser, which refuses them, or from the gateway itself.
+ */
+export function requestHead(method: string, path: string, headers: Record<string, string | string[]>): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (const k in headers) {
+    const v = headers[k]!;
+    if (typeof v === 'string') head += `${k}: ${v}\r\n`;
+    else for (const x of v) head += `${k}: ${x}\r\n`;
+  }
+  return `${head}\r\n`;
 }

@@ -10,7 +10,8 @@ import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { createLocalGateway, type LocalGateway } from './local.js';
 import { Preconnector } from './preconnect.js';
-import { downstreamRawHeaders, upstreamHeaders } from './proxy-headers.js';
+import { downstreamFlatHeaders, downstreamRawHeaders, requestHead, upstreamHeaders } from './proxy-headers.js';
+import { UpstreamPool, type UpstreamCall, type UpstreamHandler } from './upstream.js';
 import { SPAN_KIND, type Span, type Tracer } from './otel.js';
 import { newTraceparent, randomHex, traceIdOf } from './trace.js';
 
@@ -186,6 +187,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
+  // The warm path's own client (gateway/upstream.ts): bodiless GET and HEAD to ready pods.
+  const pool = new UpstreamPool(clock, (host, port) => pre.take(host, port));
 
   const resolve = (req: IncomingMessage): { rev: RevisionId; path: string } | ZenoError => {
     const url = req.url ?? '/';
@@ -387,19 +390,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const headers = upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' });
         if (traceparent) headers.traceparent = traceparent;
         if (notes && !req.headers['x-request-id']) headers['x-request-id'] = notes.requestId;
-        upstream = forward(agent, {
-          origin: lease.backend.url,
-          path: target.path,
-          method: req.method as 'GET',
-          headers,
-          body,
-        }, res, coldSince !== undefined && !coldDone ? (headHooks ??= {
+        const callHooks = coldSince !== undefined && !coldDone ? (headHooks ??= {
           started: () => {
             hooks?.started?.();
             if (!coldDone && coldSince !== undefined) recordCold(coldSince);
           },
           wrote: hooks?.wrote,
-        }) : hooks);
+        }) : hooks;
+        const method = req.method;
+        upstream = body === null && (method === 'GET' || method === 'HEAD') && !lease.onEarlyPod()
+          ? new FastCall(pool, lease.backend.url, method, requestHead(method, target.path, headers), res, callHooks)
+          : forward(agent, { origin: lease.backend.url, path: target.path, method: method as 'GET', headers, body }, res, callHooks);
         try {
           await upstream.done;
           break;
@@ -568,6 +569,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       server.closeAllConnections();
       pre.close();
+      pool.close();
       await agent.close().catch(() => undefined);
     },
   };
@@ -660,6 +662,61 @@ class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
   abort(reason: Error): void {
     if (this.abortUpstream) this.abortUpstream(reason);
     else this.early = reason;
+  }
+}
+
+/**
+ * The warm path's call (gateway/upstream.ts): the same contract as
+ * ForwardCall, on the gateway's own client.
+ */
+class FastCall implements UpstreamHandler, Forwarding {
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (e: Error) => void;
+  private readonly call: UpstreamCall;
+
+  constructor(
+    pool: UpstreamPool,
+    origin: string,
+    method: 'GET' | 'HEAD',
+    head: string,
+    private readonly res: ServerResponse,
+    private readonly hooks: ForwardHooks | undefined,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.call = pool.request(origin, method, head, this);
+  }
+
+  onHead(statusCode: number, headers: string[]): void {
+    this.hooks?.started?.();
+    const res = this.res;
+    res.writeHead(statusCode, downstreamFlatHeaders(headers));
+    // As ForwardCall: head and body in one write.
+    res.cork();
+    process.nextTick(uncork, res);
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.hooks?.wrote?.();
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', () => this.call.resume());
+    return false;
+  }
+
+  onEnd(): void {
+    this.res.end();
+    this.resolve();
+  }
+
+  onError(err: Error): void {
+    this.reject(err);
+  }
+
+  abort(reason: Error): void {
+    this.call.abort(reason);
   }
 }
 

@@ -1,0 +1,518 @@
+/**
+ * The gateway's own HTTP/1.1 client for the warm path: a bodiless GET or
+ * HEAD to a ready pod, over a pooled keep-alive connection. Everything else
+ * (request bodies, early pods, other methods, in-process deliveries) goes
+ * through undici as before.
+ *
+ * Why not undici for these too: under load a proxied request spent more CPU
+ * in undici's layers (Agent → Pool → Client → Request, the llhttp wasm
+ * parser calling back into JS for every header field and value, the
+ * per-request setImmediate before writing on a reused socket) than in the
+ * gateway's own logic; this client writes the request head with one socket
+ * write and reads the response with a small parser that only looks at the
+ * bytes it must (the head, and the body's framing). It keeps undici's
+ * guarantees for the case it serves: response framing by RFC 9112 §6.3,
+ * connections reused only after a complete, well-framed response that did
+ * not ask to close, unsolicited bytes or a close on an idle connection drop
+ * it, idle connections expire before the pod's own keep-alive timeout
+ * (its `Keep-Alive: timeout=N` hint), and a connection refused keeps its
+ * ECONNREFUSED code (the gateway's retry rule reads it).
+ */
+import { maxHeaderSize } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../core/clock.js';
+
+/** What a call reports. Names in `headers` are lower-case; values as sent (latin1). */
+export interface UpstreamHandler {
+  /** The final response head (1xx interim heads are skipped). */
+  onHead(status: number, headers: string[]): void;
+  /** A piece of the body; return false to stop reading until `resume()`. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  /** The call failed (connection, framing, or abort); nothing more follows. */
+  onError(err: Error): void;
+}
+
+export class UpstreamProtocolError extends Error {
+  readonly code = 'ZENO_UPSTREAM_PROTOCOL';
+}
+
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const HEX = /^[0-9a-fA-F]{1,12}$/;
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
+
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+/** What the parser reports, in order: one head, data, then end (or a thrown UpstreamProtocolError). */
+export interface ResponseEvents {
+  head(status: number, headers: string[]): void;
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+/**
+ * An incremental HTTP/1.1 response parser (RFC 9112) for one response.
+ * Pure: bytes in, events out, no I/O. `execute` returns how many bytes of
+ * the input belonged to this response (the rest arrived unasked for).
+ */
+export class ResponseParser {
+  private state = State.Head;
+  private head: Buffer | undefined;
+  private remaining = 0;
+  private line = '';
+  /** Whether the connection may carry another request after this response. */
+  keepAlive = false;
+  /** The pod's `Keep-Alive: timeout=N` hint, in ms (undefined when absent). */
+  keepAliveHintMs: number | undefined;
+
+  constructor(
+    private readonly ev: ResponseEvents,
+    /** A response to HEAD: never a body, whatever the head says. */
+    private readonly noBody: boolean,
+    private readonly maxHeadBytes = maxHeaderSize,
+  ) {}
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  execute(buf: Buffer): number {
+    let i = 0;
+    const n = buf.length;
+    while (i < n && this.state !== State.Done) {
+      switch (this.state) {
+        case State.Head: {
+          i = this.readHead(buf, i);
+          break;
+        }
+        case State.Length: {
+          const take = Math.min(this.remaining, n - i);
+          this.remaining -= take;
+          const chunk = i === 0 && take === n ? buf : buf.subarray(i, i + take);
+          i += take;
+          this.ev.data(chunk);
+          if (this.remaining === 0) this.finish();
+          break;
+        }
+        case State.UntilClose: {
+          this.ev.data(i === 0 ? buf : buf.subarray(i));
+          i = n;
+          break;
+        }
+        case State.ChunkSize: {
+          const nl = buf.indexOf(10, i);
+          const end = nl < 0 ? n : nl;
+          this.line += buf.toString('latin1', i, end);
+          if (this.line.length > 1024) throw new UpstreamProtocolError('chunk size line too long');
+          i = nl < 0 ? n : nl + 1;
+          if (nl < 0) break;
+          const l = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
+          this.line = '';
+          const semi = l.indexOf(';');
+          const hex = (semi < 0 ? l : l.slice(0, semi)).trim();
+          if (!HEX.test(hex)) throw new UpstreamProtocolError(`bad chunk size ${JSON.stringify(hex.slice(0, 20))}`);
+          this.remaining = parseInt(hex, 16);
+          this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
+          break;
+        }
+        case State.ChunkData: {
+          const take = Math.min(this.remaining, n - i);
+          this.remaining -= take;
+          this.ev.data(buf.subarray(i, i + take));
+          i += take;
+          if (this.remaining === 0) {
+            this.state = State.ChunkEnd;
+            this.remaining = 2;
+          }
+          break;
+        }
+        case State.ChunkEnd: {
+          // The CRLF after a chunk's data, possibly split across reads.
+          const c = buf[i]!;
+          if (this.remaining === 2 && c === 13) this.remaining = 1;
+          else if (c === 10) this.state = State.ChunkSize;
+          else throw new UpstreamProtocolError('missing CRLF after chunk data');
+          i++;
+          break;
+        }
+        case State.Trailers: {
+          // Trailer fields are read and dropped (the gateway does not forward trailers).
+          const nl = buf.indexOf(10, i);
+          const end = nl < 0 ? n : nl;
+          this.line += buf.toString('latin1', i, end);
+          if (this.line.length > this.maxHeadBytes) throw new UpstreamProtocolError('trailers too large');
+          i = nl < 0 ? n : nl + 1;
+          if (nl < 0) break;
+          const l = this.line;
+          this.line = '';
+          if (l === '' || l === '\r') this.finish();
+          break;
+        }
+      }
+    }
+    return i;
+  }
+
+  /** The connection ended: completes a body delimited by the close, else the response was cut short. */
+  eof(): void {
+    if (this.state === State.UntilClose) return this.finish();
+    if (this.state !== State.Done) throw new UpstreamProtocolError('the pod closed the connection before the response was complete');
+  }
+
+  private finish(): void {
+    this.state = State.Done;
+    this.ev.end();
+  }
+
+  private readHead(buf: Buffer, from: number): number {
+    const prev = this.head;
+    const data = prev ? Buffer.concat([prev, buf.subarray(from)]) : from === 0 ? buf : buf.subarray(from);
+    // Search from just before the new bytes: the terminator may straddle reads.
+    const at = data.indexOf('\r\n\r\n', prev ? Math.max(0, prev.length - 3) : 0, 'latin1');
+    if (at < 0) {
+      if (data.length > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
+      this.head = Buffer.from(data);
+      return buf.length;
+    }
+    if (at > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
+    this.head = undefined;
+    const used = at + 4 - (prev ? prev.length : 0);
+    this.parseHead(data.toString('latin1', 0, at));
+    return from + used;
+  }
+
+  private parseHead(text: string): void {
+    const lines = text.split('\r\n');
+    const m = STATUS_LINE.exec(lines[0]!);
+    if (!m) throw new UpstreamProtocolError(`bad status line ${JSON.stringify(lines[0]!.slice(0, 40))}`);
+    const minor = m[1] === '1';
+    const status = Number(m[2]);
+    const headers: string[] = [];
+    let contentLength: number | undefined;
+    let chunked = false;
+    let hasTransferEncoding = false;
+    let close = !minor;
+    this.keepAliveHintMs = undefined;
+    for (let k = 1; k < lines.length; k++) {
+      const l = lines[k]!;
+      const colon = l.indexOf(':');
+      // An obs-fold continuation line (leading space) is refused, as RFC 9112 §5.2 allows.
+      if (colon <= 0) throw new UpstreamProtocolError(`bad header line ${JSON.stringify(l.slice(0, 40))}`);
+      // Names and values are not checked here: res.writeHead checks both (as
+      // strictly as llhttp would have) and its throw fails the call with a 502.
+      const name = l.slice(0, colon).toLowerCase();
+      const value = l.slice(colon + 1).trim();
+      headers.push(name, value);
+      if (name === 'content-length') {
+        if (!/^\d{1,15}$/.test(value)) throw new UpstreamProtocolError(`bad content-length ${JSON.stringify(value.slice(0, 20))}`);
+        const v = Number(value);
+        if (contentLength !== undefined && contentLength !== v) throw new UpstreamProtocolError('conflicting content-length headers');
+        contentLength = v;
+      } else if (name === 'transfer-encoding') {
+        hasTransferEncoding = true;
+        // Only the last coding decides whether the body is chunked.
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      } else if (name === 'connection') {
+        const v = value.toLowerCase();
+        if (/(?:^|,)\s*close\s*(?:,|$)/.test(v)) close = true;
+        else if (!minor && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(v)) close = false;
+      } else if (name === 'keep-alive') {
+        const t = KEEP_ALIVE_TIMEOUT.exec(value);
+        if (t) this.keepAliveHintMs = Number(t[1]) * 1000;
+      }
+    }
+    if (status < 200) {
+      // 101 would switch protocols, which the gateway never asks for; other 1xx are interim.
+      if (status === 101) throw new UpstreamProtocolError('unexpected 101 Switching Protocols');
+      return;
+    }
+    this.ev.head(status, headers);
+    // RFC 9112 §6.3: which responses have a body, and how it is delimited.
+    if (this.noBody || status === 204 || status === 304) {
+      this.keepAlive = !close;
+      return this.finish();
+    }
+    if (hasTransferEncoding) {
+      if (contentLength !== undefined) close = true;
+      if (chunked) {
+        this.keepAlive = !close;
+        this.state = State.ChunkSize;
+        return;
+      }
+      this.keepAlive = false;
+      this.state = State.UntilClose;
+      return;
+    }
+    if (contentLength !== undefined) {
+      this.keepAlive = !close;
+      if (contentLength === 0) return this.finish();
+      this.remaining = contentLength;
+      this.state = State.Length;
+      return;
+    }
+    this.keepAlive = false;
+    this.state = State.UntilClose;
+  }
+}
+
+/** How long an idle connection is kept without a hint from the pod (as the gateway's undici Agent). */
+const DEFAULT_IDLE_MS = 30_000;
+/** Margin below the pod's own keep-alive timeout, so we never write just as it closes (undici's 2 s). */
+const HINT_MARGIN_MS = 2_000;
+/** How often idle connections past their time are closed. */
+const SWEEP_MS = 1_000;
+
+/** One connection to a pod; its listeners are set once and route to the call it carries. */
+class Conn {
+  call: UpstreamCall | undefined;
+  idleSince = 0;
+  idleMs = DEFAULT_IDLE_MS;
+  dead = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly key: string,
+    private readonly pool: UpstreamPool,
+  ) {
+    socket.on('data', (b: Buffer) => {
+      if (this.call) this.call.read(b);
+      else this.kill(); // bytes nobody asked for: not a connection to reuse
+    });
+    socket.on('end', () => (this.call ? this.call.closed(undefined) : this.kill()));
+    socket.on('error', (e: Error) => (this.call ? this.call.closed(e) : this.kill()));
+    socket.on('close', () => {
+      this.dead = true;
+      this.call?.closed(undefined);
+      this.pool.forget(this);
+    });
+  }
+
+  kill(): void {
+    this.dead = true;
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Keep-alive connections per pod origin, and the calls on them. Idle
+ * connections are reused last-in first-out (the warmest socket), checked
+ * for age when taken, and swept once a second.
+ */
+export class UpstreamPool {
+  private readonly idle = new Map<string, Conn[]>();
+  private readonly origins = new Map<string, { host: string; port: number }>();
+  private sweeper: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly clock: Clock,
+    /** A parked connection to `host:port`, if one was opened ahead (gateway/preconnect.ts). */
+    private readonly parked: (host: string, port: number) => Socket | undefined = () => undefined,
+  ) {}
+
+  /** Starts a bodiless request; `origin` is `http://host:port`. */
+  request(origin: string, method: 'GET' | 'HEAD', head: string, handler: UpstreamHandler): UpstreamCall {
+    const call = new UpstreamCall(this, origin, method === 'HEAD', head, handler);
+    call.send(this.take(origin));
+    return call;
+  }
+
+  /** Idle connections now (for tests). */
+  idleCount(): number {
+    let n = 0;
+    for (const l of this.idle.values()) n += l.length;
+    return n;
+  }
+
+  /** An idle connection to origin still in its time, else a new one. */
+  take(origin: string, fresh = false): { conn: Conn; reused: boolean } {
+    const list = fresh ? undefined : this.idle.get(origin);
+    if (list) {
+      const now = this.clock.now();
+      while (list.length) {
+        const c = list.pop()!;
+        if (c.dead) continue;
+        if (now - c.idleSince >= c.idleMs) {
+          c.kill();
+          continue;
+        }
+        c.socket.ref();
+        return { conn: c, reused: true };
+      }
+    }
+    let o = this.origins.get(origin);
+    if (!o) {
+      const u = new URL(origin);
+      o = { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 80) };
+      this.origins.set(origin, o);
+    }
+    const socket = this.parked(o.host, o.port) ?? connect({ host: o.host, port: o.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    socket.setNoDelay(true);
+    return { conn: new Conn(socket, origin, this), reused: false };
+  }
+
+  /** A call ended well on `c`: keep it for the next one, or close it. */
+  release(c: Conn, parser: ResponseParser): void {
+    c.call = undefined;
+    const hint = parser.keepAliveHintMs;
+    const idleMs = hint === undefined ? DEFAULT_IDLE_MS : hint - HINT_MARGIN_MS;
+    if (this.closed || c.dead || !parser.keepAlive || idleMs <= 0) return c.kill();
+    c.idleMs = idleMs;
+    c.idleSince = this.clock.now();
+    // An idle connection must not keep the process alive.
+    c.socket.unref();
+    let list = this.idle.get(c.key);
+    if (!list) this.idle.set(c.key, (list = []));
+    list.push(c);
+    this.sweeper ??= this.clock.setInterval(() => this.sweep(), SWEEP_MS);
+  }
+
+  forget(c: Conn): void {
+    const list = this.idle.get(c.key);
+    if (!list) return;
+    const k = list.indexOf(c);
+    if (k >= 0) list.splice(k, 1);
+    if (!list.length) this.idle.delete(c.key);
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const [key, list] of this.idle) {
+      for (const c of list.filter((c) => c.dead || now - c.idleSince >= c.idleMs)) c.kill();
+      const live = list.filter((c) => !c.dead);
+      if (live.length) this.idle.set(key, live);
+      else this.idle.delete(key);
+    }
+    if (this.idle.size === 0) {
+      this.clock.clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const list of this.idle.values()) for (const c of list) c.kill();
+    this.idle.clear();
+    this.clock.clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+}
+
+/** One request on a pooled connection. */
+export class UpstreamCall implements ResponseEvents {
+  private conn: Conn | undefined;
+  private parser: ResponseParser;
+  private reused = false;
+  /** Whether the pod sent any byte for this call (then it has seen the request). */
+  private answered = false;
+  private ended = false;
+  private paused = false;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly origin: string,
+    private readonly isHead: boolean,
+    private readonly requestHead: string,
+    private readonly handler: UpstreamHandler,
+  ) {
+    this.parser = new ResponseParser(this, isHead);
+  }
+
+  send(got: { conn: Conn; reused: boolean }): void {
+    this.conn = got.conn;
+    this.reused = got.reused;
+    got.conn.call = this;
+    // Written at once even while connecting: net buffers it until the socket is up.
+    got.conn.socket.write(this.requestHead, 'latin1');
+  }
+
+  /** Bytes from the pod. */
+  read(b: Buffer): void {
+    if (this.ended) return;
+    this.answered = true;
+    let used: number;
+    try {
+      used = this.parser.execute(b);
+    } catch (e) {
+      return this.fail(e as Error);
+    }
+    if (this.parser.done && used < b.length) this.conn?.kill(); // bytes beyond the response: do not reuse
+  }
+
+  /** The connection ended or failed while this call was on it. */
+  closed(err: Error | undefined): void {
+    if (this.ended) return;
+    const conn = this.conn;
+    // A reused connection the pod closed before any byte of the answer: the
+    // pod's keep-alive timeout crossed our write, and it never read the
+    // request. A GET or HEAD goes again on a new connection.
+    if (this.reused && !this.answered && conn) {
+      conn.call = undefined;
+      conn.kill();
+      this.parser = new ResponseParser(this, this.isHead);
+      return this.send(this.pool.take(this.origin, true));
+    }
+    if (!err) {
+      try {
+        this.parser.eof();
+        return;
+      } catch (e) {
+        err = e as Error;
+      }
+    }
+    this.fail(err);
+  }
+
+  head(status: number, headers: string[]): void {
+    this.handler.onHead(status, headers);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.ended) return;
+    if (!this.handler.onData(chunk) && !this.paused) {
+      this.paused = true;
+      this.conn?.socket.pause();
+    }
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const conn = this.conn!;
+    if (this.paused) conn.socket.resume();
+    this.pool.release(conn, this.parser);
+    this.handler.onEnd();
+  }
+
+  /** After onData returned false: read on. */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.conn?.socket.resume();
+  }
+
+  /** Stops the call (timeout, client gone): the connection is closed, onError gets `reason`. */
+  abort(reason: Error): void {
+    this.fail(reason);
+  }
+
+  private fail(err: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    const conn = this.conn;
+    if (conn) {
+      conn.call = undefined;
+      conn.kill();
+    }
+    this.handler.onError(err);
+  }
+}
