@@ -99,7 +99,8 @@ describe('data-plane replicas (zeno up --role gateway)', () => {
     expect(cold.status, cold.body).toBe(200);
     expect(JSON.parse(cold.body)).toEqual({ slept: 10 });
     expect((await revStatus('pair-00001')).actualReplicas ?? 0).toBeGreaterThanOrEqual(1);
-    expect(await liveReplicas()).toEqual([a.replicaId, b.replicaId].sort());
+    // Both report every second from their start, with or without traffic.
+    await waitFor(async () => (await liveReplicas()).join() === [a.replicaId, b.replicaId].sort().join(), 5_000, { message: 'both replicas reporting', intervalMs: 100 });
 
     // 3 clients on each replica, each keeping a 1 s request in flight: 6 in all at
     // containerConcurrency 1. One replica's share alone would want 3 pods.
