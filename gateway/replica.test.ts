@@ -166,8 +166,9 @@ describe('a data-plane replica', () => {
   it('resyncs from a new snapshot after the feed was cut: what went away meanwhile is gone, what came is there', async () => {
     endpoints.close();
     await waitFor(() => !replica.synced(), 5000, { message: 'the replica lost its feed' });
-    // While cut off, it keeps routing by what it knew.
+    // While cut off, it keeps routing by what it knew, and stays ready.
     expect((await get(`${replica.gatewayUrl}/function/hello/`)).status).toBe(200);
+    expect((await get(`${replica.gatewayUrl}/readyz`)).status).toBe(200);
     feed.deleteRoute('default', 'hello');
     feed.upsertRevision('default/other-00001', { ...SETTINGS, labels: { ...SETTINGS.labels, revision: 'other-00001', service: 'other' } });
     feed.setPods('default/other-00001', [{ id: 'p9', url: pod.url }], [], undefined);

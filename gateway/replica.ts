@@ -50,8 +50,10 @@ export interface ReplicaOptions {
 export interface GatewayReplica {
   gatewayUrl: string;
   replicaId: string;
-  /** Whether the feed is connected and a snapshot applied (the replica's /readyz). */
+  /** Whether the feed is connected now, a snapshot applied on this connection. */
   synced(): boolean;
+  /** Whether a snapshot was ever applied: the replica's /readyz. */
+  ready(): boolean;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
 
   /** The seq of the last feed line applied. */
   let appliedSeq = -1;
+  let everSynced = false;
   const reporter = startStatsReporter({
     controlUrl, token: o.token, clock, replica: replicaId, log, dispatcher: control,
     revisions: function* () {
@@ -185,6 +188,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
         const u = new URL(controlUrl);
         u.port = String(m.gatewayPort);
         forwardBase = `${u.protocol}//${u.host}`;
+        everSynced = true;
         break;
       }
       case 'route':
@@ -217,10 +221,12 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
     res.end(body);
   });
-  // Ready once it routes by a snapshot: a Kubernetes readinessProbe keeps an unsynced replica out of its Service.
+  // Ready once it routes by a first snapshot: a Kubernetes readinessProbe keeps a replica
+  // that never synced out of its Service. It stays ready while its feed reconnects, serving
+  // by what it last knew: otherwise a control-plane restart would take every replica out at once.
   gateway.mount('/readyz', (req, res) => {
     if ((req.url ?? '').split('?')[0] !== '/readyz') return sendError(res, new ZenoError('ZENO_ERR_FUNCTION_NOT_FOUND', 'no function is routed at this path'));
-    const ok = feed.connected();
+    const ok = everSynced;
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
     res.end(ok ? 'ok' : 'not synced with the control plane');
   });
@@ -243,6 +249,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     gatewayUrl,
     replicaId,
     synced: () => feed.connected(),
+    ready: () => everSynced,
     close() {
       closed ??= (async () => {
         await gateway.close(10_000);
