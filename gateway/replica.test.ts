@@ -131,6 +131,18 @@ describe('a data-plane replica', () => {
     }, 5000, { message: `the replica to report feed seq ${seq}`, intervalMs: 20 });
   }
 
+  it('fails requests at once while the control plane says the revision cannot start, and serves again once a pod is ready', async () => {
+    feed.setPods(REV, [], [], 'revision default/hello-00001 cannot start: CrashLoopBackOff: exit 1');
+    await replicaAt(feed.seq());
+    const r = await get(`${replica.gatewayUrl}/function/hello/`);
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ code: 'ZENO_ERR_REVISION_FAILED', message: expect.stringContaining('CrashLoopBackOff') });
+    expect(r.headers['retry-after']).toBe('1');
+    feed.setPods(REV, [{ id: 'p1', url: pod.url }], [], undefined);
+    await replicaAt(feed.seq());
+    expect((await get(`${replica.gatewayUrl}/function/hello/ok`)).body).toBe('pod says /ok');
+  });
+
   it('reports its stats every period, with its feed position and the pods it has requests on', async () => {
     await get(`${replica.gatewayUrl}/function/hello/`);
     clock.advance(1000);
