@@ -40,5 +40,6 @@ WORKDIR /zeno
 COPY --from=build /runtime ./
 USER node
 EXPOSE 8080
-ENTRYPOINT ["node", "/zeno/dist/functions/node/main.js"]
+# runtime.cjs is main.js's runtime in one file: the same process, without ES module loading at start.
+ENTRYPOINT ["node", "/zeno/dist/functions/node/runtime.cjs"]
 CMD ["/function/handler.js"]

@@ -18,7 +18,7 @@ import type {
 import { findFreePort } from './free-port.js';
 import { LineSplitter, RingBuffer } from './log-buffer.js';
 import { OrphanGuard, SPAWN_DETACHED, signalPod } from './orphan-guard.js';
-import { isNodeRuntimeCommand, nodeRuntimeEntry } from '../node/index.js';
+import { isNodeRuntimeCommand, nodeRuntimeProcessEntry } from '../node/index.js';
 import type { ReadyMessage } from '../node/protocol.js';
 import { buildPodEnv, pickBaseEnv } from './pod-env.js';
 import { exitFailure, nextCrashCount, pickVictims, restartDelayMs, startFailure } from './pod-policy.js';
@@ -394,7 +394,9 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     const ipcReadiness = !specialized && t.readinessProbe === undefined && isNodeRuntimeCommand(t.command);
     let child: ChildProcess;
     try {
-      child = warm ? warm.child : spawn(command, [...commandArgs, ...t.args], {
+      // The Node runtime starts from its one-file bundle when built (nodeRuntimeProcessEntry).
+      const args = isNodeRuntimeCommand(t.command) ? [nodeRuntimeProcessEntry(), ...t.args] : [...commandArgs, ...t.args];
+      child = warm ? warm.child : spawn(command, args, {
         cwd: t.workingDir,
         env: buildPodEnv(baseEnv, t, port),
         detached: SPAWN_DETACHED,
@@ -644,7 +646,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     deploy(template) {
       if (revisions.has(template.id)) return;
       if (!pool && !closed && poolSize > 0 && isNodeRuntimeCommand(template.command)) {
-        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeEntry(), host, env: baseEnv, guard, clock });
+        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeProcessEntry(), host, env: baseEnv, guard, clock });
         pool.start();
         opts.onWarmPool?.(pool);
       }

@@ -9,7 +9,7 @@ import { restartDelayMs } from './pod-policy.js';
 export interface WarmPoolOptions {
   /** Idle processes kept ready. @default PLATFORM_DEFAULTS.warmPoolSize */
   size?: number;
-  /** The Node runtime's entry point (nodeRuntimeEntry()). */
+  /** The Node runtime's entry point (nodeRuntimeProcessEntry(): its bundle when built). */
   entry: string;
   /** Interface the warm processes listen on: the runtime's host, where pods are reached. */
   host: string;

@@ -7,6 +7,7 @@
  * // a container that runs ./hello.ts on the Node runtime
  * { command: ['node', nodeRuntimeEntry()], args: ['/abs/path/hello.ts'] }
  */
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +30,25 @@ let entry: string | undefined;
 export function nodeRuntimeEntry(): string {
   entry ??= join(packageRoot(), 'dist', 'functions', 'node', 'main.js');
   return entry;
+}
+
+let processEntry: string | undefined;
+
+/**
+ * The file the local runtime actually runs for a Node-runtime pod or warm
+ * process: the runtime's one-file CommonJS bundle, `runtime.cjs` next to
+ * main.js (written by `npm run build`, functions/node/bundle.ts), else
+ * main.js itself. Same runtime either way; started from the bundle, node
+ * skips the ES module loading of main.js (~3 ms of CPU of an unpooled
+ * cold start here, docs/functions.md). Pods keep `[node, main.js]` as
+ * their command: this is only how the local runtime starts it.
+ */
+export function nodeRuntimeProcessEntry(): string {
+  if (processEntry === undefined) {
+    const bundle = join(dirname(nodeRuntimeEntry()), 'runtime.cjs');
+    processEntry = existsSync(bundle) ? bundle : nodeRuntimeEntry();
+  }
+  return processEntry;
 }
 
 /**

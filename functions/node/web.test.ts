@@ -6,7 +6,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/support/wait.js';
 import { findFreePort } from '../local/free-port.js';
 import { pickBaseEnv } from '../local/pod-env.js';
-import { nodeRuntimeEntry } from './index.js';
+import { createLocalRuntime } from '../local/local-runtime.js';
+import { nodeRuntimeEntry, nodeRuntimeProcessEntry } from './index.js';
 import { codeCachePath, requestInit } from './web.js';
 
 // Real processes of the built runtime (dist/, `npm run build`, which also writes the bundles).
@@ -118,6 +119,28 @@ describe('the web classes of a function process (real processes)', () => {
     await probeBehaviour(p.url);
     expect(existsSync(join(cache, 'v8'))).toBe(false);
     expect(p.stderr()).toBe('');
+  }, T);
+});
+
+describe('the local runtime starts the Node runtime from its bundle', () => {
+  it('a pod with the command [node, main.js] runs runtime.cjs (no pool) and serves', async () => {
+    expect(nodeRuntimeProcessEntry()).toBe(join(DIST, 'runtime.cjs'));
+    const rt = createLocalRuntime({ warmPoolSize: 0 });
+    try {
+      const id = 'default/bundled-00001';
+      rt.deploy({
+        id, namespace: 'default', service: 'bundled', configuration: 'bundled', revision: 'bundled-00001',
+        command: ['node', nodeRuntimeEntry()], args: [handler], workingDir: tmp, env: {}, containerPort: 8080, timeoutSeconds: 5,
+      });
+      rt.scale(id, 1);
+      await waitFor(() => rt.readyPods(id).length === 1, T, { message: 'the pod to be ready' });
+      const pod = rt.readyPods(id)[0]!;
+      const argv = readFileSync(`/proc/${pod.pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 3)).toEqual([join(DIST, 'runtime.cjs'), handler]);
+      await probeBehaviour(pod.url);
+    } finally {
+      await rt.close();
+    }
   }, T);
 });
 
