@@ -118,6 +118,13 @@ describe('eventFromHttp: accepted', () => {
   it('no traceparent: no trace', () => {
     expect(eventFromHttp({ ...BIN }, Buffer.alloc(0))).not.toHaveProperty('trace');
   });
+  it('a body that is not UTF-8 leaves nothing behind for the next one (the decoders are shared)', () => {
+    const bad = Buffer.from([0x7b, 0xe2, 0x82]); // "{" and a cut-off three-byte sequence
+    for (const ct of ['application/json', 'text/plain']) {
+      expect(Buffer.isBuffer(parse({ ...BIN, 'content-type': ct }, bad).data)).toBe(true);
+      expect(parse({ ...BIN, 'content-type': ct }, Buffer.from('"é"')).data).toBe(ct === 'text/plain' ? '"é"' : 'é');
+    }
+  });
 });
 
 describe('eventFromHttp: rejected with ZENO_ERR_BAD_REQUEST', () => {

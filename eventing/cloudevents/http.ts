@@ -119,18 +119,22 @@ export function isRfc3339(text: string): boolean {
  * data either, so it accepts it). Text and XML become strings when they are
  * valid UTF-8. Everything else stays a Buffer (structured: `data_base64`).
  */
+// Made once: a decode() without { stream: true } keeps no state between calls.
+const UTF8_JSON = new TextDecoder('utf-8', { fatal: true });
+const UTF8_TEXT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function decodeBinaryData(body: Buffer, contentType: string | undefined): unknown {
   if (body.length === 0) return undefined;
   if (isJsonType(contentType)) {
     try {
-      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as unknown;
+      return JSON.parse(UTF8_JSON.decode(body)) as unknown;
     } catch {
       return Buffer.from(body);
     }
   }
   if (isTextType(contentType)) {
     try {
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+      return UTF8_TEXT.decode(body);
     } catch {
       return Buffer.from(body);
     }
