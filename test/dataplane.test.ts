@@ -3,6 +3,7 @@
  * all, local runtime) and two `zeno up --role gateway` replicas that route
  * by its feed and report their stats to its autoscaler.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventIdSink } from './support/event-sink.js';
@@ -78,6 +79,44 @@ describe('data-plane replicas (zeno up --role gateway)', () => {
     expect(h.status).toBe(404);
     expect(JSON.parse(h.body).code).toBe('ZENO_ERR_FUNCTION_NOT_FOUND');
   });
+
+  it("scale-down drains a replica's request before the pod gets SIGTERM (the pod exits at once on SIGTERM)", async () => {
+    // A function that drops its in-flight requests on SIGTERM: only the platform's drain protects them.
+    const fnDir = path.join(work, 'abrupt');
+    fs.mkdirSync(fnDir, { recursive: true });
+    fs.writeFileSync(path.join(fnDir, 'server.mjs'), [
+      "import { createServer } from 'node:http';",
+      "const server = createServer((req, res) => {",
+      "  const ms = Number(new URL(req.url, 'http://x').searchParams.get('sleep') ?? 0);",
+      "  setTimeout(() => res.end(`slept ${ms}`), ms);",
+      '});',
+      'server.listen(Number(process.env.PORT));',
+      "process.on('SIGTERM', () => process.exit(0));",
+      '',
+    ].join('\n'));
+    const f = writeYaml(work, 'abrupt.yaml', serviceYaml('abrupt', {
+      command: ['node', 'server.mjs'],
+      workingDir: fnDir,
+      cc: 1,
+      annotations: { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.knative.dev/target-utilization-percentage': '100' },
+    }));
+    const applied = await runCli(['apply', '-f', f], cp.dataDir, { timeoutMs: 30_000 });
+    expect(applied.code, applied.stderr).toBe(0);
+    // The first request takes pod 1; the second, through replica A, waits for pod 2 (the newest).
+    const first = httpCall(`${a.gatewayUrl}/function/abrupt?sleep=8000`);
+    await waitFor(async () => ((await revStatus('abrupt-00001')).actualReplicas ?? 0) >= 1, 15_000, { message: 'pod 1', intervalMs: 100 });
+    const second = httpCall(`${a.gatewayUrl}/function/abrupt?sleep=22000`);
+    await waitFor(async () => ((await revStatus('abrupt-00001')).actualReplicas ?? 0) >= 2, 15_000, { message: 'pod 2', intervalMs: 100 });
+    expect((await first).status).toBe(200);
+    // One request left: the autoscaler scales to 1 and stops the newest pod, where the second one runs.
+    await waitFor(async () => (await revStatus('abrupt-00001')).desiredReplicas === 1, 20_000, { message: 'the scale-down to 1', intervalMs: 200 });
+    let done = false;
+    void second.finally(() => (done = true));
+    expect(done, 'the scale-down came while the request ran').toBe(false);
+    const r = await second;
+    expect(r.status, r.body).toBe(200);
+    expect(r.body).toBe('slept 22000');
+  }, 60_000);
 
   it('a cold request through replica B scales from zero; load split over both replicas scales for the sum; a killed replica stops counting; back to zero', async () => {
     const f = writeYaml(work, 'pair.yaml', serviceYaml('pair', {
