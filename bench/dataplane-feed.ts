@@ -4,7 +4,8 @@
  * as when a pod turns ready during a cold start) until the replica's client
  * has parsed the line. Both ends in one process on loopback (one clock, so
  * no cross-process time skew); the admin API with its token check is real.
- * Also an upper bound of the CPU time per change (both ends and the wait loop).
+ * Also an upper bound of the CPU time per change (both ends and the wait loop), and
+ * the round trip of a replica's poke (the other half of a cold start through a replica).
  *
  *   npm run build && node dist/bench/dataplane-feed.js    # BENCH_FEED_N=2000 by default
  */
@@ -15,7 +16,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StatsAggregator } from '../autoscaler/stats-aggregator.js';
 import { realClock } from '../core/clock.js';
-import type { FeedMessage } from '../core/dataplane.js';
+import { Agent, request } from 'undici';
+import { STATS_PATH, type FeedMessage } from '../core/dataplane.js';
 import { createAdminApi } from '../controller/admin-api.js';
 import { DataPlaneFeed, registerDataPlaneEndpoints } from '../controller/dataplane-feed.js';
 import { EventRecorder } from '../controller/events.js';
@@ -34,7 +36,8 @@ async function main(): Promise<void> {
   const store = openSqliteStore(path.join(dir, 'zeno.db'));
   const app = createAdminApi({ store, events: new EventRecorder(realClock), runtime: inertRuntime(), token: TOKEN, config: () => configFromConfigMaps([]), info: () => ({}), maxBodyBytes: 65536 });
   const feed = new DataPlaneFeed(() => 8080);
-  const endpoints = registerDataPlaneEndpoints(app, { feed, stats: new StatsAggregator({ staleAfterMs: 3000 }), clock: realClock, poke: () => undefined, log: () => undefined });
+  let poked = 0;
+  const endpoints = registerDataPlaneEndpoints(app, { feed, stats: new StatsAggregator({ staleAfterMs: 3000 }), clock: realClock, poke: () => poked++, log: () => undefined });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as net.AddressInfo).port}`;
   feed.upsertRevision(REV, { containerConcurrency: 1, timeoutMs: 300_000, responseStartTimeoutMs: 0, idleTimeoutMs: 0, labels: { namespace: 'default', revision: 'hello-00001', service: 'hello', configuration: 'hello' } });
@@ -68,6 +71,20 @@ async function main(): Promise<void> {
   console.log(`  change → parsed by a replica: p50 ${(s.p50 * 1000).toFixed(0)} µs, p99 ${(s.p99 * 1000).toFixed(0)} µs, max ${(s.max * 1000).toFixed(0)} µs`);
   // An upper bound: it includes the setImmediate loop that waits for each change.
   console.log(`  CPU (both ends and the wait loop, this process): ${(((cpu.user + cpu.system) / n)).toFixed(0)} µs per change`);
+
+  // The other half of a cold start through a replica: its poke, POSTed on a kept-alive connection.
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const pokeMs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await request(`${url}${STATS_PATH}`, { method: 'POST', dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ replica: 'bench', poke: { revision: REV, inFlight: 1 } }) });
+    await r.body.dump();
+    pokeMs.push(performance.now() - t);
+  }
+  await agent.close();
+  if (poked !== n) throw new Error(`${poked} pokes arrived of ${n}`);
+  const p = summarize(pokeMs);
+  console.log(`  poke POST round trip (answer 204 after the autoscaler was poked): p50 ${(p.p50 * 1000).toFixed(0)} µs, p99 ${(p.p99 * 1000).toFixed(0)} µs`);
   for (const c of clients) await c.close();
   endpoints.close();
   await app.close();
