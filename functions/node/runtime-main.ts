@@ -148,6 +148,8 @@ function warm(host: string): void {
       // Idle time is free: have the CloudEvents codec and the TS cache lookup ready too.
       preloadCloudEvents();
       void import('./ts-compile.js').catch(() => {});
+      // By URL, so that the bundler leaves it an import (warm-import.ts says why).
+      void import(new URL('./warm-import.js', import.meta.url).href).catch(() => {});
     });
   });
 }
