@@ -343,7 +343,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     },
     readyPods: (rev) => runtime.readyPods(rev).length,
     onDecision: (rev, d) => {
-      reconciler?.recordDecision(rev, d);
+      // A turn later, like the status refresh after a scale (above): a poke
+      // decides inside the cold request's admission, and a changed decision
+      // refreshes the revision's status.
+      setImmediate(() => {
+        if (reconciling) reconciler?.recordDecision(rev, d);
+      });
       const m = handles.get(rev)?.metrics;
       if (m) metrics.recordDecision(m.labels, d);
     },
