@@ -258,6 +258,13 @@ describe('deploy/kubernetes/', () => {
       expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     });
 
+    it('is spread over nodes and kept at most one replica short by disruptions', () => {
+      const pdb = byKind('PodDisruptionBudget').find((p) => p.metadata.name === GATEWAY_APP)!;
+      expect(pdb.spec.maxUnavailable).toBe(1);
+      expect(pdb.spec.selector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
+      expect(pod.spec.topologySpreadConstraints[0].labelSelector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
+    });
+
     it('has no Kubernetes API rights at all: its own ServiceAccount, bound to nothing, no token mounted', () => {
       expect(pod.spec.serviceAccountName).toBe(GATEWAY_SERVICE_ACCOUNT);
       expect(pod.spec.automountServiceAccountToken).toBe(false);

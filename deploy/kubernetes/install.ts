@@ -446,6 +446,13 @@ function platform(): K8sObject[] {
       },
     },
     gatewayDeployment(),
+    {
+      // Node drains and upgrades take the data plane's replicas one at a time, never all at once.
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: GATEWAY_APP, namespace: NAMESPACE, labels: GATEWAY_LABELS },
+      spec: { maxUnavailable: 1, selector: { matchLabels: GATEWAY_SELECTOR } },
+    },
     service('zeno-gateway', 'The data plane (zeno up --role gateway replicas): Host and /function/NAME routing, /async-function/NAME (forwarded to the control plane), /healthz, /metrics.', [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], GATEWAY_SELECTOR),
     service('broker-ingress', "Broker ingress (Knative's broker-ingress name): POST /brokers/NAMESPACE/NAME, served by the control plane, which writes the event log.", [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], SELECTOR),
     service('zeno-admin', "The admin API (the controller's REST, bearer token from the Secret zeno-admin-token): zeno apply/get/logs talk to it.", [{ name: 'admin', port: PLATFORM_DEFAULTS.adminPort, targetPort: 'admin', protocol: 'TCP' }], SELECTOR),
@@ -481,6 +488,8 @@ function gatewayDeployment(): K8sObject {
           securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
           // The gateway drains for up to 10 s.
           terminationGracePeriodSeconds: 20,
+          // Replicas on different nodes when the cluster has them, so one node's loss leaves the others serving.
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: GATEWAY_SELECTOR } }],
           containers: [
             {
               name: 'gateway',
