@@ -8,8 +8,13 @@
  * proxy's CPU µs per request (the steadier figure) per run, and at the end
  * the medians and each gateway's CPU per request ÷ nginx's.
  *
+ * With AB_PARALLEL=1 each round also loads A and B at the same time (one wrk
+ * each), so both meet the same neighbours: their CPU per request then
+ * compares the builds under identical conditions, which turns-taking cannot
+ * promise on a machine whose load swings by the second.
+ *
  * Environment: AB_ROUNDS (5), AB_DURATION (5, s), AB_WARMUP (1, s),
- * AB_CONNECTIONS (32); BENCH_ZENO_NODE_ARGS as for bench/main.ts.
+ * AB_CONNECTIONS (32), AB_PARALLEL; BENCH_ZENO_NODE_ARGS as for bench/main.ts.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -101,6 +106,16 @@ async function main(): Promise<void> {
     for (const t of targets) {
       const s = await run(t, 1, Math.max(1, Math.ceil(durationS / 2)), warmupS);
       log(`1 connection ${t.label}: p50 ${s.p50Ms.toFixed(3)} ms`);
+    }
+    if (process.env.AB_PARALLEL) {
+      const both: [Sample, Sample][] = [];
+      for (let i = 1; i <= rounds; i++) {
+        const [sa, sb] = await Promise.all([run(targets[0]!, connections, durationS, warmupS), run(targets[1]!, connections, durationS, warmupS)]);
+        both.push([sa, sb]);
+        log(`parallel round ${i} (load ${loadavg()[0]!.toFixed(2)}): A ${Math.round(sa.rps)} req/s ${sa.cpuUs.toFixed(1)} µs, B ${Math.round(sb.rps)} req/s ${sb.cpuUs.toFixed(1)} µs`);
+      }
+      const r = both.map(([sa, sb]) => sb.cpuUs / sa.cpuUs);
+      log(`parallel B ÷ A: CPU/request median ${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`);
     }
     const ng2 = samples.get('nginx')!;
     for (const t of targets) {

@@ -592,29 +592,13 @@ interface Forwarding {
   abort(reason: Error): void;
 }
 
-/**
- * One upstream call on undici's dispatch API, writing the function's response
- * straight into `res` with backpressure. Cheaper than request() + a body
- * stream + an AbortController per request, which the bench showed costs about
- * a third of the gateway's throughput. One object per call: the handler's
- * methods live on the prototype instead of being closures made per request.
- *
- * It implements undici's older handler methods (onConnect, onHeaders, onData,
- * onComplete, onError), which undici 7 still calls natively: a handler with
- * the newer ones (onRequestStart, onResponseStart, …) is wrapped per request
- * in an adapter and a controller, and its response head is parsed into an
- * object that we only turn back into a list for writeHead.
- */
-class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
+abstract class ResponseRelay implements Forwarding {
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (e: Error) => void;
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  private early: Error | undefined;
 
   constructor(
-    private readonly res: ServerResponse,
+    protected readonly res: ServerResponse,
     private readonly hooks: ForwardHooks | undefined,
   ) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -622,6 +606,54 @@ class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
       this.reject = reject;
     });
   }
+
+  abstract abort(reason: Error): void;
+  /** Reads on from the pod after backpressure. */
+  protected abstract resumeUpstream(): void;
+
+  protected head(statusCode: number, headers: string[]): void {
+    this.hooks?.started?.();
+    const res = this.res;
+    res.writeHead(statusCode, headers);
+    // Head and body usually arrive in one upstream read: send them in one
+    // write instead of one per piece (writev was the biggest cost under load).
+    res.cork();
+    process.nextTick(uncork, res);
+  }
+
+  /** A piece of the body; false when the client is slow (resumeUpstream follows on drain). */
+  protected data(chunk: Buffer): boolean {
+    this.hooks?.wrote?.();
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', () => this.resumeUpstream());
+    return false;
+  }
+
+  protected end(): void {
+    this.res.end();
+    this.resolve();
+  }
+
+  protected fail(err: Error): void {
+    this.reject(err);
+  }
+}
+
+/**
+ * One upstream call on undici's dispatch API. Cheaper than request() + a
+ * body stream + an AbortController per request, which the bench showed
+ * costs about a third of the gateway's throughput.
+ *
+ * It implements undici's older handler methods (onConnect, onHeaders, onData,
+ * onComplete, onError), which undici 7 still calls natively: a handler with
+ * the newer ones (onRequestStart, onResponseStart, …) is wrapped per request
+ * in an adapter and a controller, and its response head is parsed into an
+ * object that we only turn back into a list for writeHead.
+ */
+class ForwardCall extends ResponseRelay implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resume: (() => void) | undefined;
+  private early: Error | undefined;
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
@@ -631,32 +663,25 @@ class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     // 1xx interim answers are not forwarded; the gateway answered Expect itself.
     if (statusCode < 200) return true;
-    this.resumeUpstream = resume;
-    this.hooks?.started?.();
-    const res = this.res;
-    res.writeHead(statusCode, downstreamRawHeaders(raw));
-    // Head and body usually arrive in one upstream read: send them in one
-    // write instead of one per piece (writev was the biggest cost under load).
-    res.cork();
-    process.nextTick(uncork, res);
+    this.resume = resume;
+    this.head(statusCode, downstreamRawHeaders(raw));
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.hooks?.wrote?.();
-    if (this.res.write(chunk)) return true;
-    // Backpressure: undici stops reading the pod until the client drains.
-    this.res.once('drain', this.resumeUpstream!);
-    return false;
+    return this.data(chunk);
   }
 
   onComplete(): void {
-    this.res.end();
-    this.resolve();
+    this.end();
   }
 
   onError(err: Error): void {
-    this.reject(err);
+    this.fail(err);
+  }
+
+  protected resumeUpstream(): void {
+    this.resume?.();
   }
 
   abort(reason: Error): void {
@@ -665,54 +690,33 @@ class ForwardCall implements Dispatcher.DispatchHandler, Forwarding {
   }
 }
 
-/**
- * The warm path's call (gateway/upstream.ts): the same contract as
- * ForwardCall, on the gateway's own client.
- */
-class FastCall implements UpstreamHandler, Forwarding {
-  readonly done: Promise<void>;
-  private resolve!: () => void;
-  private reject!: (e: Error) => void;
+/** The warm path's call, on the gateway's own client (gateway/upstream.ts). */
+class FastCall extends ResponseRelay implements UpstreamHandler {
   private readonly call: UpstreamCall;
 
-  constructor(
-    pool: UpstreamPool,
-    origin: string,
-    method: 'GET' | 'HEAD',
-    head: string,
-    private readonly res: ServerResponse,
-    private readonly hooks: ForwardHooks | undefined,
-  ) {
-    this.done = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+  constructor(pool: UpstreamPool, origin: string, method: 'GET' | 'HEAD', head: string, res: ServerResponse, hooks: ForwardHooks | undefined) {
+    super(res, hooks);
     this.call = pool.request(origin, method, head, this);
   }
 
   onHead(statusCode: number, headers: string[]): void {
-    this.hooks?.started?.();
-    const res = this.res;
-    res.writeHead(statusCode, downstreamFlatHeaders(headers));
-    // As ForwardCall: head and body in one write.
-    res.cork();
-    process.nextTick(uncork, res);
+    this.head(statusCode, downstreamFlatHeaders(headers));
   }
 
   onData(chunk: Buffer): boolean {
-    this.hooks?.wrote?.();
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', () => this.call.resume());
-    return false;
+    return this.data(chunk);
   }
 
   onEnd(): void {
-    this.res.end();
-    this.resolve();
+    this.end();
   }
 
   onError(err: Error): void {
-    this.reject(err);
+    this.fail(err);
+  }
+
+  protected resumeUpstream(): void {
+    this.call.resume();
   }
 
   abort(reason: Error): void {

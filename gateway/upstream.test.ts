@@ -110,6 +110,11 @@ describe('ResponseParser', () => {
   const bad: { name: string; wire: string; eof?: boolean }[] = [
     { name: 'a status line that is not HTTP/1.x', wire: 'HTTP/2 200 OK\r\n\r\n' },
     { name: 'garbage', wire: 'hello there\r\n\r\n' },
+    { name: 'a two-digit status', wire: 'HTTP/1.1 20 OK\r\n\r\n' },
+    { name: 'a four-digit status', wire: 'HTTP/1.1 2000 OK\r\n\r\n' },
+    { name: 'a status with no space before it', wire: 'HTTP/1.1200 OK\r\n\r\n' },
+    { name: 'a header line without a colon', wire: 'HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 0\r\n\r\n' },
+    { name: 'an empty header name', wire: 'HTTP/1.1 200 OK\r\n: v\r\n\r\n' },
     { name: 'conflicting Content-Length', wire: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello' },
     { name: 'a Content-Length that is not a number', wire: 'HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n' },
     { name: 'an obs-fold line', wire: 'HTTP/1.1 200 OK\r\nX-A: a\r\n  folded\r\nContent-Length: 0\r\n\r\n' },

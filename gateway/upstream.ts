@@ -37,9 +37,36 @@ export class UpstreamProtocolError extends Error {
   readonly code = 'ZENO_UPSTREAM_PROTOCOL';
 }
 
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
+
+/** A Content-Length value: 1 to 15 decimal digits, else -1. */
+function decimal(v: string): number {
+  const n = v.length;
+  if (n === 0 || n > 15) return -1;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
+let lastHint = '';
+let lastHintMs: number | undefined;
+
+/** `Keep-Alive: timeout=N` in ms; a pod sends the same value every time, so the last one is remembered. */
+function keepAliveHint(value: string): number | undefined {
+  if (value !== lastHint) {
+    const t = KEEP_ALIVE_TIMEOUT.exec(value);
+    lastHintMs = t ? Number(t[1]) * 1000 : undefined;
+    lastHint = value;
+  }
+  return lastHintMs;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 const enum State {
   Head,
@@ -177,7 +204,7 @@ export class ResponseParser {
     const prev = this.head;
     const data = prev ? Buffer.concat([prev, buf.subarray(from)]) : from === 0 ? buf : buf.subarray(from);
     // Search from just before the new bytes: the terminator may straddle reads.
-    const at = data.indexOf('\r\n\r\n', prev ? Math.max(0, prev.length - 3) : 0, 'latin1');
+    const at = data.indexOf(CRLFCRLF, prev ? Math.max(0, prev.length - 3) : 0);
     if (at < 0) {
       if (data.length > this.maxHeadBytes) throw new UpstreamProtocolError('response head too large');
       this.head = Buffer.from(data);
@@ -191,43 +218,65 @@ export class ResponseParser {
   }
 
   private parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]!);
-    if (!m) throw new UpstreamProtocolError(`bad status line ${JSON.stringify(lines[0]!.slice(0, 40))}`);
-    const minor = m[1] === '1';
-    const status = Number(m[2]);
+    // The status line: "HTTP/1.x SSS[ reason]", checked by hand (a regex per response showed in profiles).
+    let eol = text.indexOf('\r\n');
+    if (eol < 0) eol = text.length;
+    const c0 = text.charCodeAt(9);
+    const c1 = text.charCodeAt(10);
+    const c2 = text.charCodeAt(11);
+    const minorChar = text.charCodeAt(7);
+    if (
+      !text.startsWith('HTTP/1.') || (minorChar !== 48 && minorChar !== 49) || text.charCodeAt(8) !== 32 ||
+      !(c0 >= 49 && c0 <= 57 && c1 >= 48 && c1 <= 57 && c2 >= 48 && c2 <= 57) || (eol > 12 && text.charCodeAt(12) !== 32) || eol < 12
+    ) {
+      throw new UpstreamProtocolError(`bad status line ${JSON.stringify(text.slice(0, Math.min(eol, 40)))}`);
+    }
+    const minor = minorChar === 49;
+    const status = (c0 - 48) * 100 + (c1 - 48) * 10 + (c2 - 48);
     const headers: string[] = [];
-    let contentLength: number | undefined;
+    let contentLength = -1;
     let chunked = false;
     let hasTransferEncoding = false;
     let close = !minor;
     this.keepAliveHintMs = undefined;
-    for (let k = 1; k < lines.length; k++) {
-      const l = lines[k]!;
-      const colon = l.indexOf(':');
+    let at = eol + 2;
+    while (at < text.length) {
+      let next = text.indexOf('\r\n', at);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(':', at);
       // An obs-fold continuation line (leading space) is refused, as RFC 9112 §5.2 allows.
-      if (colon <= 0) throw new UpstreamProtocolError(`bad header line ${JSON.stringify(l.slice(0, 40))}`);
+      if (colon <= at || colon > next) throw new UpstreamProtocolError(`bad header line ${JSON.stringify(text.slice(at, Math.min(next, at + 40)))}`);
       // Names and values are not checked here: res.writeHead checks both (as
       // strictly as llhttp would have) and its throw fails the call with a 502.
-      const name = l.slice(0, colon).toLowerCase();
-      const value = l.slice(colon + 1).trim();
+      const name = text.slice(at, colon).toLowerCase();
+      const value = text.slice(colon + 1, next).trim();
+      at = next + 2;
       headers.push(name, value);
-      if (name === 'content-length') {
-        if (!/^\d{1,15}$/.test(value)) throw new UpstreamProtocolError(`bad content-length ${JSON.stringify(value.slice(0, 20))}`);
-        const v = Number(value);
-        if (contentLength !== undefined && contentLength !== v) throw new UpstreamProtocolError('conflicting content-length headers');
-        contentLength = v;
-      } else if (name === 'transfer-encoding') {
-        hasTransferEncoding = true;
-        // Only the last coding decides whether the body is chunked.
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-      } else if (name === 'connection') {
-        const v = value.toLowerCase();
-        if (/(?:^|,)\s*close\s*(?:,|$)/.test(v)) close = true;
-        else if (!minor && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(v)) close = false;
-      } else if (name === 'keep-alive') {
-        const t = KEEP_ALIVE_TIMEOUT.exec(value);
-        if (t) this.keepAliveHintMs = Number(t[1]) * 1000;
+      switch (name) {
+        case 'content-length': {
+          const v = decimal(value);
+          if (v < 0) throw new UpstreamProtocolError(`bad content-length ${JSON.stringify(value.slice(0, 20))}`);
+          if (contentLength >= 0 && contentLength !== v) throw new UpstreamProtocolError('conflicting content-length headers');
+          contentLength = v;
+          break;
+        }
+        case 'transfer-encoding':
+          hasTransferEncoding = true;
+          // Only the last coding decides whether the body is chunked.
+          chunked = value === 'chunked' || /(?:^|,)\s*chunked\s*$/i.test(value);
+          break;
+        case 'connection':
+          if (value === 'keep-alive') {
+            if (!minor) close = false;
+          } else {
+            const v = value.toLowerCase();
+            if (/(?:^|,)\s*close\s*(?:,|$)/.test(v)) close = true;
+            else if (!minor && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(v)) close = false;
+          }
+          break;
+        case 'keep-alive':
+          this.keepAliveHintMs = keepAliveHint(value);
+          break;
       }
     }
     if (status < 200) {
@@ -242,7 +291,7 @@ export class ResponseParser {
       return this.finish();
     }
     if (hasTransferEncoding) {
-      if (contentLength !== undefined) close = true;
+      if (contentLength >= 0) close = true;
       if (chunked) {
         this.keepAlive = !close;
         this.state = State.ChunkSize;
@@ -252,7 +301,7 @@ export class ResponseParser {
       this.state = State.UntilClose;
       return;
     }
-    if (contentLength !== undefined) {
+    if (contentLength >= 0) {
       this.keepAlive = !close;
       if (contentLength === 0) return this.finish();
       this.remaining = contentLength;

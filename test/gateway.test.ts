@@ -54,6 +54,25 @@ describe('gateway', () => {
     expect(got.headers.forwarded).toBe('for=10.0.0.1, for=127.0.0.1;proto=http;host=echo.default.localhost');
   });
 
+  it('forwards a GET (the warm path client) with the same headers, and the body byte for byte', async () => {
+    const r = await echo('/a?x=1', { headers: { 'x-custom': 'v', forwarded: 'for=10.0.0.1' } });
+    expect(r.status).toBe(200);
+    const got = JSON.parse(r.body);
+    expect(got.method).toBe('GET');
+    expect(got.url).toBe('/a?x=1');
+    expect(got.headers['x-custom']).toBe('v');
+    expect(got.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(got.headers.forwarded).toBe('for=10.0.0.1, for=127.0.0.1;proto=http;host=echo.default.localhost');
+    expect(got.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const bytes = await echo('/bytes');
+    expect(bytes.raw.equals(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))).toBe(true);
+    expect(bytes.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    const head = await echo('/bytes', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('256');
+    expect(head.raw.length).toBe(0);
+  });
+
   it("answers /healthz itself, but forwards a function's /healthz by its Host", async () => {
     const platform = await httpCall(`${zeno.gatewayUrl}/healthz`);
     expect([platform.status, platform.body]).toEqual([200, 'ok']);

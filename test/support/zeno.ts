@@ -198,6 +198,8 @@ export interface SimpleResponse {
   status: number;
   headers: import('node:http').IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as received. */
+  raw: Buffer;
 }
 
 /** A plain HTTP call where the Host header can be set (fetch forbids it). */
@@ -210,7 +212,10 @@ export function httpCall(url: string, opts: { method?: string; host?: string; bo
     const req = http.request({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'), headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString(), raw });
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
