@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const seen = [new Map<number, number>(), new Map<number, number>()];
   let synced = 0;
   const clients = seen.map((m) => startFeedClient({
-    controlUrl: url, token: TOKEN, clock: realClock, log: () => undefined,
+    controlUrl: url, token: () => TOKEN, clock: realClock, log: () => undefined,
     onMessage: (msg: FeedMessage) => {
       if (msg.type === 'snapshot') synced++;
       else if (msg.type !== 'heartbeat') m.set(msg.seq, performance.now());

@@ -1,4 +1,5 @@
 /** `zeno up`: the platform in the foreground, until SIGINT or SIGTERM. */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
@@ -165,9 +166,11 @@ export function parseControlUrl(text: string | undefined): string {
   return `${url.protocol}//${url.host}`;
 }
 
+const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/;
+
 /** A token: 16-512 visible ASCII characters, no spaces (it goes in an Authorization header). */
 export function checkToken(token: string, from: string): string {
-  if (!/^[\x21-\x7e]{16,512}$/.test(token)) throw new UsageError(`${from}: the token must be 16-512 visible ASCII characters without spaces (its value is not shown)`);
+  if (!TOKEN_SHAPE.test(token)) throw new UsageError(`${from}: the token must be 16-512 visible ASCII characters without spaces (its value is not shown)`);
   return token;
 }
 
@@ -193,7 +196,20 @@ async function runGatewayReplica(ctx: CliContext, values: ParsedValues): Promise
   const conflict = gatewayRoleConflict(values);
   if (conflict) throw new UsageError(`flag --${conflict} does not apply to --role gateway (a data-plane replica has no store, admin API, runtime, autoscaler or event log)`);
   const controlUrl = parseControlUrl(str(values, 'control-url'));
-  const token = (await readToken(ctx, str(values, 'token-file'), true))!;
+  const tokenFile = str(values, 'token-file');
+  const first = (await readToken(ctx, tokenFile, true))!;
+  // A token file is read again at each use: a control plane restarted without
+  // --token-file writes a new random token there, and the replica follows it.
+  let lastGood = first;
+  const token = tokenFile === undefined ? first : (): string => {
+    try {
+      const t = readFileSync(resolve(ctx.cwd, tokenFile), 'utf8').trim();
+      if (TOKEN_SHAPE.test(t)) lastGood = t;
+    } catch {
+      // Gone for a moment (being rewritten): the last good one.
+    }
+    return lastGood;
+  };
   const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
   const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
   const headersTimeoutMs = parseTimeout(str(values, 'headers-timeout') ?? `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, '--headers-timeout');

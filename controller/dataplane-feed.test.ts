@@ -127,7 +127,7 @@ describe('the data-plane feed and stats endpoints', () => {
 
   function follow(token = TOKEN, log: string[] = []): { messages: FeedMessage[]; client: FeedClient; log: string[] } {
     const messages: FeedMessage[] = [];
-    const client = startFeedClient({ controlUrl: url, token, clock, onMessage: (m) => messages.push(m), log: (l) => log.push(l), random: () => 0 });
+    const client = startFeedClient({ controlUrl: url, token: () => token, clock, onMessage: (m) => messages.push(m), log: (l) => log.push(l), random: () => 0 });
     clients.push(client);
     return { messages, client, log };
   }
@@ -195,7 +195,7 @@ describe('the data-plane feed and stats endpoints', () => {
 
   it('gives up a feed that went silent (no heartbeat for silenceMs) and reconnects', async () => {
     const messages: FeedMessage[] = [];
-    const client = startFeedClient({ controlUrl: url, token: TOKEN, clock, onMessage: (m) => messages.push(m), log: () => undefined, random: () => 0, silenceMs: 3000 });
+    const client = startFeedClient({ controlUrl: url, token: () => TOKEN, clock, onMessage: (m) => messages.push(m), log: () => undefined, random: () => 0, silenceMs: 3000 });
     clients.push(client);
     await waitFor(() => client.connected(), 5000, { message: 'connected' });
     // The control plane's heartbeat runs every 5 s; this client gives up after 3 s of silence (its check runs every second).
@@ -209,7 +209,7 @@ describe('the data-plane feed and stats endpoints', () => {
     const rs = new RequestStats(clock.now());
     rs.begin(clock.now());
     rs.begin(clock.now());
-    const reporter = startStatsReporter({ controlUrl: url, token: TOKEN, clock, replica: 'gw-a', revisions: () => [[REV, rs]], log: () => undefined });
+    const reporter = startStatsReporter({ controlUrl: url, token: () => TOKEN, clock, replica: 'gw-a', revisions: () => [[REV, rs]], log: () => undefined });
     try {
       reporter.poke(REV, 2);
       await waitFor(() => pokes.length === 1, 5000, { message: 'the poke' });

@@ -29,10 +29,14 @@ export function splitLines(buffered: string): { lines: string[]; rest: string } 
   return { lines: parts.filter((l) => l.trim() !== ''), rest };
 }
 
+/** The admin token now. */
+export type TokenSource = () => string;
+
 export interface FeedClientDeps {
   /** The control plane's admin URL. */
   controlUrl: string;
-  token: string;
+  /** The admin token, asked for at each connect (it may change: a control plane restarted with a new one). */
+  token: TokenSource;
   clock: Clock;
   onMessage: (m: FeedMessage) => void;
   log: (line: string) => void;
@@ -68,7 +72,7 @@ export function startFeedClient(d: FeedClientDeps): FeedClient {
     const ac = new AbortController();
     current = ac;
     const res = await request(`${d.controlUrl}${FEED_PATH}`, {
-      headers: { authorization: `Bearer ${d.token}`, accept: 'application/x-ndjson' },
+      headers: { authorization: `Bearer ${d.token()}`, accept: 'application/x-ndjson' },
       signal: ac.signal,
       headersTimeout: silenceMs,
       bodyTimeout: 0,
@@ -151,7 +155,7 @@ export function startFeedClient(d: FeedClientDeps): FeedClient {
 
 export interface StatsReporterDeps {
   controlUrl: string;
-  token: string;
+  token: TokenSource;
   clock: Clock;
   /** This replica's name in its reports. */
   replica: string;
@@ -189,7 +193,7 @@ export function startStatsReporter(d: StatsReporterDeps): StatsReporter {
     try {
       const res = await request(`${d.controlUrl}${STATS_PATH}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${d.token()}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
         headersTimeout: 10_000,
         bodyTimeout: 10_000,

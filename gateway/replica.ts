@@ -35,8 +35,12 @@ export interface ReplicaOptions {
   host: string;
   /** The control plane's admin URL. */
   controlUrl: string;
-  /** The admin API's bearer token. */
-  token: string;
+  /**
+   * The admin API's bearer token, or where to get it now: asked for at each
+   * feed connect and stats report, so a control plane restarted with a new
+   * token (a fresh one in its data dir) is followed.
+   */
+  token: string | (() => string);
   log?: (line: string) => void;
   clock?: Clock;
   maxBodyBytes?: number;
@@ -75,6 +79,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
   const clock = o.clock ?? realClock;
   const replicaId = o.replicaId ?? defaultReplicaId();
   const controlUrl = o.controlUrl.replace(/\/+$/, '');
+  const token = typeof o.token === 'string' ? ((t: string) => () => t)(o.token) : o.token;
   const maxBodyBytes = o.maxBodyBytes ?? PLATFORM_DEFAULTS.maxBodyBytes;
   const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, headersTimeoutMs: o.headersTimeoutMs ?? DEFAULT_HTTP_LIMITS.headersTimeoutMs };
   const routes = new RouteTable();
@@ -99,7 +104,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
   let appliedSeq = -1;
   let everSynced = false;
   const reporter = startStatsReporter({
-    controlUrl, token: o.token, clock, replica: replicaId, log, dispatcher: control,
+    controlUrl, token, clock, replica: replicaId, log, dispatcher: control,
     revisions: function* () {
       for (const [id, h] of handles) yield [id, h.stats];
     },
@@ -233,7 +238,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
   const forward = forwarder(() => forwardBase, control);
   for (const prefix of FORWARDED_PREFIXES) gateway.mount(prefix, forward);
 
-  const feed = startFeedClient({ controlUrl, token: o.token, clock, onMessage: apply, log, dispatcher: control });
+  const feed = startFeedClient({ controlUrl, token, clock, onMessage: apply, log, dispatcher: control });
   const port = await gateway.listen(o.port, o.host).catch(async (e: unknown) => {
     await feed.close();
     await reporter.close();

@@ -166,6 +166,21 @@ describe('data-plane replicas (zeno up --role gateway)', () => {
     await waitFor(async () => (await revStatus('pair-00001')).actualReplicas === 0, 40_000, { message: 'pair back at zero', intervalMs: 250 });
   });
 
+  it('a control plane restarted (same admin port, a new random token) is followed: the replica re-reads the token file, resyncs and cold-starts through it again', async () => {
+    const adminPort = new URL(cp.adminUrl).port;
+    const configFile = writeYaml(work, 'config.yaml', FAST_AUTOSCALER);
+    await cp.stop();
+    await waitFor(() => b.output().includes('reconnecting'), 10_000, { message: 'the replica to notice the control plane gone' });
+    cp = await startZeno({ dataDir: path.join(work, 'data'), configFile, extraArgs: ['--warm-pool', '0', '--admin-port', adminPort] });
+    expect(new URL(cp.adminUrl).port).toBe(adminPort);
+    await waitFor(() => /feed connected again/.test(b.output()), 20_000, { message: 'the replica to resync with the new control plane', intervalMs: 100 });
+    const r = await httpCall(`${b.gatewayUrl}/function/pair?sleep=10`);
+    expect(r.status, r.body).toBe(200);
+    await waitFor(async () => (await liveReplicas()).includes(b.replicaId), 5_000, { message: 'its stats accepted with the new token', intervalMs: 100 });
+    // Never printed, not even when it was refused.
+    expect(b.output()).not.toContain(cp.token);
+  }, 60_000);
+
   it('a broker event POSTed to a replica is written by the control plane (202) and delivered', async () => {
     const f = writeYaml(work, 'broker.yaml', `apiVersion: eventing.knative.dev/v1
 kind: Broker
