@@ -25,6 +25,12 @@ afterEach(() => {
 const PROBE = `export default async (request) => {
   const url = new URL(request.url);
   if (url.pathname === '/echo') return new Response('echo ' + request.method + ' ' + (await request.text()), { headers: { 'x-echo': '1' } });
+  if (url.pathname === '/form') return new Response('form ' + (await request.formData()).get('f'));
+  if (url.pathname === '/form-via-fetch') {
+    const form = new FormData();
+    form.append('f', 'sent as multipart');
+    return fetch('http://127.0.0.1:' + process.env.PORT + '/form', { method: 'POST', body: form });
+  }
   if (url.pathname === '/via-fetch') {
     // The incoming-style Request, passed to the global fetch as it is.
     const out = new Request('http://127.0.0.1:' + process.env.PORT + '/echo', { method: 'POST', body: 'through fetch', headers: { 'content-type': 'text/plain' } });
@@ -85,6 +91,8 @@ async function probeBehaviour(url: string): Promise<void> {
   expect(viaFetch.status).toBe(200);
   expect(viaFetch.headers.get('x-echo')).toBe('1');
   expect(await viaFetch.text()).toBe('echo POST through fetch');
+  const form = await fetch(`${url}/form-via-fetch`);
+  expect(await form.text()).toBe('form sent as multipart');
 }
 
 describe('the web classes of a function process (real processes)', () => {
