@@ -10,6 +10,7 @@ import { configsFromConfigMaps, KNOWN_CONFIG_MAPS, validateConfigMap } from '../
 import type { KObject } from '../core/types.js';
 import { CONTROL_SERVICE, crdKinds, GATEWAY_APP, GATEWAY_SERVICE_ACCOUNT, installFiles, NAMESPACE_RULES, NAMESPACE, renderFile, RUNTIME_RULES, TOKEN_SECRET, type K8sObject, type PolicyRule } from '../deploy/kubernetes/install.js';
 import { gatewayRoleConflict } from '../cli/up.js';
+import { RUNTIME_BUNDLE_FILE } from '../functions/node/bundle.js';
 import { createKubernetesRuntime } from '../functions/kubernetes/kube-runtime.js';
 import { watchClusterConfigMaps } from '../functions/kubernetes/config-watch.js';
 import { LeaderElector } from '../functions/kubernetes/leader.js';
@@ -505,8 +506,10 @@ describe('deploy/docker/', () => {
   it('the entry points are what the build emits, and the platform image runs what the Deployment asks for', () => {
     expect(text('platform.Dockerfile')).toContain('ENTRYPOINT ["node", "/zeno/dist/cli/main.js"]');
     expect(fs.existsSync(path.join(ROOT, 'cli', 'main.ts'))).toBe(true);
-    expect(text('node-runtime.Dockerfile')).toContain('ENTRYPOINT ["node", "/zeno/dist/functions/node/main.js"]');
-    expect(fs.existsSync(path.join(ROOT, 'functions', 'node', 'main.ts'))).toBe(true);
+    // The Node runtime's image runs the one-file bundle `npm run build` writes (functions/node/bundle.ts, from runtime-main.ts).
+    expect(text('node-runtime.Dockerfile')).toContain(`ENTRYPOINT ["node", "/zeno/dist/functions/node/${RUNTIME_BUNDLE_FILE}"]`);
+    expect(fs.existsSync(path.join(ROOT, 'functions', 'node', 'runtime-main.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(ROOT, 'dist', 'functions', 'node', RUNTIME_BUNDLE_FILE)), 'npm run build writes the bundle').toBe(true);
     const deployment = installFiles().flatMap((f) => f.objects).find((o) => o.kind === 'Deployment')!;
     expect(deployment.spec.template.spec.containers[0].image).toMatch(/^ghcr\.io\/zeno\/platform:/);
     // The image's user is the Deployment's runAsUser (node:20's "node" is uid 1000).
