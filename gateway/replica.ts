@@ -18,7 +18,7 @@ import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import type { FeedMessage, FeedRevision } from '../core/dataplane.js';
 import { ZenoError } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
-import { createMetrics, type RevisionMetrics } from '../core/metrics.js';
+import { createMetrics } from '../core/metrics.js';
 import { redactQuery } from '../core/redact.js';
 import type { RevisionId } from '../core/types.js';
 import { startFeedClient, startStatsReporter } from './dataplane-client.js';
@@ -139,7 +139,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
           },
         }),
         stats,
-        metrics: metrics.revision(r.labels) as RevisionMetrics,
+        metrics: metrics.revision(r.labels),
         timeoutMs: r.timeoutMs,
         cc: r.containerConcurrency,
         early: new Set(),
