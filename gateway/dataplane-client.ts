@@ -195,8 +195,8 @@ export function startStatsReporter(d: StatsReporterDeps): StatsReporter {
         method: 'POST',
         headers: { authorization: `Bearer ${d.token()}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
+        headersTimeout: PLATFORM_DEFAULTS.dataPlaneStatsTimeoutMs,
+        bodyTimeout: PLATFORM_DEFAULTS.dataPlaneStatsTimeoutMs,
         ...(d.dispatcher ? { dispatcher: d.dispatcher } : {}),
       });
       const text = await res.body.text();

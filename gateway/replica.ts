@@ -285,8 +285,8 @@ function forwarder(base: () => string | undefined, dispatcher: Agent): MountHand
         headers: upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' }),
         ...(hasBody ? { body: req } : {}),
         dispatcher,
-        headersTimeout: 60_000,
-        bodyTimeout: 60_000,
+        headersTimeout: PLATFORM_DEFAULTS.dataPlaneForwardTimeoutMs,
+        bodyTimeout: PLATFORM_DEFAULTS.dataPlaneForwardTimeoutMs,
       });
       res.writeHead(up.statusCode, downstreamHeaders(up.headers));
       await pipeline(up.body, res);

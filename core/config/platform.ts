@@ -135,6 +135,16 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    */
   dataPlaneDrainPollMs: 100,
   dataPlaneDrainMaxMs: 30_000,
+  /**
+   * A replica's calls to the control plane: a stats report or poke must be
+   * answered within dataPlaneStatsTimeoutMs (else it counts as failed and the
+   * next period tries again); a forwarded broker, channel or async call gets
+   * dataPlaneForwardTimeoutMs for the answer head and between body pieces
+   * (the control plane answers those once the log append is durable, which
+   * takes milliseconds; a minute only covers a stalled store).
+   */
+  dataPlaneStatsTimeoutMs: 10_000,
+  dataPlaneForwardTimeoutMs: 60_000,
   /** Bytes a slow replica may leave unread on its feed before the control plane cuts it off (it resyncs from a snapshot). */
   dataPlaneFeedMaxBufferedBytes: 8 * 1024 * 1024,
   /**
