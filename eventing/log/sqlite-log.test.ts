@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { runEventLogContract } from './contract.js';
-import { openSqliteEventLog, storageError } from './sqlite-log.js';
+import { decodeEvent, encodeEvent, openSqliteEventLog, storageError } from './sqlite-log.js';
 import { ZenoError } from '../../core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -208,5 +208,34 @@ describe('storageError: a failed commit as the producer sees it', () => {
   it('passes errors without a code as they are', () => {
     const err = new Error('x');
     expect(storageError(err)).toBe(err);
+  });
+});
+
+describe('encodeEvent', () => {
+  const attributes = { specversion: '1.0', id: 'e1', source: '/s', type: 't', knativebrokerttl: 254 };
+  const cases: { label: string; data: unknown; attrs?: Record<string, string | number | boolean> }[] = [
+    { label: 'no data', data: undefined },
+    { label: 'object', data: { a: [1, { b: null }], 'c"d': 'é\n' } },
+    { label: 'array', data: [1, 'two', false] },
+    { label: 'string', data: 'he said "hi"' },
+    { label: 'zero', data: 0 },
+    { label: 'false', data: false },
+    { label: 'null', data: null },
+    { label: 'a value with toJSON', data: new Date(Date.UTC(2026, 0, 2)) },
+    { label: 'a value JSON cannot hold', data: () => 1 },
+    { label: 'no attributes at all', data: { a: 1 }, attrs: {} },
+  ];
+  for (const c of cases) {
+    it(`is the JSON of the attributes with data last: ${c.label}`, () => {
+      const attrs = c.attrs ?? attributes;
+      const want = c.data === undefined ? JSON.stringify(attrs) : JSON.stringify({ ...attrs, data: c.data });
+      expect(encodeEvent(c.data === undefined ? { attributes: attrs } : { attributes: attrs, data: c.data })).toBe(want);
+    });
+  }
+  it('bytes become data_base64, and decode back to the same bytes', () => {
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]).subarray(1);
+    const text = encodeEvent({ attributes, data: bytes });
+    expect(text).toBe(JSON.stringify({ ...attributes, data_base64: Buffer.from(bytes).toString('base64') }));
+    expect(decodeEvent(text)).toEqual({ attributes, data: new Uint8Array([1, 2, 250, 255]) });
   });
 });

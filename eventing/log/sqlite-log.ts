@@ -16,11 +16,15 @@ export function encodeEvent(event: StoredEvent): string {
   if ('data' in attributes || 'data_base64' in attributes) {
     throw new ZenoError('ZENO_ERR_BAD_REQUEST', 'a CloudEvent attribute may not be named data or data_base64');
   }
-  if (data === undefined) return JSON.stringify(attributes);
-  if (data instanceof Uint8Array) {
-    return JSON.stringify({ ...attributes, data_base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') });
-  }
-  return JSON.stringify({ ...attributes, data });
+  const head = JSON.stringify(attributes);
+  if (data === undefined) return head;
+  // The text JSON.stringify({ ...attributes, data }) gives, without copying the attributes
+  // into a new object first (a third of an append's cost on the ingress path).
+  const name = data instanceof Uint8Array ? 'data_base64' : 'data';
+  const value = data instanceof Uint8Array ? `"${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}"` : JSON.stringify(data);
+  // A value JSON has no text for (a function, a symbol) is left out, as in an object.
+  if (value === undefined) return head;
+  return head.length === 2 ? `{"${name}":${value}}` : `${head.slice(0, -1)},"${name}":${value}}`;
 }
 
 export function decodeEvent(body: string): StoredEvent {
