@@ -38,7 +38,7 @@ import type { CloudEvent } from 'cloudevents';
 import type { Clock } from '../../core/clock.js';
 import { ZenoError } from '../../core/errors.js';
 import { refuseBody, sendError, tooLargeError } from '../../gateway/server.js';
-import { eventFromHttp, storedEventFromBinary, type StoredFromHttpResult, type TraceContext } from '../cloudevents/http.js';
+import { eventFromHttp, isoTime, storedEventFromBinary, type StoredFromHttpResult, type TraceContext } from '../cloudevents/http.js';
 import type { AttributeValue, EventLog, StoredEvent } from '../log/event-log.js';
 
 export const BROKER_PATH_PREFIX = '/brokers/';
@@ -226,7 +226,7 @@ export function createBrokerIngress(deps: IngressDeps): (req: IncomingMessage, r
     if ('error' in parsed) return sendError(res, new ZenoError('ZENO_ERR_INVALID_EVENT', parsed.error.message));
     eventType = String(parsed.event.attributes.type);
     try {
-      await ingest(deps.log, new Date(deps.clock.now()).toISOString(), namespace, name, parsed.event, parsed.trace);
+      await ingest(deps.log, isoTime(deps.clock.now()), namespace, name, parsed.event, parsed.trace);
     } catch (e) {
       if (e instanceof ZenoError) return sendError(res, e);
       // Not stored, so not accepted: the producer may retry (Knative answers 500 when the channel fails).

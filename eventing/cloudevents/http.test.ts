@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { CloudEvent } from 'cloudevents';
-import { eventFromHttp, eventToHttp, isRfc3339 } from './http.js';
+import { eventFromHttp, eventToHttp, isoTime, isRfc3339 } from './http.js';
 import type { ContentMode, Headers } from './http.js';
 
 const BIN: Headers = { 'ce-id': 'e1', 'ce-source': '/src', 'ce-type': 'com.example.t', 'ce-specversion': '1.0', 'ce-time': '2026-01-02T03:04:05.123456789+02:00' };
@@ -269,5 +269,12 @@ describe('round trips', () => {
     const m = eventToHttp(parse(h, body), 'binary');
     expect(m.body.equals(body)).toBe(true);
     expect(Object.fromEntries(Object.entries(m.headers).filter(([k]) => k.startsWith('ce-') || k === 'content-type'))).toEqual(h);
+  });
+});
+
+describe('isoTime', () => {
+  it('is toISOString of each time asked, repeated or not', () => {
+    const times = [0, 0, 1_767_225_600_123, 1_767_225_600_123, 1_767_225_600_124, 0, -1, 8.64e15];
+    expect(times.map(isoTime)).toEqual(times.map((ms) => new Date(ms).toISOString()));
   });
 });
