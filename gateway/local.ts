@@ -8,7 +8,8 @@
  * gateway an HTTP server request per delivery, about a third of the
  * platform's CPU per event in bench/events.ts.
  *
- * What stays the same as a request on the port (gateway/server.ts handle()):
+ * What stays the same as a request on the port (gateway/server.ts handle();
+ * the rules both follow live in gateway/request-rules.ts):
  * the route resolution, 404/503 when nothing is routable, the revision's
  * failure answer, the body limit (413), the W3C traceparent (kept when
  * valid, else a new one), autoscaler concurrency (stats.begin/end), the
@@ -30,14 +31,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Lease } from '../activator/throttler.js';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
 import { SPAN_KIND, type Span, type Tracer } from './otel.js';
 import { upstreamHeaders } from './proxy-headers.js';
+import {
+  RequestTimeouts, accessLogEntry, admit, describeTimeout, finishRequest, leavePod, mayRetry, recordColdStart, traceRequest, type TimeoutKind,
+} from './request-rules.js';
 import type { RouteTable } from './routes.js';
-import { neverReachedPod, tooLargeError, type AccessLogEntry, type RevisionHandle } from './server.js';
-import { newTraceparent, randomHex, traceIdOf } from './trace.js';
+import type { AccessLogEntry, RevisionHandle } from './server.js';
+import { randomHex, traceIdOf } from './trace.js';
 
 export interface LocalGatewayDeps {
   clock: Clock;
@@ -70,11 +74,6 @@ export interface LocalGateway {
   /** Serves one request in process; the handler gets the answer as undici's dispatch API gives it. */
   dispatch(req: LocalRequest, handler: Dispatcher.DispatchHandler): void;
 }
-
-/** Attempts for a request that never reached a pod (as server.ts). */
-const MAX_ATTEMPTS = 3;
-/** How long a pod that refused a connection stays out of the rotation (as server.ts). */
-const UNREACHABLE_PAUSE_MS = 1_000;
 
 export function createLocalGateway(deps: LocalGatewayDeps): LocalGateway {
   const { routes } = deps;
@@ -117,12 +116,10 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   private attempt = 0;
   private stopped: Error | undefined;
   private cancelWait: AbortController | undefined;
-  private timedOut: string | undefined;
+  private timedOut: TimeoutKind | undefined;
   private span: Span | undefined;
   private traceId: string | undefined;
-  private timer: TimerHandle | undefined;
-  private startTimer: TimerHandle | undefined;
-  private idleTimer: TimerHandle | undefined;
+  private timeouts: RequestTimeouts | undefined;
   private upstream: Dispatcher.DispatchController | undefined;
   // The caller-facing controller.
   reason: Error | null = null;
@@ -171,45 +168,19 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     if (target instanceof ZenoError) return this.answer(target);
     this.revision = target.rev;
     this.targetPath = target.path;
-    const rev = deps.revision(target.rev);
-    if (!rev) return this.answer(new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`));
-    this.rev = rev;
-    // Refused before the request counts towards the revision: recorded with no duration, as server.ts does.
     const bodyBytes = this.req.body?.length ?? 0;
-    if (bodyBytes > deps.maxBodyBytes) {
-      const e = tooLargeError(deps.maxBodyBytes, String(bodyBytes));
-      rev.metrics?.record(e.statusCode, 0, e.code);
-      return this.answer(e);
-    }
-    if (rev.failure && !rev.throttler.hasBackends()) {
-      rev.metrics?.record(rev.failure.statusCode, 0, rev.failure.code);
-      return this.answer(rev.failure);
-    }
-
-    let traceparent: string | undefined;
-    this.traceId = traceIdOf(headers.traceparent);
-    if (deps.tracer) {
-      this.span = deps.tracer.start(`gateway ${target.rev}`, SPAN_KIND.server, this.traceId ? (headers.traceparent as string) : undefined, {
-        'http.request.method': this.req.method,
-        'url.path': target.path,
-        'server.address': headers.host ?? '',
-        'zeno.revision': target.rev,
-      });
-      traceparent = this.span.traceparent();
-      this.traceId = this.span.traceId;
-    } else if (!this.traceId) {
-      const t = newTraceparent();
-      traceparent = t.header;
-      this.traceId = t.traceId;
-    }
+    const rev = admit(deps.revision(target.rev), target.rev, bodyBytes > 0 ? String(bodyBytes) : undefined, deps.maxBodyBytes);
+    if (rev instanceof ZenoError) return this.answer(rev);
+    this.rev = rev;
+    const trace = traceRequest(deps.tracer, headers.traceparent, deps.accessLog !== undefined, {
+      rev: target.rev, method: this.req.method, path: target.path, host: headers.host ?? '',
+    });
+    const traceparent = trace.traceparent;
+    this.traceId = trace.traceId;
+    this.span = trace.span;
     this.metered = true;
     rev.stats.begin(this.startedMs);
-    const { clock } = deps;
-    this.timer = clock.setTimeout(() => this.expire('timeoutSeconds', rev.timeoutMs), rev.timeoutMs);
-    const rs = rev.responseStartTimeoutMs ?? 0;
-    if (rs > 0 && rs < rev.timeoutMs) this.startTimer = clock.setTimeout(() => this.expire('responseStartTimeoutSeconds', rs), rs);
-    const idle = rev.idleTimeoutMs ?? 0;
-    if (idle > 0) this.idleTimer = clock.setTimeout(() => this.expire('idleTimeoutSeconds', idle), idle);
+    this.timeouts = new RequestTimeouts(deps.clock, rev, (kind) => this.expire(kind));
 
     const up = upstreamHeaders(headers, { remoteAddress: '127.0.0.1', proto: 'http' });
     if (traceparent) up.traceparent = traceparent;
@@ -274,8 +245,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   private recordCold(since: number): void {
     this.coldDone = true;
     this.coldStartMs = this.deps.clock.now() - since;
-    this.rev!.metrics?.coldStart(this.coldStartMs);
-    this.span?.set('zeno.cold_start_ms', this.coldStartMs);
+    recordColdStart(this.rev!, this.coldStartMs, this.span);
   }
 
   private stop(e: Error): void {
@@ -284,8 +254,8 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     this.upstream?.abort(e);
   }
 
-  private expire(kind: string, ms: number): void {
-    this.timedOut = `${kind} (${ms / 1000}s)`;
+  private expire(kind: TimeoutKind): void {
+    this.timedOut = kind;
     this.stop(new ZenoError('ZENO_ERR_REQUEST_TIMEOUT'));
   }
 
@@ -299,8 +269,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, h: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return;
-    this.deps.clock.clearTimeout(this.startTimer);
-    this.startTimer = undefined;
+    this.timeouts?.started();
     this.status = statusCode;
     this.headSent = true;
     if (!this.coldDone && this.coldSince !== undefined) this.recordCold(this.coldSince);
@@ -308,11 +277,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.idleTimer !== undefined) {
-      const idle = this.rev!.idleTimeoutMs!;
-      this.deps.clock.clearTimeout(this.idleTimer);
-      this.idleTimer = this.deps.clock.setTimeout(() => this.expire('idleTimeoutSeconds', idle), idle);
-    }
+    this.timeouts?.wrote();
     this.handler.onResponseData?.(this, chunk);
   }
 
@@ -329,13 +294,11 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     // reached the pod goes to another one (the body is in memory).
     // An early pod (not ready yet, docs/functions.md) that failed before
     // answering never ran the request either.
-    if (lease && this.attempt < MAX_ATTEMPTS && !this.stopped && !this.headSent && (neverReachedPod(err) || lease.onEarlyPod())) {
-      const rev = this.rev!;
-      rev.throttler.pause(lease.backend.id, UNREACHABLE_PAUSE_MS);
-      lease.release();
+    // The body is in memory: it can always go again.
+    if (lease && mayRetry({ attempt: this.attempt, err, stopped: this.stopped !== undefined, answered: this.headSent, bodyRead: false, earlyPod: lease.onEarlyPod() })) {
+      const failure = leavePod(this.rev!, lease);
       this.lease = undefined;
-      // The revision failed meanwhile (the early pod could not load its handler): say why.
-      if (rev.failure && !rev.throttler.hasBackends()) return this.failed(rev.failure);
+      if (failure) return this.failed(failure);
       return this.next();
     }
     this.failed(this.stopped ?? err);
@@ -359,7 +322,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
       return;
     }
     if (this.timedOut || isZenoError(err)) {
-      this.answer(this.timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${this.timedOut} passed`) : (err as ZenoError));
+      this.answer(this.timedOut ? new ZenoError('ZENO_ERR_REQUEST_TIMEOUT', `request timeout: ${describeTimeout(this.timedOut, this.rev!)} passed`) : (err as ZenoError));
       return;
     }
     const msg = err instanceof Error ? err.message : String(err);
@@ -385,24 +348,14 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     if (this.ended) return;
     this.ended = true;
     const { deps, rev, headers } = this;
-    const { clock } = deps;
-    clock.clearTimeout(this.timer);
-    clock.clearTimeout(this.startTimer);
-    clock.clearTimeout(this.idleTimer);
+    this.timeouts?.clear();
     this.lease?.release();
     this.lease = undefined;
-    const endedMs = clock.now();
-    if (rev && this.metered) {
-      rev.stats.end(endedMs);
-      rev.metrics?.record(this.status, endedMs - this.startedMs, this.errorCode);
-    }
-    if (this.span) {
-      this.span.set('http.response.status_code', this.status);
-      this.span.end(this.status >= 500 || this.status === 0 ? (this.errorCode ?? `HTTP ${this.status}`) : undefined);
-    }
+    const endedMs = deps.clock.now();
+    if (rev && this.metered) finishRequest(rev, this.startedMs, endedMs, this.status, this.errorCode, this.span);
     if (deps.accessLog) {
-      const entry: AccessLogEntry = {
-        time: new Date(endedMs).toISOString(),
+      deps.accessLog(accessLogEntry({
+        endedMs,
         requestId: typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : (this.requestId ?? ''),
         traceId: this.traceId ?? traceIdOf(headers.traceparent),
         method: this.req.method,
@@ -411,10 +364,9 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
         status: this.status,
         durationMs: endedMs - this.startedMs,
         revision: this.revision,
-      };
-      if (this.coldStartMs !== undefined) entry.coldStartMs = this.coldStartMs;
-      if (this.errorCode !== undefined) entry.error = this.errorCode;
-      deps.accessLog(entry);
+        coldStartMs: this.coldStartMs,
+        error: this.errorCode,
+      }));
     }
   }
 }

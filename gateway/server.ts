@@ -12,8 +12,11 @@ import { createLocalGateway, type LocalGateway } from './local.js';
 import { Preconnector } from './preconnect.js';
 import { downstreamFlatHeaders, downstreamRawHeaders, requestHead, upstreamHeaders } from './proxy-headers.js';
 import { UpstreamPool, type UpstreamCall, type UpstreamHandler } from './upstream.js';
-import { SPAN_KIND, type Span, type Tracer } from './otel.js';
-import { newTraceparent, randomHex, traceIdOf } from './trace.js';
+import { SPAN_KIND, type Tracer } from './otel.js';
+import { randomHex, traceIdOf } from './trace.js';
+import {
+  RequestTimeouts, accessLogEntry, admit, describeTimeout, finishRequest, leavePod, mayRetry, recordColdStart, tooLargeError, traceRequest, type TimeoutKind,
+} from './request-rules.js';
 
 /** Per-request concurrency accounting that feeds the autoscaler. */
 export interface StatsSink {
@@ -72,29 +75,7 @@ interface RequestNotes {
   error: string | undefined;
 }
 
-/** Knative's three request timeouts: timeoutSeconds, responseStartTimeoutSeconds, idleTimeoutSeconds. */
-type TimeoutKind = 'total' | 'start' | 'idle';
-
-function describeTimeout(kind: TimeoutKind, h: RevisionHandle): string {
-  if (kind === 'start') return `responseStartTimeoutSeconds (${(h.responseStartTimeoutMs ?? 0) / 1000}s)`;
-  if (kind === 'idle') return `idleTimeoutSeconds (${(h.idleTimeoutMs ?? 0) / 1000}s)`;
-  return `timeoutSeconds (${h.timeoutMs / 1000}s)`;
-}
-
-/** Attempts for a request that never reached a pod (connection refused). */
-const MAX_ATTEMPTS = 3;
-/** How long a pod that refused a connection stays out of the rotation. */
-const UNREACHABLE_PAUSE_MS = 1_000;
-
-/**
- * Whether an upstream failure happened before the function could have seen
- * the request, so sending it to another pod cannot run it twice. Only a
- * refused connection proves that: a reset may come after the request was
- * written (the function crashed on it), and retrying would run it twice.
- */
-export function neverReachedPod(err: unknown): boolean {
-  return (err as { code?: string } | undefined)?.code === 'ECONNREFUSED';
-}
+export { neverReachedPod, tooLargeError } from './request-rules.js';
 
 export interface GatewayDeps {
   clock: Clock;
@@ -249,48 +230,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const target = resolve(req);
     if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target, notes);
     if (notes) notes.revision = target.rev;
-    const handleRev = deps.revision(target.rev);
-    if (!handleRev) {
-      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_NO_READY_REVISION', `revision ${target.rev} is not available`), notes);
-    }
-
     const cl = req.headers['content-length'];
-    if (cl !== undefined && Number(cl) > deps.maxBodyBytes) {
-      const e = tooLargeError(deps.maxBodyBytes, cl);
-      handleRev.metrics?.record(e.statusCode, 0, e.code);
-      return refuseBody(req, res, clock, deps.maxBodyBytes, e, notes);
-    }
-
-    if (handleRev.failure && !handleRev.throttler.hasBackends()) {
-      handleRev.metrics?.record(handleRev.failure.statusCode, 0, handleRev.failure.code);
-      return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev.failure, notes);
-    }
-    // W3C trace context: the client's valid traceparent goes on unchanged,
-    // otherwise the function gets a new one (gateway/trace.ts).
-    const incomingTrace = req.headers.traceparent;
-    let traceparent: string | undefined;
-    // With OpenTelemetry export the gateway is a tracing participant: its
-    // SERVER span becomes the function's parent (a new trace without a valid one).
-    let span: Span | undefined;
-    if (tracer) {
-      span = tracer.start(`gateway ${target.rev}`, SPAN_KIND.server, traceIdOf(incomingTrace) ? (incomingTrace as string) : undefined, {
-        'http.request.method': req.method ?? '',
-        'url.path': target.path,
-        'server.address': req.headers.host ?? '',
-        'zeno.revision': target.rev,
-      });
-      traceparent = span.traceparent();
-      if (notes) notes.traceId = span.traceId;
-    } else if (notes) {
-      notes.traceId = traceIdOf(incomingTrace);
-      if (!notes.traceId) {
-        const t = newTraceparent();
-        traceparent = t.header;
-        notes.traceId = t.traceId;
-      }
-    } else if (!traceIdOf(incomingTrace)) {
-      traceparent = newTraceparent().header;
-    }
+    const handleRev = admit(deps.revision(target.rev), target.rev, cl, deps.maxBodyBytes);
+    if (handleRev instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev, notes);
+    const { traceparent, traceId, span } = traceRequest(tracer, req.headers.traceparent, notes !== undefined, {
+      rev: target.rev, method: req.method ?? '', path: target.path, host: req.headers.host ?? '',
+    });
+    if (notes) notes.traceId = traceId;
     /** The status the request ends with when the platform answers it after a failure. */
     let failedStatus = 0;
     let failedCode: string | undefined;
@@ -315,23 +261,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     };
     const startedMs = clock.now();
     handleRev.stats.begin(startedMs);
-    const timer = clock.setTimeout(() => expire('total'), handleRev.timeoutMs);
-    // Knative's other two timeouts, armed only when they can fire first.
-    const rs = handleRev.responseStartTimeoutMs ?? 0;
-    let startTimer = rs > 0 && rs < handleRev.timeoutMs ? clock.setTimeout(() => expire('start'), rs) : undefined;
-    const idle = handleRev.idleTimeoutMs ?? 0;
-    const onIdle = idle > 0 ? () => expire('idle') : undefined;
-    let idleTimer = onIdle ? clock.setTimeout(onIdle, idle) : undefined;
-    const hooks: ForwardHooks | undefined = startTimer || idleTimer ? {
-      started: () => {
-        clock.clearTimeout(startTimer);
-        startTimer = undefined;
-      },
-      wrote: onIdle ? () => {
-        clock.clearTimeout(idleTimer);
-        idleTimer = clock.setTimeout(onIdle, idle);
-      } : undefined,
-    } : undefined;
+    const timeouts = new RequestTimeouts(clock, handleRev, expire);
+    const hooks: ForwardHooks | undefined = timeouts.watching ? timeouts : undefined;
     // The client going away cancels the upstream call and frees the slot.
     const onClose = () => {
       if (!res.writableFinished) stop(new Error('client closed the connection'));
@@ -349,9 +280,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const recordCold = (since: number) => {
         coldDone = true;
         const waited = clock.now() - since;
-        handleRev.metrics?.coldStart(waited);
+        recordColdStart(handleRev, waited, span);
         if (notes) notes.coldStartMs = waited;
-        span?.set('zeno.cold_start_ms', waited);
       };
       let headHooks: ForwardHooks | undefined;
       for (let attempt = 1; ; attempt++) {
@@ -392,10 +322,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (notes && !req.headers['x-request-id']) headers['x-request-id'] = notes.requestId;
         const callHooks = coldSince !== undefined && !coldDone ? (headHooks ??= {
           started: () => {
-            hooks?.started?.();
+            timeouts.started();
             if (!coldDone && coldSince !== undefined) recordCold(coldSince);
           },
-          wrote: hooks?.wrote,
+          wrote: () => timeouts.wrote(),
         }) : hooks;
         const method = req.method;
         upstream = body === null && (method === 'GET' || method === 'HEAD') && !lease.onEarlyPod()
@@ -410,14 +340,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
           // An early pod (not ready, holding requests until its handler is
           // loaded) that failed the request before answering never ran it:
           // such a pod that cannot load its handler exits without serving.
-          const neverRan = neverReachedPod(err) || lease.onEarlyPod();
-          const retry = attempt < MAX_ATTEMPTS && !stopped && !res.headersSent && !req.readableDidRead && neverRan;
-          if (!retry) throw err;
-          handleRev.throttler.pause(lease.backend.id, UNREACHABLE_PAUSE_MS);
-          lease.release();
+          if (!mayRetry({ attempt, err, stopped: stopped !== undefined, answered: res.headersSent, bodyRead: req.readableDidRead, earlyPod: lease.onEarlyPod() })) throw err;
+          const failure = leavePod(handleRev, lease);
           lease = undefined;
-          // The revision failed meanwhile (e.g. the early pod could not load its handler): say why.
-          if (handleRev.failure && !handleRev.throttler.hasBackends()) throw handleRev.failure;
+          if (failure) throw failure;
         }
       }
     } catch (err) {
@@ -442,20 +368,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
         res.destroy();
       }
     } finally {
-      clock.clearTimeout(timer);
-      clock.clearTimeout(startTimer);
-      clock.clearTimeout(idleTimer);
+      timeouts.clear();
       res.off('close', onClose);
       lease?.release();
-      const endedMs = clock.now();
-      handleRev.stats.end(endedMs);
       // A client that hung up before the head has no status: Knative counts that as 5xx.
-      const status = res.headersSent ? res.statusCode : failedStatus;
-      handleRev.metrics?.record(status, endedMs - startedMs, failedCode);
-      if (span) {
-        span.set('http.response.status_code', status);
-        span.end(status >= 500 || status === 0 ? (failedCode ?? `HTTP ${status}`) : undefined);
-      }
+      finishRequest(handleRev, startedMs, clock.now(), res.headersSent ? res.statusCode : failedStatus, failedCode, span);
     }
   };
 
@@ -466,8 +383,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const accessLog = deps.accessLog;
   const logRequest = (req: IncomingMessage, res: ServerResponse, notes: RequestNotes, startedMs: number): void => {
     const now = clock.now();
-    const entry: AccessLogEntry = {
-      time: new Date(now).toISOString(),
+    accessLog!(accessLogEntry({
+      endedMs: now,
       requestId: notes.requestId,
       traceId: notes.traceId ?? traceIdOf(req.headers.traceparent),
       method: req.method,
@@ -476,10 +393,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
       status: res.headersSent ? res.statusCode : 0,
       durationMs: now - startedMs,
       revision: notes.revision,
-    };
-    if (notes.coldStartMs !== undefined) entry.coldStartMs = notes.coldStartMs;
-    if (notes.error !== undefined) entry.error = notes.error;
-    accessLog!(entry);
+      coldStartMs: notes.coldStartMs,
+      error: notes.error,
+    }));
   };
   const server = http.createServer(serverOptions(deps.http ?? DEFAULT_HTTP_LIMITS), (req, res) => {
     inFlight++;
@@ -732,10 +648,6 @@ function forward(agent: Dispatcher, opts: Dispatcher.DispatchOptions, res: Serve
     call.onError(e as Error);
   }
   return call;
-}
-
-export function tooLargeError(max: number, declared?: string): ZenoError {
-  return new ZenoError('ZENO_ERR_BODY_TOO_LARGE', `request body${declared ? ` of ${declared} bytes` : ''} is over the ${max}-byte limit`);
 }
 
 /** How long a refused upload may keep sending before we hang up. */
