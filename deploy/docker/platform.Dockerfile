@@ -31,6 +31,7 @@ COPY deploy ./deploy
 RUN find core controller gateway activator autoscaler eventing functions cli deploy -name '*.test.ts' -delete \
  && rm functions/runtime-contract.ts eventing/log/contract.ts \
  && npx tsc -p tsconfig.json \
+ && node dist/functions/node/bundle.js \
  && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
