@@ -152,6 +152,29 @@ describe('the local runtime starts the Node runtime from its bundle', () => {
   }, T);
 });
 
+describe('installWebClasses (in a child process: it changes globals)', () => {
+  it('is lazy, installs the bundle\'s classes on first touch, and keeps a global a handler assigned first', async () => {
+    const script = `
+      import { installWebClasses, loadedWebClasses } from ${JSON.stringify(join(DIST, 'web.js'))};
+      installWebClasses(undefined, { ZENO_CACHE_DIR: ${JSON.stringify(join(tmp, 'cache-4'))} });
+      const before = loadedWebClasses() === undefined;
+      class Mine {}
+      globalThis.Headers = Mine;
+      const r = new Response('x');
+      console.log(JSON.stringify({ before, after: loadedWebClasses() !== undefined, headersKept: globalThis.Headers === Mine, responseFromBundle: Response === loadedWebClasses().classes.Response, text: await r.text() }));
+    `;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let o = '';
+      let e = '';
+      child.stdout?.on('data', (b: Buffer) => (o += b.toString()));
+      child.stderr?.on('data', (b: Buffer) => (e += b.toString()));
+      child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
+    });
+    expect(JSON.parse(out)).toEqual({ before: true, after: true, headersKept: true, responseFromBundle: true, text: 'x' });
+  }, T);
+});
+
 describe('requestInit', () => {
   it.each([
     { label: 'GET: no body, no duplex', input: new Request('http://x/a', { headers: { a: '1' } }), want: { method: 'GET', headers: [['a', '1']], body: undefined, duplex: undefined } },

@@ -120,6 +120,8 @@ export function installWebClasses(bundle: string = defaultBundlePath(), env: Rec
   const setGlobal = (name: string, value: unknown): void => {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   };
+  /** Globals still ours to fill in (a handler may have assigned its own meanwhile). */
+  const lazy = new Set<string>(WEB_CLASS_NAMES);
   let tried = false;
   const load = (): WebClasses | undefined => {
     if (!tried) {
@@ -133,6 +135,7 @@ export function installWebClasses(bundle: string = defaultBundlePath(), env: Rec
         }
       }
       for (const name of WEB_CLASS_NAMES) {
+        if (!lazy.delete(name)) continue;
         if (state.loaded) setGlobal(name, state.loaded.classes[name]);
         else Object.defineProperty(globalThis, name, original.get(name)!);
       }
@@ -145,7 +148,10 @@ export function installWebClasses(bundle: string = defaultBundlePath(), env: Rec
       enumerable: false,
       get: () => load()?.[name as Name] ?? g[name],
       // Assigning a global replaces it, as with Node's own lazy globals.
-      set: (v: unknown) => setGlobal(name, v),
+      set: (v: unknown) => {
+        lazy.delete(name);
+        setGlobal(name, v);
+      },
     });
   }
   const fetchDesc = original.get('fetch');
