@@ -336,17 +336,15 @@ ${markdownTable(r)}
   process fewer, which is part of what any proxy costs here. Requests per target (median round):
 ${loadLine('gateway', w.gateway)}
 ${loadLine('direct', w.direct)}
-${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}  What bounds the gateway here: it is one Node process, and most of its CPU per request is
-  Node's own HTTP server and undici's client (parsing, header validation, streams, the two
-  socket writes), not Zeno's routing, activator or metrics (together a few percent of a
-  \`--cpu-prof\` profile; \`BENCH_ZENO_NODE_ARGS\` passes such flags to \`zeno up\`). A bare
-  node:http + undici proxy with no logic measured ~40 µs CPU per request, nginx ~17–21 µs,
-  the gateway alone (createGateway, no platform) ~43–58 µs, on this machine at moderate load
-  (2026-12-06, ad hoc, not part of the bench). With the load generator and the function
-  on the same two cores, the throughput ratio follows the CPU per request of the whole
-  chain. More gateway processes (node:cluster) would not add CPU on two cores, and would split
-  the per-revision activator state (containerConcurrency, the queue, the autoscaler's
-  stats) across processes, so the gateway stays one process and nginx gets one worker.
+${w.nginx ? `${loadLine('nginx', w.nginx)}\n` : ''}  What bounds the gateway here: it is one Node process. A \`perf\` profile of \`zeno up\` under this
+  load (2026-12-07) puts about 40% of its CPU in the kernel (one read and one write each way per
+  request, and waking up), about 20% in Node's HTTP server and streams, about 14% in V8 and
+  libuv, and about 15% in Zeno's own code (routing, activator, stats, metrics, the warm-path
+  client \`gateway/upstream.ts\`, which replaced undici for bodiless GET and HEAD to ready pods:
+  undici's layers had been ~18% of the process alone). More gateway processes (node:cluster)
+  would not add CPU on two cores, and would split the per-revision activator state
+  (containerConcurrency, the queue, the autoscaler's stats) across processes, so the gateway
+  stays one process and nginx gets one worker.
 ${r.eventLog ? `- **Event log** (bench/eventlog.ts, n=${r.eventLog.sqlite.events} events of ~300 bytes): 64 appends in flight
   while one consumer (maxInFlight 100) fetches up to 100 events and acks each, from the first append
   to the last ack; SQLite in a temp dir (WAL, group commit, an append resolves after the WAL's fsync), JetStream on the local

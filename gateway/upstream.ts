@@ -317,6 +317,8 @@ export class ResponseParser {
 const DEFAULT_IDLE_MS = 30_000;
 /** Margin below the pod's own keep-alive timeout, so we never write just as it closes (undici's 2 s). */
 const HINT_MARGIN_MS = 2_000;
+/** Parsed pod origins kept (a cache: cleared when full). */
+const MAX_ORIGINS = 1024;
 /** How often idle connections past their time are closed. */
 const SWEEP_MS = 1_000;
 
@@ -400,6 +402,8 @@ export class UpstreamPool {
     }
     let o = this.origins.get(origin);
     if (!o) {
+      // Pods come and go on new ports: the parsed origins must not grow for ever.
+      if (this.origins.size >= MAX_ORIGINS) this.origins.clear();
       const u = new URL(origin);
       o = { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 80) };
       this.origins.set(origin, o);
