@@ -70,11 +70,11 @@ export async function buildWebBundle(outFile: string): Promise<number> {
   // response.js before request.js, as undici's own index loads them:
   // request.js reads the BodyInit converter that response.js defines.
   const entry = [
-    `const { Response } = require(${JSON.stringify(join(fetchDir, 'response.js'))});`,
+    `const { Response, getResponseState } = require(${JSON.stringify(join(fetchDir, 'response.js'))});`,
     `const { Request } = require(${JSON.stringify(join(fetchDir, 'request.js'))});`,
     `const { Headers } = require(${JSON.stringify(join(fetchDir, 'headers.js'))});`,
     `const { FormData } = require(${JSON.stringify(join(fetchDir, 'formdata.js'))});`,
-    `module.exports = { Request, Response, Headers, FormData, version: ${JSON.stringify(version)} };`,
+    `module.exports = { Request, Response, Headers, FormData, getResponseState, version: ${JSON.stringify(version)} };`,
   ].join('\n');
   const result = await esbuild.build({
     stdin: { contents: entry, resolveDir: undiciDir, sourcefile: 'zeno-web-classes-entry.js', loader: 'js' },

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Handlers } from './handler.js';
+import { wholeBody } from './web.js';
 
 /** The CloudEvents codec costs about 50 ms to import: only CloudEvent functions pay it, once. */
 let ceModule: Promise<typeof import('./cloudevent.js')> | undefined;
@@ -53,11 +54,20 @@ function writeHead(res: ServerResponse, response: Response, length: number | und
 }
 
 /**
- * Sends a web Response. A body that arrives in one chunk (the usual case:
- * a string or a buffer) goes out with its head in one write and a
- * Content-Length; a longer stream is piped with backpressure.
+ * Sends a web Response. A body built from a string or bytes is written as
+ * it is (web.ts wholeBody); a body that arrives in one chunk goes out with
+ * its head in one write and a Content-Length; a longer stream is piped with
+ * backpressure.
  */
 async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  const whole = wholeBody(response);
+  if (whole !== undefined) {
+    // UTF-8, as the body's stream would have encoded it.
+    const bytes = typeof whole === 'string' ? Buffer.from(whole, 'utf8') : whole;
+    writeHead(res, response, bytes.byteLength);
+    res.end(bytes);
+    return;
+  }
   if (!response.body) {
     writeHead(res, response, 0);
     res.end();

@@ -26,6 +26,10 @@ const PROBE = `export default async (request) => {
   const url = new URL(request.url);
   if (url.pathname === '/echo') return new Response('echo ' + request.method + ' ' + (await request.text()), { headers: { 'x-echo': '1' } });
   if (url.pathname === '/form') return new Response('form ' + (await request.formData()).get('f'));
+  if (url.pathname === '/utf8') return new Response('h\u00e9llo \u{1F600}');
+  if (url.pathname === '/bytes') return new Response(new Uint8Array([104, 105, 0, 255]).subarray(1, 4));
+  if (url.pathname === '/cloned') { const r = new Response('twice'); await r.clone().text(); return r; }
+  if (url.pathname === '/used') { const r = new Response('read'); await r.text(); return r; }
   if (url.pathname === '/form-via-fetch') {
     const form = new FormData();
     form.append('f', 'sent as multipart');
@@ -93,6 +97,19 @@ async function probeBehaviour(url: string): Promise<void> {
   expect(await viaFetch.text()).toBe('echo POST through fetch');
   const form = await fetch(`${url}/form-via-fetch`);
   expect(await form.text()).toBe('form sent as multipart');
+  // Bodies built from a string or bytes go out whole, with their length in bytes.
+  const utf8 = await fetch(`${url}/utf8`);
+  expect(utf8.headers.get('content-length')).toBe('11');
+  expect(utf8.headers.get('content-type')).toBe('text/plain;charset=UTF-8');
+  expect(await utf8.text()).toBe('h\u00e9llo \u{1F600}');
+  const bytes = await fetch(`${url}/bytes`);
+  expect(bytes.headers.get('content-length')).toBe('3');
+  expect([...new Uint8Array(await bytes.arrayBuffer())]).toEqual([105, 0, 255]);
+  expect(await (await fetch(`${url}/cloned`)).text()).toBe('twice');
+  // A body the handler already read cannot be sent: 500, as with Node's own classes.
+  const used = await fetch(`${url}/used`);
+  expect(used.status).toBe(500);
+  await used.text();
 }
 
 describe('the web classes of a function process (real processes)', () => {
@@ -102,7 +119,9 @@ describe('the web classes of a function process (real processes)', () => {
     await probeBehaviour(p.url);
     // Written only by the bundle's loader: it proves these classes served.
     await waitFor(() => existsSync(join(cache, 'v8')) && readdirSync(join(cache, 'v8')).some((f) => f.endsWith('.bin')), T, { message: 'the code cache file' });
-    expect(p.stderr()).toBe('');
+    // Only the handler's own error (the /used request); nothing about loading the classes.
+    expect(p.stderr()).toContain('handler error on GET /used');
+    expect(p.stderr()).not.toContain('zeno node runtime:');
   }, T);
 
   it('a corrupt code cache is rejected by V8, the classes still serve, and the file is written anew', async () => {
@@ -126,7 +145,9 @@ describe('the web classes of a function process (real processes)', () => {
     const p = await start(join(dir, 'main.js'), cache);
     await probeBehaviour(p.url);
     expect(existsSync(join(cache, 'v8'))).toBe(false);
-    expect(p.stderr()).toBe('');
+    // Only the handler's own error (the /used request); nothing about loading the classes.
+    expect(p.stderr()).toContain('handler error on GET /used');
+    expect(p.stderr()).not.toContain('zeno node runtime:');
   }, T);
 });
 
@@ -172,6 +193,36 @@ describe('installWebClasses (in a child process: it changes globals)', () => {
       child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
     });
     expect(JSON.parse(out)).toEqual({ before: true, after: true, headersKept: true, responseFromBundle: true, text: 'x' });
+  }, T);
+});
+
+describe('wholeBody (in a child process: it installs the classes)', () => {
+  it('gives the source of a string or bytes body not yet read, nothing for a stream, a Blob, a used body or a foreign Response', async () => {
+    const script = `
+      import { installWebClasses, wholeBody } from ${JSON.stringify(join(DIST, 'web.js'))};
+      installWebClasses(undefined, { ZENO_CACHE_DIR: ${JSON.stringify(join(tmp, 'cache-5'))} });
+      const used = new Response('u');
+      await used.text();
+      const out = {
+        string: wholeBody(new Response('s')),
+        bytes: [...wholeBody(new Response(new Uint8Array([1, 2])))],
+        stream: wholeBody(new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array([1])); c.close(); } }))) ?? null,
+        blob: wholeBody(new Response(new Blob(['b']))) ?? null,
+        none: wholeBody(new Response(null)) ?? null,
+        used: wholeBody(used) ?? null,
+        foreign: wholeBody({ status: 200 }) ?? null,
+      };
+      console.log(JSON.stringify(out));
+    `;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let o = '';
+      let e = '';
+      child.stdout?.on('data', (b: Buffer) => (o += b.toString()));
+      child.stderr?.on('data', (b: Buffer) => (e += b.toString()));
+      child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
+    });
+    expect(JSON.parse(out)).toEqual({ string: 's', bytes: [1, 2], stream: null, blob: null, none: null, used: null, foreign: null });
   }, T);
 });
 
