@@ -180,7 +180,8 @@ describe('the data-plane feed and stats endpoints', () => {
     feed.upsertRevision(REV, SETTINGS);
     const f = follow();
     await waitFor(() => f.client.connected(), 5000, { message: 'the feed connected' });
-    endpoints.close();
+    // The connection is cut (a proxy restarted, a network blip): the endpoint stays.
+    app.server.closeAllConnections();
     await waitFor(() => !f.client.connected(), 5000, { message: 'the client saw the feed end' });
     // Changed while the replica was cut off: only a snapshot can tell it.
     feed.removeRevision(REV);
@@ -191,6 +192,20 @@ describe('the data-plane feed and stats endpoints', () => {
     await waitFor(() => f.messages.filter((m) => m.type === 'snapshot').length === 2, 5000, { message: 'a second snapshot' });
     expect(f.messages.at(-1)).toMatchObject({ type: 'snapshot', revisions: [] });
     expect(f.log.some((l) => l.includes('reconnecting'))).toBe(true);
+  });
+
+  it('a stopping control plane ends the feeds and hands out no new snapshot (503 ZENO_ERR_SHUTTING_DOWN)', async () => {
+    const f = follow();
+    await waitFor(() => f.client.connected(), 5000, { message: 'the feed connected' });
+    endpoints.close();
+    await waitFor(() => !f.client.connected(), 5000, { message: 'the feed ended' });
+    const refused = await fetch(`${url}${FEED_PATH}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).code).toBe('ZENO_ERR_SHUTTING_DOWN');
+    // The client keeps trying (a restarted control plane will answer), without a second snapshot from this one.
+    clock.advance(100);
+    await waitFor(() => f.log.some((l) => l.includes('503')), 5000, { message: 'the refusal logged' });
+    expect(f.messages.filter((m) => m.type === 'snapshot')).toHaveLength(1);
   });
 
   it('gives up a feed that went silent (no heartbeat for silenceMs) and reconnects', async () => {

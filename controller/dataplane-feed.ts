@@ -106,8 +106,12 @@ export interface DataPlaneEndpointsDeps {
 export function registerDataPlaneEndpoints(app: FastifyInstance, d: DataPlaneEndpointsDeps): { close(): void; replicas(): string[] } {
   const open = new Set<ServerResponse>();
   const heartbeatMs = d.heartbeatMs ?? PLATFORM_DEFAULTS.dataPlaneHeartbeatMs;
+  let closed = false;
 
   app.get(FEED_PATH, async (req, reply) => {
+    // A control plane on its way out hands out no new snapshot: its pods stop after the
+    // feeds close, and a replica that synced now would route to them. It retries elsewhere or later.
+    if (closed) throw new ZenoError('ZENO_ERR_SHUTTING_DOWN', 'the control plane is stopping', { retryAfter: 1 });
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
@@ -155,6 +159,7 @@ export function registerDataPlaneEndpoints(app: FastifyInstance, d: DataPlaneEnd
 
   return {
     close() {
+      closed = true;
       for (const res of open) res.end();
       open.clear();
     },

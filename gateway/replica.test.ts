@@ -176,7 +176,8 @@ describe('a data-plane replica', () => {
   });
 
   it('resyncs from a new snapshot after the feed was cut: what went away meanwhile is gone, what came is there', async () => {
-    endpoints.close();
+    // The connection is cut; the control plane stays.
+    app.server.closeAllConnections();
     await waitFor(() => !replica.synced(), 5000, { message: 'the replica lost its feed' });
     // While cut off, it keeps routing by what it knew, and stays ready.
     expect((await get(`${replica.gatewayUrl}/function/hello/`)).status).toBe(200);
