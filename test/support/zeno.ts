@@ -10,6 +10,14 @@ import { waitFor } from './wait.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 
+/**
+ * This test file's own TMPDIR, handed to every `zeno up` it starts. Pods and
+ * ContainerSource processes inherit TMPDIR (functions/local/pod-env.ts), so
+ * pidsWithEnv can tell this run's processes from those of another test run on
+ * the same machine that uses the same revision names.
+ */
+export const RUN_TMPDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'zeno-run-'));
+
 export function tempDir(prefix = 'zeno-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -61,7 +69,7 @@ export async function startZeno(opts: { dataDir?: string; configFile?: string; e
   const args = [CLI, 'up', '--port', '0', '--admin-port', '0', '--data-dir', dataDir];
   if (opts.configFile) args.push('--config', opts.configFile);
   args.push(...(opts.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ZENO_TEST_SECRET: 'platform-only', ...opts.env } });
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: RUN_TMPDIR, ZENO_TEST_SECRET: 'platform-only', ...opts.env } });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -123,14 +131,20 @@ export async function startZeno(opts: { dataDir?: string; configFile?: string; e
 
 export { pidAlive } from './process.js';
 
-/** Pids of processes whose environment names this revision (the runtime contract's K_REVISION). */
+/**
+ * Pids of this test file's processes (started under a `zeno up` of
+ * startZeno: TMPDIR is RUN_TMPDIR) whose environment has name=value, e.g.
+ * the runtime contract's K_REVISION. Orphans count too: they keep TMPDIR.
+ */
 export function pidsWithEnv(name: string, value: string): number[] {
   const out: number[] = [];
+  const ours = `TMPDIR=${RUN_TMPDIR}`;
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8');
-      if (env.split('\0').includes(`${name}=${value}`) && pidAlive(Number(d))) out.push(Number(d));
+      const vars = env.split('\0');
+      if (vars.includes(`${name}=${value}`) && vars.includes(ours) && pidAlive(Number(d))) out.push(Number(d));
     } catch {
       // gone or not ours
     }
