@@ -16,21 +16,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bareColdStart, FUNCTION_HANDLER, functionColdStart } from './cold-start.js';
-import { startZeno, type Zeno } from './platform.js';
+import { startZeno, ZERO_INITIAL_SCALE_CONFIG, type Zeno } from './platform.js';
 import { stopAllChildren } from './proc.js';
 import { percentile } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
-
-const AUTOSCALER_CONFIG = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-autoscaler
-  namespace: knative-serving
-data:
-  allow-zero-initial-scale: "true"
-`;
 
 interface Series {
   label: string;
@@ -47,7 +38,7 @@ async function main(): Promise<void> {
   if (process.argv[3]) roots.unshift(['old', resolve(process.argv[3])]);
   const tmp = mkdtempSync(join(tmpdir(), 'zeno-fn-ab-'));
   const configFile = join(tmp, 'config-autoscaler.yaml');
-  writeFileSync(configFile, AUTOSCALER_CONFIG);
+  writeFileSync(configFile, ZERO_INITIAL_SCALE_CONFIG);
   const handlerDir = join(tmp, 'fn');
   mkdirSync(handlerDir);
   writeFileSync(join(handlerDir, 'handler.mjs'), FUNCTION_HANDLER);

@@ -20,22 +20,13 @@ import { benchBroker, benchDispatcher, type DispatcherBenchResult } from './even
 import { burstAtZero, stepToPods } from './scaling.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadSpec, type LoadTool } from './load.js';
 import { startNginx } from './nginx.js';
-import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno } from './platform.js';
+import { applyService, deleteService, helloService, waitServiceReady, type Zeno, startZeno, ZERO_INITIAL_SCALE_CONFIG } from './platform.js';
 import { cpuMs, killAllChildrenNow, onPath, processesWithEnv, stopAllChildren } from './proc.js';
 import { machine, machineLine, markdownDoc, markdownTable, keepRecordedSections, summarize, type BenchResults } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
 const SLOW_DIR = join(ROOT, 'functions/examples/slow');
-
-const AUTOSCALER_CONFIG = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-autoscaler
-  namespace: knative-serving
-data:
-  allow-zero-initial-scale: "true"
-`;
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -169,7 +160,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'zeno-bench-'));
   tempDirs.add(tmp);
   const configFile = join(tmp, 'config-autoscaler.yaml');
-  writeFileSync(configFile, AUTOSCALER_CONFIG);
+  writeFileSync(configFile, ZERO_INITIAL_SCALE_CONFIG);
   const dataDir = join(tmp, 'data');
   mkdirSync(dataDir);
 

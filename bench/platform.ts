@@ -21,6 +21,20 @@ export interface Zeno {
   stop(): Promise<void>;
 }
 
+/**
+ * config-autoscaler for the benchmarks: a Service may start at zero pods
+ * (Knative's allow-zero-initial-scale), so every cold start is measured
+ * from zero, never from the initial pod that apply would otherwise start.
+ */
+export const ZERO_INITIAL_SCALE_CONFIG = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  allow-zero-initial-scale: "true"
+`;
+
 export const SERVICES = '/apis/serving.knative.dev/v1/namespaces/default';
 
 export async function startZeno(opts: { root: string; dataDir: string; configFile: string; extraArgs?: string[] }): Promise<Zeno> {

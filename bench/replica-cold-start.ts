@@ -13,26 +13,17 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zenoColdStart } from './cold-start.js';
-import { startZeno } from './platform.js';
+import { startZeno, ZERO_INITIAL_SCALE_CONFIG } from './platform.js';
 import { spawnTracked, stopAllChildren, waitUntil } from './proc.js';
 import { summarize } from './report.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
-const CONFIG = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: config-autoscaler
-  namespace: knative-serving
-data:
-  allow-zero-initial-scale: "true"
-`;
-
 async function main(): Promise<void> {
   const n = Number(process.env.BENCH_COLD_N ?? 20);
   const tmp = mkdtempSync(join(tmpdir(), 'zeno-bench-replica-'));
   const configFile = join(tmp, 'config.yaml');
-  writeFileSync(configFile, CONFIG);
+  writeFileSync(configFile, ZERO_INITIAL_SCALE_CONFIG);
   const dataDir = join(tmp, 'data');
   mkdirSync(dataDir);
   const z = await startZeno({ root: ROOT, dataDir, configFile, extraArgs: ['--warm-pool', '0'] });
