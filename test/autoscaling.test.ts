@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestLoops } from './support/request-loops.js';
 import { waitFor } from './support/wait.js';
 import { FAST_AUTOSCALER, ROOT, httpCall, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 
@@ -36,24 +37,7 @@ async function apply(name: string, annotations: Record<string, string>): Promise
 }
 
 /** `loops` clients, each sending one slow request after another until stopped. */
-function sustainedLoad(host: string, loops: number, sleepMs: number) {
-  const statuses = new Map<number | string, number>();
-  let stop = false;
-  const one = async () => {
-    while (!stop) {
-      const r = await httpCall(`${zeno.gatewayUrl}/?sleep=${sleepMs}`, { host }).then((x) => x.status, (e: Error) => `error ${e.message}`);
-      statuses.set(r, (statuses.get(r) ?? 0) + 1);
-    }
-  };
-  const running = Promise.all(Array.from({ length: loops }, one));
-  return {
-    async stop() {
-      stop = true;
-      await running;
-      return statuses;
-    },
-  };
-}
+const sustainedLoad = (host: string, loops: number, sleepMs: number) => requestLoops(loops, () => httpCall(`${zeno.gatewayUrl}/?sleep=${sleepMs}`, { host }));
 
 beforeAll(async () => {
   work = tempDir('zeno-autoscaling-');

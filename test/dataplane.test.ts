@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventIdSink } from './support/event-sink.js';
+import { brokerWithTriggerYaml, EventIdSink } from './support/event-sink.js';
+import { requestLoops } from './support/request-loops.js';
 import { waitFor } from './support/wait.js';
 import { FAST_AUTOSCALER, ROOT, httpCall, runCli, serviceYaml, startReplica, startZeno, tempDir, writeYaml, type RunningReplica, type RunningZeno } from './support/zeno.js';
 
@@ -34,27 +35,8 @@ async function liveReplicas(): Promise<string[]> {
 }
 
 /** `loops` clients on one replica, each sending one slow request after another until stopped. */
-function sustainedLoad(gatewayUrl: string, loops: number, sleepMs: number) {
-  const statuses = new Map<number | string, number>();
-  let stop = false;
-  const one = async () => {
-    while (!stop) {
-      const r = await httpCall(`${gatewayUrl}/function/pair?sleep=${sleepMs}`).then((x) => x.status, (e: Error) => `error ${e.message}`);
-      statuses.set(r, (statuses.get(r) ?? 0) + 1);
-      // A replica that is gone refuses at once: do not spin on it.
-      if (typeof r === 'string') await new Promise((res) => setTimeout(res, 100));
-    }
-  };
-  const running = Promise.all(Array.from({ length: loops }, one));
-  return {
-    statuses,
-    async stop() {
-      stop = true;
-      await running;
-      return statuses;
-    },
-  };
-}
+const sustainedLoad = (gatewayUrl: string, loops: number, sleepMs: number) =>
+  requestLoops(loops, () => httpCall(`${gatewayUrl}/function/pair?sleep=${sleepMs}`), { pauseAfterErrorMs: 100 });
 
 beforeAll(async () => {
   work = tempDir('zeno-dataplane-');
@@ -182,17 +164,7 @@ describe('data-plane replicas (zeno up --role gateway)', () => {
   }, 60_000);
 
   it('a broker event POSTed to a replica is written by the control plane (202) and delivered', async () => {
-    const f = writeYaml(work, 'broker.yaml', `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: b}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: t}
-spec:
-  broker: b
-  subscriber: {uri: ${sink.url}/}
-`);
+    const f = writeYaml(work, 'broker.yaml', brokerWithTriggerYaml(sink.url));
     const applied = await runCli(['apply', '-f', f], cp.dataDir, { timeoutMs: 30_000 });
     expect(applied.code, applied.stderr).toBe(0);
     const r = await httpCall(`${b.gatewayUrl}/brokers/default/b`, {

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pidsWithEnv, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 import { request, runLoad, summarize, type Outcome } from './support/load.js';
 import { waitFor } from './support/wait.js';
-import { EventIdSink } from './support/event-sink.js';
+import { brokerWithTriggerYaml, EventIdSink } from './support/event-sink.js';
 
 const SLOW_DIR = path.join(ROOT, 'functions/examples/slow');
 const NATS_SERVER = process.env.ZENO_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -185,20 +185,6 @@ class PrivateNats {
   }
 }
 
-/** A CloudEvents subscriber on loopback that records every event id it is sent. */
-
-const brokerYaml = (sinkUrl: string) => `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: {name: b}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: {name: t}
-spec:
-  broker: b
-  subscriber: {uri: ${sinkUrl}/}
-`;
-
 /** Posts events numbered from `from` one loop per `concurrency`, until stopped; records each id's answer. */
 async function produce(url: string, prefix: string, concurrency: number, until: () => boolean, answers: Map<string, Outcome>): Promise<void> {
   let n = 0;
@@ -223,7 +209,7 @@ describe.skipIf(!fs.existsSync(NATS_SERVER))(`NATS restarted under load (needs $
     const zeno = await startZeno({ extraArgs: ['--nats', nats.url, '--warm-pool', '0'] });
     const answers = new Map<string, Outcome>();
     try {
-      const applied = await runCli(['apply', '-f', writeYaml(work, 'broker.yaml', brokerYaml(sink.url))], zeno.dataDir);
+      const applied = await runCli(['apply', '-f', writeYaml(work, 'broker.yaml', brokerWithTriggerYaml(sink.url))], zeno.dataDir);
       expect(applied.code, applied.stderr).toBe(0);
       await waitFor(async () => (await zeno.admin('GET', '/apis/eventing.knative.dev/v1/namespaces/default/triggers/t')).json.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'), 10_000, { message: 'trigger Ready' });
       let stop = false;
@@ -308,7 +294,7 @@ describe.skipIf(!canMount())('storage faults (tmpfs data dirs; needs root and mo
     let zeno: RunningZeno | undefined;
     try {
       zeno = await startZeno({ dataDir: data, extraArgs: ['--warm-pool', '0'] });
-      const manifests = brokerYaml(sink.url) + '---\n' + serviceYaml('later', { annotations: { 'autoscaling.knative.dev/min-scale': '1' } });
+      const manifests = brokerWithTriggerYaml(sink.url) + '---\n' + serviceYaml('later', { annotations: { 'autoscaling.knative.dev/min-scale': '1' } });
       const applied = await runCli(['apply', '-f', writeYaml(work, 'all.yaml', manifests)], zeno.dataDir);
       expect(applied.code, applied.stderr).toBe(0);
       const z = zeno;

@@ -35,3 +35,16 @@ export class EventIdSink {
     return new Promise((r) => this.server.close(() => r()));
   }
 }
+
+/** A Broker `b` and a Trigger `t` on it that sends every event to `sinkUrl` (an EventIdSink's url). */
+export const brokerWithTriggerYaml = (sinkUrl: string): string => `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: b}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: t}
+spec:
+  broker: b
+  subscriber: {uri: ${sinkUrl}/}
+`;
