@@ -369,6 +369,11 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     h?.throttler.updateBackends(ready, earlyList);
     feed.setPods(rev, ready, earlyList, h?.failure?.message);
   };
+  // A warm process of the pool gets its connection when it joins the pool,
+  // not when a cold start specializes it: then the cold request is written
+  // as soon as it is forwarded, not a turn of the event loop later (after the
+  // connect completes), behind whatever else the platform does in that turn.
+  runtime.onWarmListening?.((url) => gateway.preconnect(url, { untilTaken: true }));
   runtime.subscribe((e) => {
     if (e.type === 'pod-listening') {
       // The first request to a pod that is still importing its handler need not wait for the TCP connect…

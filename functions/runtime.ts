@@ -112,6 +112,13 @@ export interface FunctionRuntime {
   /** Pods that passed their readiness probe and are not terminating. */
   readyPods(revision: RevisionId): PodInfo[];
   subscribe(listener: (e: RuntimeEvent) => void): () => void;
+  /**
+   * Runtimes with a warm pool (the local one): `listener` gets the URL of
+   * each generic process that joins the pool and listens, before any
+   * revision takes it, so the data plane can have a connection open when a
+   * cold start makes it a pod (the pod keeps that URL). Sends nothing.
+   */
+  onWarmListening?(listener: (url: string) => void): () => void;
   /** Recent log lines of the revision's pods, oldest first. */
   logs(revision: RevisionId, opts?: { tail?: number }): LogLine[];
   followLogs(revision: RevisionId, listener: (l: LogLine) => void): () => void;

@@ -88,6 +88,33 @@ describe('Preconnector (real loopback connections)', () => {
     pre.close();
   }, T);
 
+  it('the connection to a warm process (untilTaken) has no expiry until it is opened again for the pod, then the TTL applies', async () => {
+    const up = await upstream();
+    const clock = new FakeClock(0);
+    const pre = new Preconnector(clock, 1_000);
+    pre.open(up.url, { untilTaken: true });
+    await waitFor(() => up.sockets.length === 1, T, { message: 'accepted' });
+    clock.advance(60_000);
+    expect(pre.size()).toBe(1);
+    // The process became a pod (pod-listening): the same connection, now with the TTL.
+    pre.open(up.url);
+    expect(up.sockets).toHaveLength(1);
+    clock.advance(999);
+    expect(pre.size()).toBe(1);
+    clock.advance(1);
+    expect(pre.size()).toBe(0);
+    await waitFor(() => up.sockets[0]!.destroyed, T, { message: 'the server to see it closed' });
+
+    // Taken before that: the request goes on it, no second connection.
+    pre.open(up.url, { untilTaken: true });
+    await waitFor(() => up.sockets.length === 2, T, { message: 'accepted again' });
+    const res = await agentWith(pre).request({ origin: up.url, path: '/d', method: 'GET' });
+    expect(await res.body.text()).toBe('hello /d');
+    expect(up.sockets).toHaveLength(2);
+    expect(pre.size()).toBe(0);
+    pre.close();
+  }, T);
+
   it('close() ends parked connections and refuses new ones', async () => {
     const up = await upstream();
     const pre = new Preconnector(realClock);

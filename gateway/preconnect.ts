@@ -16,7 +16,8 @@ function keyOf(hostname: string, port: number | string): string {
 
 interface Parked {
   socket: Socket;
-  timer: TimerHandle;
+  /** Undefined while it waits for a warm process to become a pod (no expiry then). */
+  timer: TimerHandle | undefined;
 }
 
 /**
@@ -36,8 +37,14 @@ export class Preconnector {
     this.fallback = buildConnector({});
   }
 
-  /** Opens one connection to `url` (an http origin), unless one is parked already. */
-  open(url: string): void {
+  /**
+   * Opens one connection to `url` (an http origin), unless one is parked
+   * already. With `untilTaken` (a warm process of the pool, which may wait
+   * minutes for its cold start) it has no expiry: it goes when taken, or
+   * when the process closes it or dies. Opening again without it (the
+   * process became a pod) gives a parked connection the usual expiry.
+   */
+  open(url: string, opts: { untilTaken?: boolean } = {}): void {
     if (this.closed) return;
     let u: URL;
     try {
@@ -49,22 +56,28 @@ export class Preconnector {
     const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(u.port || 80);
     const key = keyOf(host, port);
-    if (this.parked.has(key)) return;
+    const known = this.parked.get(key);
+    if (known) {
+      if (!known.timer && !opts.untilTaken) known.timer = this.clock.setTimeout(() => this.drop(key, known.socket), this.ttlMs);
+      return;
+    }
     // As undici's own connector sets them up.
     const socket = netConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-    const drop = (): void => {
-      const p = this.parked.get(key);
-      if (p?.socket !== socket) return;
-      this.parked.delete(key);
-      this.clock.clearTimeout(p.timer);
-      socket.destroy();
-    };
+    const drop = (): void => this.drop(key, socket);
     socket.on('error', drop);
     socket.once('close', drop);
     // A pod that answers something before being asked is not talking HTTP to us.
     socket.once('data', drop);
-    const timer = this.clock.setTimeout(drop, this.ttlMs);
+    const timer = opts.untilTaken ? undefined : this.clock.setTimeout(drop, this.ttlMs);
     this.parked.set(key, { socket, timer });
+  }
+
+  private drop(key: string, socket: Socket): void {
+    const p = this.parked.get(key);
+    if (p?.socket !== socket) return;
+    this.parked.delete(key);
+    this.clock.clearTimeout(p.timer);
+    socket.destroy();
   }
 
   /** Parked connections (for tests). */

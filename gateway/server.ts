@@ -109,9 +109,10 @@ export interface Gateway {
   listen(port: number, host: string): Promise<number>;
   /**
    * Opens a connection to a pod that listens but is not ready yet, for its
-   * first request to use (gateway/preconnect.ts). Sends nothing.
+   * first request to use (gateway/preconnect.ts). Sends nothing. With
+   * `untilTaken`, a warm process of the pool: kept until a request takes it.
    */
-  preconnect(url: string): void;
+  preconnect(url: string, opts?: { untilTaken?: boolean }): void;
   /** Stops accepting, waits for in-flight requests (up to graceMs), then closes. */
   close(graceMs?: number): Promise<void>;
   /** The same routing to functions, called in process (gateway/local.ts): the platform's own deliveries. */
@@ -454,8 +455,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     server,
     local,
-    preconnect(url) {
-      if (!closing) pre.open(url);
+    preconnect(url, opts) {
+      if (!closing) pre.open(url, opts);
     },
     mount(prefix, handler) {
       if (!prefix.startsWith('/') || prefix.startsWith('/function/')) throw new Error(`cannot mount ${JSON.stringify(prefix)} on the gateway`);

@@ -157,6 +157,7 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
   const drain = opts.drain;
   const revisions = new Map<RevisionId, Revision>();
   const listeners = new Set<(e: RuntimeEvent) => void>();
+  const warmListeners = new Set<(url: string) => void>();
   const followers = new Map<RevisionId, Set<(l: LogLine) => void>>();
   const usedPodIds = new Set<string>();
   const guard = new OrphanGuard();
@@ -646,7 +647,16 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     deploy(template) {
       if (revisions.has(template.id)) return;
       if (!pool && !closed && poolSize > 0 && isNodeRuntimeCommand(template.command)) {
-        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeProcessEntry(), host, env: baseEnv, guard, clock });
+        const onListening = (port: number): void => {
+          for (const l of [...warmListeners]) {
+            try {
+              l(`http://${urlHost}:${port}`);
+            } catch {
+              // same as emit()
+            }
+          }
+        };
+        pool = new WarmPool({ size: poolSize, entry: nodeRuntimeProcessEntry(), host, env: baseEnv, guard, clock, onListening });
         pool.start();
         opts.onWarmPool?.(pool);
       }
@@ -700,6 +710,11 @@ export function createLocalRuntime(opts: LocalRuntimeOptions = {}): FunctionRunt
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+
+    onWarmListening(listener) {
+      warmListeners.add(listener);
+      return () => warmListeners.delete(listener);
     },
 
     logs(revision, o) {

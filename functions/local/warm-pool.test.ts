@@ -100,6 +100,23 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     expect(pool().pids()).not.toContain(pod.pid);
   }, T);
 
+  it('onWarmListening: the URL of each warm process as it joins the pool, which the pod that takes it keeps', async () => {
+    const { runtime, pool } = await withPool(2);
+    const urls: string[] = [];
+    runtime.onWarmListening!((url) => urls.push(url));
+    const t = nodeTemplate();
+    runtime.deploy(t);
+    await waitFor(() => pool().bootedCount() === 2, T, { message: 'pool full' });
+    expect(urls).toHaveLength(2);
+    expect(new Set(urls).size).toBe(2);
+    runtime.scale(t.id, 1);
+    const pod = await readyPod(runtime, t);
+    expect(urls).toContain(pod.url);
+    // The refill's process is announced too.
+    await waitFor(() => urls.length === 3, T, { message: 'the refill announced' });
+    expect(urls.slice(0, 2)).not.toContain(urls[2]);
+  }, T);
+
   it('isolation: a specialized process serves one revision only, and one revision sees none of another\'s env or the platform\'s', async () => {
     process.env.ZENO_TEST_LEAK = 'platform-only';
     try {

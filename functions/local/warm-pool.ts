@@ -27,6 +27,11 @@ export interface WarmPoolOptions {
    * (that import is the cold start). @default 100
    */
   refillDelayMs?: number;
+  /**
+   * A warm process booted and listens on `port` (of `host`): the data plane
+   * may connect to it ahead of the cold start that will take it.
+   */
+  onListening?: (port: number) => void;
 }
 
 interface Warm {
@@ -213,6 +218,7 @@ export class WarmPool {
         w.booted = true;
         w.port = m.port;
         this.failures = 0;
+        this.opts.onListening?.(m.port);
       }
     };
     const onExit = (): void => {
