@@ -9,7 +9,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fdCount, rawExchange } from './support/raw-http.js';
+import { fdCount, fdListing, rawExchange } from './support/raw-http.js';
 import { waitFor } from './support/wait.js';
 import { ROOT, httpCall, runCli, serviceYaml, startZeno, tempDir, writeYaml, type RunningZeno } from './support/zeno.js';
 
@@ -17,6 +17,7 @@ let zeno: RunningZeno;
 let gwPort: number;
 let adminPort: number;
 let baselineFds: number;
+let baselineListing: string;
 
 const HEADERS_TIMEOUT_MS = 1_000;
 
@@ -46,7 +47,18 @@ beforeAll(async () => {
   // Warm the paths used below, then take the platform's fd count at rest.
   await stillServes();
   await httpCall(`${zeno.adminUrl}/healthz`);
+  // An event and an async call written to the durable log, so that files the log opens
+  // at its first write (SQLite's -wal and -shm, the fsync handle) count in the rest state.
+  const ev = await httpCall(`${zeno.gatewayUrl}/brokers/default/default`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'ce-specversion': '1.0', 'ce-id': 'warm-up', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' },
+  });
+  expect(ev.status, ev.body).toBe(202);
+  const call = await httpCall(`${zeno.gatewayUrl}/async-function/echo`, { method: 'POST', body: 'warm-up' });
+  expect(call.status, call.body).toBe(202);
   baselineFds = fdCount(zeno.proc.pid!);
+  baselineListing = fdListing(zeno.proc.pid!);
 });
 
 afterAll(async () => {
@@ -321,6 +333,6 @@ describe('after all of it', () => {
     // Upstream keep-alive sockets to the pod may legitimately outlive the
     // fuzzing for up to the gateway agent's 30 s keep-alive: wait past it.
     await waitFor(() => (now = fdCount(zeno.proc.pid!)) <= baselineFds, 35_000, { message: `fd count back to ${baselineFds}` }).catch(() => undefined);
-    expect(now).toBeLessThanOrEqual(baselineFds);
+    expect(now, `at rest:\n${baselineListing}\nnow:\n${fdListing(zeno.proc.pid!)}`).toBeLessThanOrEqual(baselineFds);
   });
 });

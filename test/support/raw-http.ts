@@ -61,3 +61,32 @@ export function rawExchange(port: number, pieces: (string | Buffer)[], opts: { t
 export function fdCount(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
 }
+
+/**
+ * What each of the process's file descriptors is ("7 -> socket:[123]"), with
+ * the loopback TCP connections it holds, for the message of a failed fd check:
+ * a leak then names itself.
+ */
+export function fdListing(pid: number): string {
+  const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return `${fd} -> ${fs.readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+    } catch {
+      return `${fd} (gone)`;
+    }
+  });
+  let tcp = '';
+  try {
+    // Local and remote address:port of every TCP socket on the machine, by inode, for the sockets above.
+    const inodes = new Set(fds.map((l) => /socket:\[(\d+)\]/.exec(l)?.[1]).filter(Boolean));
+    for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+        const c = line.trim().split(/\s+/);
+        if (c[9] && inodes.has(c[9])) tcp += `\n  inode ${c[9]}: ${c[1]} -> ${c[2]} state ${c[3]}`;
+      }
+    }
+  } catch {
+    // Only for the message.
+  }
+  return `${fds.join('\n')}${tcp}`;
+}
