@@ -12,7 +12,7 @@
  * when a handler needs them.
  */
 import { request as httpRequest, type Server, type ServerResponse } from 'node:http';
-import { loadHandlers, type Handlers } from './handler.js';
+import { loadHandlers, warmModuleLoader, type Handlers } from './handler.js';
 import { WARM_FLAG, type ReadyMessage, type SpecializeMessage, type WarmMessage } from './protocol.js';
 import { preloadCloudEvents, serve } from './serve.js';
 import { installWebClasses, loadedWebClasses } from './web.js';
@@ -123,15 +123,21 @@ function warm(host: string): void {
     void load(m.args[0]).then((h) => {
       setHandlers(h);
       onSigterm(shutdown);
-      // Readiness is said one turn later: the requests that arrived during the
-      // import (the cold start's own) are dispatched first, in this turn's
-      // microtasks, and their responses leave before the platform gets
-      // readiness bookkeeping to do at the moment it relays them.
-      setImmediate(() => {
-        const ready: ReadyMessage = { type: 'zeno-ready' };
-        // From now on the process is an ordinary pod with no line to the platform.
-        process.send?.(ready, () => process.disconnect?.());
-      });
+      // Readiness is said two turns later: the requests that arrived during the
+      // import (the cold start's own) are answered first, and their responses
+      // leave before the platform gets readiness bookkeeping to do at the
+      // moment it relays them. The import is synchronous (handler.ts), so a
+      // request that arrived meanwhile is still unread: the next turn's poll
+      // reads and answers it (its handler is set now), the turn after says
+      // ready. One turn put the readiness message (~0.2 ms) and the
+      // platform's bookkeeping before the first response (traced).
+      setImmediate(() =>
+        setImmediate(() => {
+          const ready: ReadyMessage = { type: 'zeno-ready' };
+          // From now on the process is an ordinary pod with no line to the platform.
+          process.send?.(ready, () => process.disconnect?.());
+        }),
+      );
     });
   });
   // The pool went away (closed, or the platform died) before we were used.
@@ -148,8 +154,8 @@ function warm(host: string): void {
       // Idle time is free: have the CloudEvents codec and the TS cache lookup ready too.
       preloadCloudEvents();
       void import('./ts-compile.js').catch(() => {});
-      // By URL, so that the bundler leaves it an import (warm-import.ts says why).
-      void import(new URL('./warm-import.js', import.meta.url).href).catch(() => {});
+      // A file next to this one, which the bundler leaves alone (warm-import.ts says why).
+      warmModuleLoader(new URL('./warm-import.js', import.meta.url));
     });
   });
 }
