@@ -27,7 +27,8 @@ interface Outcome {
   message?: string;
 }
 
-function load(path: string): Promise<Outcome> {
+/** `nodeArgs`: e.g. --no-experimental-require-module, to be the Node before 20.19 that has no require(esm). */
+function load(path: string, nodeArgs: string[] = []): Promise<Outcome> {
   const script = `
     const { loadHandlers } = await import(${JSON.stringify(HANDLER_JS)});
     const out = {};
@@ -41,7 +42,7 @@ function load(path: string): Promise<Outcome> {
     out.runs = globalThis.runs ?? 0;
     process.stdout.write(JSON.stringify(out));`;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: T }, (err, stdout) => {
+    execFile(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], { timeout: T }, (err, stdout) => {
       if (err) reject(err);
       else resolve(JSON.parse(stdout) as Outcome);
     });
@@ -51,6 +52,11 @@ function load(path: string): Promise<Outcome> {
 describe('loadHandlers: require(esm) first, import() where it must (real node processes)', () => {
   it('an ES module, run once', async () => {
     expect(await load(file('plain.mjs', "export default () => new Response('esm');\n"))).toEqual({ runs: 1, body: 'esm' });
+  }, T);
+
+  it('an ES module on a Node without require(esm) (before 20.19) goes through import(), run once', async () => {
+    const path = file('old-node.mjs', "export default () => new Response('old node');\n");
+    expect(await load(path, ['--no-experimental-require-module'])).toEqual({ runs: 1, body: 'old node' });
   }, T);
 
   it('an ES module with top-level await goes through import(), run once', async () => {

@@ -83,7 +83,10 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
   try {
     ns = requireModule(path);
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+    // Both are thrown before any of the module runs, so import() runs it once:
+    // top-level await, or a Node older than 20.19 (no require(esm): engines says >= 20).
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'ERR_REQUIRE_ASYNC_MODULE' && code !== 'ERR_REQUIRE_ESM') throw err;
   }
   return isModuleNamespace(ns) ? ns : ((await import(url)) as Record<string, unknown>);
 }
