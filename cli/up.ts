@@ -151,9 +151,12 @@ export function gatewayRoleConflict(values: ParsedValues): string | undefined {
   return NOT_FOR_GATEWAY_ROLE.find((f) => values[f] !== undefined && values[f] !== false);
 }
 
-/** `--control-url http://HOST:PORT`: the control plane's admin API. */
-export function parseControlUrl(text: string | undefined): string {
-  if (text === undefined) throw new UsageError('--role gateway needs --control-url URL (the control plane\'s admin API, e.g. http://127.0.0.1:8081)');
+/**
+ * An http(s) origin given to flag `--NAME`: a host, an optional port, and no
+ * path, query or credentials (they would be dropped silently otherwise).
+ * Returns `scheme://host[:port]`, or a usage error showing `example`.
+ */
+function parseOriginFlag(name: string, text: string, example: string): string {
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -161,9 +164,15 @@ export function parseControlUrl(text: string | undefined): string {
     url = undefined;
   }
   if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username || url.password) {
-    throw new UsageError(`flag --control-url: "${text}" is not a URL like http://zeno-control.zeno-system.svc:8081`);
+    throw new UsageError(`flag --${name}: "${text}" is not a URL like ${example}`);
   }
   return `${url.protocol}//${url.host}`;
+}
+
+/** `--control-url http://HOST:PORT`: the control plane's admin API. */
+export function parseControlUrl(text: string | undefined): string {
+  if (text === undefined) throw new UsageError('--role gateway needs --control-url URL (the control plane\'s admin API, e.g. http://127.0.0.1:8081)');
+  return parseOriginFlag('control-url', text, 'http://zeno-control.zeno-system.svc:8081');
 }
 
 const TOKEN_SHAPE = /^[\x21-\x7e]{16,512}$/;
@@ -259,17 +268,7 @@ export function parseLeaseRef(text: string): { namespace?: string; name: string 
 
 /** `--gateway-url http://HOST[:PORT]`: an http(s) URL with a host and no path, query or credentials. */
 export function parseGatewayUrl(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash || url.username || url.password) {
-    throw new UsageError(`flag --gateway-url: "${text}" is not a URL like http://zeno-gateway.zeno-system.svc.cluster.local`);
-  }
-  return `${url.protocol}//${url.host}`;
+  return text === undefined ? undefined : parseOriginFlag('gateway-url', text, 'http://zeno-gateway.zeno-system.svc.cluster.local');
 }
 
 /** `--nats nats://HOST:PORT`: a NATS URL (tls:// too), or a usage error. */

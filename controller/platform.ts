@@ -27,8 +27,7 @@ import { mountAsyncCalls } from '../gateway/async/index.js';
 import { createTracer, type OtelSettings } from '../gateway/otel.js';
 import { RouteTable } from '../gateway/routes.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
-import { redactQuery } from '../core/redact.js';
-import { createGateway, sendError, type AccessLogEntry, type RevisionHandle } from '../gateway/server.js';
+import { createGateway, sendError, jsonAccessLog, type RevisionHandle } from '../gateway/server.js';
 import { Agent } from 'undici';
 import { createAdminApi } from './admin-api.js';
 import { createDashboard } from './dashboard.js';
@@ -423,8 +422,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     http: httpLimits,
     revision: (id) => handles.get(id),
     maxBodyBytes,
-    // Query parameters named like credentials are hidden in the log (core/redact.ts).
-    ...(opts.accessLog ? { accessLog: (entry: AccessLogEntry) => opts.accessLog!(JSON.stringify({ ...entry, path: redactQuery(entry.path) })) } : {}),
+    ...(opts.accessLog ? { accessLog: jsonAccessLog(opts.accessLog) } : {}),
   });
   metrics.setServingSource(function* () {
     for (const [id, h] of handles) {

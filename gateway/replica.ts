@@ -19,13 +19,12 @@ import type { FeedMessage, FeedRevision } from '../core/dataplane.js';
 import { ZenoError } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../core/http-server.js';
 import { createMetrics } from '../core/metrics.js';
-import { redactQuery } from '../core/redact.js';
 import type { RevisionId } from '../core/types.js';
 import { startFeedClient, startStatsReporter } from './dataplane-client.js';
 import { createTracer, type OtelSettings } from './otel.js';
 import { downstreamHeaders, upstreamHeaders } from './proxy-headers.js';
 import { RouteTable } from './routes.js';
-import { createGateway, sendError, type AccessLogEntry, type MountHandler, type RevisionHandle } from './server.js';
+import { createGateway, sendError, jsonAccessLog, type MountHandler, type RevisionHandle } from './server.js';
 
 /** Paths served by the control plane because they write to the durable event log. */
 export const FORWARDED_PREFIXES = ['/brokers/', '/channels/', '/async-function/'] as const;
@@ -97,7 +96,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     http: httpLimits,
     revision: (id) => handles.get(id),
     maxBodyBytes,
-    ...(o.accessLog ? { accessLog: (entry: AccessLogEntry) => o.accessLog!(JSON.stringify({ ...entry, path: redactQuery(entry.path) })) } : {}),
+    ...(o.accessLog ? { accessLog: jsonAccessLog(o.accessLog) } : {}),
   });
 
   /** The seq of the last feed line applied. */

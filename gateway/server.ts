@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import { redactQuery } from '../core/redact.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, absoluteTarget, answerOnSocket, clientErrorListener, serverOptions, type HttpLimits } from '../core/http-server.js';
 import type { RevisionMetrics } from '../core/metrics.js';
@@ -64,6 +65,16 @@ export interface AccessLogEntry {
   coldStartMs?: number;
   /** The ZENO_ERR_* code when the platform answered with an error. */
   error?: string;
+}
+
+/**
+ * An access-log sink writing one JSON line per request, with query
+ * parameters named like credentials hidden (core/redact.ts): what
+ * `zeno up --access-log` gives every gateway, the control plane's and a
+ * data-plane replica's.
+ */
+export function jsonAccessLog(write: (line: string) => void): (entry: AccessLogEntry) => void {
+  return (entry) => write(JSON.stringify({ ...entry, path: redactQuery(entry.path) }));
 }
 
 /** Per-request facts collected for the access log; only allocated when it is on. */
