@@ -173,6 +173,18 @@ describe('the local runtime starts the Node runtime from its bundle', () => {
   }, T);
 });
 
+/** Runs an ES module script in a fresh node process (the classes change its globals) and gives its stdout; a non-zero exit fails with its stderr. */
+function runModuleScript(script: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    let e = '';
+    child.stdout?.on('data', (b: Buffer) => (o += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (e += b.toString()));
+    child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
+  });
+}
+
 describe('installWebClasses (in a child process: it changes globals)', () => {
   it('is lazy, installs the bundle\'s classes on first touch, and keeps a global a handler assigned first', async () => {
     const script = `
@@ -184,14 +196,7 @@ describe('installWebClasses (in a child process: it changes globals)', () => {
       const r = new Response('x');
       console.log(JSON.stringify({ before, after: loadedWebClasses() !== undefined, headersKept: globalThis.Headers === Mine, responseFromBundle: Response === loadedWebClasses().classes.Response, text: await r.text() }));
     `;
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let o = '';
-      let e = '';
-      child.stdout?.on('data', (b: Buffer) => (o += b.toString()));
-      child.stderr?.on('data', (b: Buffer) => (e += b.toString()));
-      child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
-    });
+    const out = await runModuleScript(script);
     expect(JSON.parse(out)).toEqual({ before: true, after: true, headersKept: true, responseFromBundle: true, text: 'x' });
   }, T);
 });
@@ -214,14 +219,7 @@ describe('wholeBody (in a child process: it installs the classes)', () => {
       };
       console.log(JSON.stringify(out));
     `;
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let o = '';
-      let e = '';
-      child.stdout?.on('data', (b: Buffer) => (o += b.toString()));
-      child.stderr?.on('data', (b: Buffer) => (e += b.toString()));
-      child.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`exit ${code}: ${e}`))));
-    });
+    const out = await runModuleScript(script);
     expect(JSON.parse(out)).toEqual({ string: 's', bytes: [1, 2], stream: null, blob: null, none: null, used: null, foreign: null });
   }, T);
 });
