@@ -308,15 +308,21 @@ describe('delivery (conformance)', () => {
   });
 
   it('/metrics after this traffic counts the dead-lettered events, the retries and the subscriber\'s cold start', async () => {
-    const res = await fetch(`${zeno.gatewayUrl}/metrics`);
-    expect(res.status).toBe(200);
-    const text = await res.text();
+    let text = '';
     const value = (series: string): number => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line === undefined ? 0 : Number(line.slice(series.length + 1));
     };
     const failing = 'namespace_name="default",broker_name="default",trigger_name="failing"';
-    // fail-500 (after 2 retries) and fail-422 (at once) went to the dead letter sink.
+    // fail-500 (after 2 retries) and fail-422 (at once) went to the dead letter sink. The
+    // dispatcher counts an outcome when the dead letter sink's answer is back, which can be just
+    // after the sink recorded the event the earlier tests waited for: poll until it is counted.
+    await waitFor(async () => {
+      const res = await fetch(`${zeno.gatewayUrl}/metrics`);
+      expect(res.status).toBe(200);
+      text = await res.text();
+      return value(`zeno_trigger_event_dead_letter_count{${failing}}`) >= 2;
+    }, 10_000, { message: 'both dead letters counted in /metrics' });
     expect(value(`zeno_trigger_event_dead_letter_count{${failing}}`)).toBeGreaterThanOrEqual(2);
     expect(value(`zeno_trigger_event_retry_count{${failing}}`)).toBeGreaterThanOrEqual(2);
     // The replier Service started from zero for its first event.
