@@ -227,6 +227,38 @@ describe('gateway called in process', () => {
     expect(pod.seen).toHaveLength(1);
   });
 
+  it('never writes a header value that would split the request head; a bodiless POST says content-length 0', async () => {
+    setup(realClock);
+    throttler.updateBackends([{ id: 'p1', url: pod.url }]);
+    const a = await send({ path: '/function/hello.default', headers: { 'ce-x': 'a\r\nx-injected: 1' } }).done;
+    expect(a).toMatchObject({ status: 502 });
+    expect(pod.seen.filter((s) => s.headers['x-injected'] !== undefined)).toHaveLength(0);
+    const b = await send({ path: '/function/hello.default/empty', headers: { 'ce-id': 'é' }, body: null }).done;
+    expect(b).toMatchObject({ status: 200 });
+    const s = pod.seen.find((x) => x.url === '/empty')!;
+    expect(s.headers['content-length']).toBe('0');
+    expect(Buffer.from(s.headers['ce-id'] as string, 'latin1').toString('latin1')).toBe('é');
+    expect(throttler.inFlight()).toBe(0);
+  });
+
+  it('hands the pod’s response head over as undici would: repeated fields joined, Set-Cookie a list', async () => {
+    setup(realClock);
+    const server = http.createServer((_req, res) => {
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.setHeader('x-two', ['p', 'q']);
+      res.writeHead(202).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      throttler.updateBackends([{ id: 'p2', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }]);
+      const a = await send({ path: '/function/hello.default' }).done;
+      expect(a).toMatchObject({ status: 202, headers: { 'set-cookie': ['a=1', 'b=2'], 'x-two': 'p, q' } });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('viaLocalGateway: only the gateway’s own function routes go in process', async () => {
     setup(realClock);
     throttler.updateBackends([{ id: 'p1', url: pod.url }]);

@@ -35,13 +35,14 @@ import type { Clock } from '../core/clock.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
 import type { RevisionId } from '../core/types.js';
 import { SPAN_KIND, type Span, type Tracer } from './otel.js';
-import { upstreamHeaders } from './proxy-headers.js';
+import { requestHead, upstreamHeaders } from './proxy-headers.js';
 import {
   RequestTimeouts, accessLogEntry, admit, describeTimeout, finishRequest, leavePod, mayRetry, recordColdStart, traceRequest, type TimeoutKind,
 } from './request-rules.js';
 import type { RouteTable } from './routes.js';
 import type { AccessLogEntry, RevisionHandle } from './server.js';
 import { randomHex, traceIdOf } from './trace.js';
+import type { UpstreamCall, UpstreamHandler, UpstreamPool } from './upstream.js';
 
 export interface LocalGatewayDeps {
   clock: Clock;
@@ -49,8 +50,14 @@ export interface LocalGatewayDeps {
   /** The gateway's own route resolution (server.ts), for a path and request headers. */
   resolve(path: string, headers: IncomingHttpHeaders): { rev: RevisionId; path: string } | ZenoError;
   revision(id: RevisionId): RevisionHandle | undefined;
-  /** The gateway's pod connection pool. */
+  /** The gateway's pod connection pool (undici): early pods, and requests the own client cannot write. */
   agent: Dispatcher;
+  /**
+   * The gateway's own client (gateway/upstream.ts), for requests to ready
+   * pods: a delivery is the hot path of every event, and undici's layers
+   * cost more CPU per request than the rest of the in-process call.
+   */
+  pool?: UpstreamPool | undefined;
   maxBodyBytes: number;
   closing(): boolean;
   accessLog?: ((entry: AccessLogEntry) => void) | undefined;
@@ -93,7 +100,7 @@ export function createLocalGateway(deps: LocalGatewayDeps): LocalGateway {
  * response, the timers' target — so a delivery allocates little beyond
  * what undici needs (the hot path of every event).
  */
-class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHandler {
+class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHandler, UpstreamHandler {
   private readonly startedMs: number;
   private readonly headers: IncomingHttpHeaders;
   private readonly requestId: string | undefined;
@@ -120,7 +127,8 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   private span: Span | undefined;
   private traceId: string | undefined;
   private timeouts: RequestTimeouts | undefined;
-  private upstream: Dispatcher.DispatchController | undefined;
+  /** The call to the pod: undici's controller, or the own client's call. */
+  private upstream: Pick<Dispatcher.DispatchController, 'abort' | 'pause' | 'resume'> | UpstreamCall | undefined;
   // The caller-facing controller.
   reason: Error | null = null;
   paused = false;
@@ -231,6 +239,19 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   private send(lease: Lease): void {
     this.lease = lease;
     if (this.stopped) return this.failed(this.stopped);
+    const pool = this.deps.pool;
+    if (pool !== undefined && !lease.onEarlyPod()) {
+      const head = ownClientHead(this.req.method, this.targetPath, this.up!, this.req.body, lease.backend.url);
+      if (head !== undefined) {
+        const body = this.req.body;
+        const m = this.req.method;
+        this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
+          ? pool.request(lease.backend.url, m, head, this)
+          : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this);
+        if (this.paused) this.upstream.pause();
+        return;
+      }
+    }
     try {
       this.deps.agent.dispatch(
         { origin: lease.backend.url, path: this.targetPath, method: this.req.method as Dispatcher.HttpMethod, headers: this.up!, body: this.req.body ?? null },
@@ -267,7 +288,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     else if (this.paused) c.pause();
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, h: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(_c: Dispatcher.DispatchController | undefined, statusCode: number, h: IncomingHttpHeaders, statusMessage?: string): void {
     if (statusCode < 200) return;
     this.timeouts?.started();
     this.status = statusCode;
@@ -276,15 +297,34 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     this.handler.onResponseStart?.(this, statusCode, h, statusMessage);
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(_c: Dispatcher.DispatchController | undefined, chunk: Buffer): void {
     this.timeouts?.wrote();
     this.handler.onResponseData?.(this, chunk);
   }
 
-  onResponseEnd(_c: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+  onResponseEnd(_c: Dispatcher.DispatchController | undefined, trailers: IncomingHttpHeaders): void {
     this.upstream = undefined;
     this.finish();
     this.handler.onResponseEnd?.(this, trailers);
+  }
+
+  // ---- the pod's response (the own client: gateway/upstream.ts) ----
+
+  onHead(statusCode: number, flat: string[]): void {
+    this.onResponseStart(undefined, statusCode, headerObject(flat), '');
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.onResponseData(undefined, chunk);
+    return !this.paused;
+  }
+
+  onEnd(): void {
+    this.onResponseEnd(undefined, {});
+  }
+
+  onError(err: Error): void {
+    this.onResponseError(undefined, err);
   }
 
   onResponseError(_c: Dispatcher.DispatchController | undefined, err: Error): void {
@@ -369,6 +409,59 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
       }));
     }
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** RFC 9110 §5.6.2 token: a method or field name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** What undici lets through in a field value (it refuses the rest, CR, LF and NUL among them). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * The request head for the own client, with the body's Content-Length; or
+ * undefined when a method, name or value could not be written as it is
+ * (then undici sends it, or refuses it as it always did). The names and
+ * values come from the platform's callers (a delivery's `ce-` attributes),
+ * not from Node's parser, so unlike server.ts they are checked here: a CR
+ * or LF in a value would split the head.
+ */
+function ownClientHead(method: string, path: string, headers: Record<string, string | string[]>, body: Buffer | null | undefined, origin: string): string | undefined {
+  if (!TOKEN.test(method) || method === 'CONNECT' || path.length === 0 || BAD_VALUE.test(path) || path.includes(' ')) return undefined;
+  if (!origin.startsWith('http://')) return undefined;
+  let host = false;
+  for (const k in headers) {
+    if (k === 'host') host = true;
+    if (!TOKEN.test(k)) return undefined;
+    const v = headers[k]!;
+    if (typeof v === 'string') {
+      if (BAD_VALUE.test(v)) return undefined;
+    } else {
+      for (const x of v) if (BAD_VALUE.test(x)) return undefined;
+    }
+    // Framing is the client's: the length of the body it sends; a caller's Upgrade is not served.
+    if (k === 'content-length' || k === 'upgrade') return undefined;
+  }
+  const hasBody = body !== null && body !== undefined;
+  let head = requestHead(method, path, headers).slice(0, -2);
+  // As undici sends it: the pod's host when the caller named none (HTTP/1.1 requires one),
+  // a length for any body, and for a bodiless request of a method that usually has one.
+  if (!host) head += `host: ${origin.slice(7)}\r\n`;
+  if (hasBody || !(method === 'GET' || method === 'HEAD')) head += `content-length: ${hasBody ? body.length : 0}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** A response head as undici hands it to a handler: lower-case names, repeated fields joined (Set-Cookie kept a list). */
+function headerObject(flat: readonly string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i]!;
+    const v = flat[i + 1]!;
+    const prev = out[k];
+    if (prev === undefined) out[k] = k === 'set-cookie' ? [v] : v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = `${prev}, ${v}`;
+  }
+  return out as IncomingHttpHeaders;
 }
 
 /** undici's dispatch API, as much of it as a delivery needs (an Agent has it). */

@@ -180,7 +180,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  // The warm path's own client (gateway/upstream.ts): bodiless GET and HEAD to ready pods.
+  // The warm path's own client (gateway/upstream.ts): bodiless GET and HEAD
+  // proxied to ready pods, and the platform's in-process requests (local.ts).
   const pool = new UpstreamPool(clock, (host, port) => pre.take(host, port));
 
   const resolve = (req: IncomingMessage): { rev: RevisionId; path: string } | ZenoError => {
@@ -457,6 +458,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     resolve: (path, headers) => resolve({ url: path, headers } as IncomingMessage),
     revision: deps.revision,
     agent,
+    pool,
     maxBodyBytes: deps.maxBodyBytes,
     closing: () => closing,
     accessLog: deps.accessLog,

@@ -198,6 +198,26 @@ function get(pool: UpstreamPool, url: string, path = '/', handler: Partial<Upstr
   return Object.assign(p, { abort: (e: Error) => abort(e) });
 }
 
+/** One POST with a body through the pool (requestWithBody), as a promise. */
+function post(pool: UpstreamPool, url: string, body: string, path = '/'): Promise<Result> {
+  return new Promise<Result>((resolve, reject) => {
+    const r: Result = { status: 0, headers: [], body: '' };
+    const b = Buffer.from(body);
+    pool.requestWithBody(url, `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: ${b.length}\r\n\r\n`, b, {
+      onHead: (status, headers) => {
+        r.status = status;
+        r.headers = headers;
+      },
+      onData: (c) => {
+        r.body += c.toString();
+        return true;
+      },
+      onEnd: () => resolve(r),
+      onError: reject,
+    });
+  });
+}
+
 const answer = (body: string, extra = '') => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 
 function newPool(clock = new FakeClock()): UpstreamPool {
@@ -255,6 +275,46 @@ describe('UpstreamPool', () => {
     expect((await get(pool, srv.url)).body).toBe('one');
     expect((await get(pool, srv.url)).body).toBe('one');
     expect(srv.connections()).toBe(2);
+  });
+
+  it('POSTs bodies on one keep-alive connection to a real node:http server', async () => {
+    const server = createHttpServer((req, res) => {
+      let got = '';
+      req.on('data', (c: Buffer) => (got += c.toString()));
+      req.on('end', () => res.writeHead(201, { 'x-len': req.headers['content-length'] }).end(`${req.method} ${req.url} ${got}`));
+    });
+    let connections = 0;
+    server.on('connection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(r);
+    }));
+    const addr = server.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const pool = newPool();
+    for (let i = 0; i < 3; i++) {
+      const r = await post(pool, url, `{"n":${i}}`, `/e${i}`);
+      expect(r).toMatchObject({ status: 201, body: `POST /e${i} {"n":${i}}` });
+      expect(r.headers.slice(r.headers.indexOf('x-len'), r.headers.indexOf('x-len') + 2)).toEqual(['x-len', '7']);
+    }
+    expect(connections).toBe(1);
+  });
+
+  it('never sends a request with a body twice: a reused connection that closes before any answer fails the call', async () => {
+    // The pod may have read the POST before it closed: sending it again could run it twice.
+    let heads = 0;
+    const srv = await rawServer((s, nth) => {
+      heads++;
+      if (nth === 1) s.write(answer('one'));
+      else s.destroy();
+    });
+    const pool = newPool();
+    expect((await post(pool, srv.url, 'a')).body).toBe('one');
+    await expect(post(pool, srv.url, 'b')).rejects.toThrow(/closed the connection/);
+    expect(heads).toBe(2);
+    expect(srv.connections()).toBe(1);
+    expect(pool.idleCount()).toBe(0);
   });
 
   it('fails, without a retry, when a new connection closes before any answer', async () => {

@@ -1,8 +1,9 @@
 /**
- * The gateway's own HTTP/1.1 client for the warm path: a bodiless GET or
- * HEAD to a ready pod, over a pooled keep-alive connection. Everything else
- * (request bodies, early pods, other methods, in-process deliveries) goes
- * through undici as before.
+ * The gateway's own HTTP/1.1 client for the warm path, over pooled
+ * keep-alive connections to ready pods: a bodiless GET or HEAD proxied for a
+ * client (server.ts), and a request whose whole body is in memory that the
+ * platform makes in process (local.ts: event deliveries). Everything else
+ * (streamed request bodies, early pods) goes through undici as before.
  *
  * Why not undici for these too: under load a proxied request spent more CPU
  * in undici's layers (Agent → Pool → Client → Request, the llhttp wasm
@@ -385,7 +386,21 @@ export class UpstreamPool {
 
   /** Starts a bodiless request; `origin` is `http://host:port`. */
   request(origin: string, method: 'GET' | 'HEAD', head: string, handler: UpstreamHandler): UpstreamCall {
-    const call = new UpstreamCall(this, origin, method === 'HEAD', head, handler);
+    const call = new UpstreamCall(this, origin, method === 'HEAD', head, handler, null, true);
+    call.send(this.take(origin));
+    return call;
+  }
+
+  /**
+   * Starts a request whose body is all in `body` (`head` must carry its
+   * Content-Length). Head and body leave in one write. Unlike a GET, it is
+   * never sent twice: a reused connection that closes before any byte of
+   * the answer fails the call, since the pod may have read the request and
+   * run it (a POST is not idempotent, RFC 9110 §9.2.2); the caller decides
+   * (the dispatcher's retry policy, the gateway's never-reached-pod rule).
+   */
+  requestWithBody(origin: string, head: string, body: Buffer, handler: UpstreamHandler): UpstreamCall {
+    const call = new UpstreamCall(this, origin, false, head, handler, body, false);
     call.send(this.take(origin));
     return call;
   }
@@ -505,6 +520,10 @@ export class UpstreamCall implements ResponseEvents {
     private readonly isHead: boolean,
     private readonly requestHead: string,
     private readonly handler: UpstreamHandler,
+    /** The whole request body (its length is in the head), or null. */
+    private readonly body: Buffer | null,
+    /** Whether the request may go again on a fresh connection when a reused one closed before answering. */
+    private readonly resendable: boolean,
   ) {
     this.parser = new ResponseParser(this, isHead);
   }
@@ -514,7 +533,17 @@ export class UpstreamCall implements ResponseEvents {
     this.reused = got.reused;
     got.conn.call = this;
     // Written at once even while connecting: net buffers it until the socket is up.
-    got.conn.socket.write(this.requestHead, 'latin1');
+    if (this.body === null || this.body.length === 0) {
+      got.conn.socket.write(this.requestHead, 'latin1');
+      return;
+    }
+    // One buffer, one write (a write of the head and one of the body cost two
+    // trips through the stream, or a writev, per request).
+    const headBytes = Buffer.byteLength(this.requestHead, 'latin1');
+    const out = Buffer.allocUnsafe(headBytes + this.body.length);
+    out.write(this.requestHead, 0, headBytes, 'latin1');
+    this.body.copy(out, headBytes);
+    got.conn.socket.write(out);
   }
 
   /** Bytes from the pod. */
@@ -536,8 +565,9 @@ export class UpstreamCall implements ResponseEvents {
     const conn = this.conn;
     // A reused connection the pod closed before any byte of the answer: the
     // pod's keep-alive timeout crossed our write, and it never read the
-    // request. A GET or HEAD goes again on a new connection.
-    if (this.reused && !this.answered && conn) {
+    // request. A GET or HEAD goes again on a new connection; a request with
+    // a body fails (see requestWithBody): it may have been read after all.
+    if (this.resendable && this.reused && !this.answered && conn) {
       conn.call = undefined;
       conn.kill();
       this.parser = new ResponseParser(this, this.isHead);
@@ -577,7 +607,14 @@ export class UpstreamCall implements ResponseEvents {
     this.handler.onEnd();
   }
 
-  /** After onData returned false: read on. */
+  /** Stops reading the pod's answer until `resume()` (the caller is slow). */
+  pause(): void {
+    if (this.paused || this.ended) return;
+    this.paused = true;
+    this.conn?.socket.pause();
+  }
+
+  /** After onData returned false, or pause(): read on. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
