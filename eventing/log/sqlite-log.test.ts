@@ -71,6 +71,51 @@ describe('sqlite event log', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('counts each ack of one turn once, whatever nacks of the same events came with it', async () => {
+    const dir = tempDir();
+    const clock = new FakeClock();
+    const log = openSqliteEventLog(join(dir, 'events.db'), { clock });
+    await log.addConsumer('ns/b', 't', { maxInFlight: 50, leaseMs: 60_000 });
+    await log.addConsumer('ns/b', 'u', { maxInFlight: 50, leaseMs: 60_000 });
+    const ev = (i: number) => ({ attributes: { specversion: '1.0', id: `e${i}`, source: '/s', type: 't' } });
+    const s = await Promise.all(Array.from({ length: 6 }, (_, i) => log.append('ns/b', ev(i))));
+    expect((await log.fetch('t', 10)).map((e) => e.seq)).toEqual(s);
+    expect((await log.fetch('u', 10)).map((e) => e.seq)).toEqual(s);
+    const retryAt = clock.now() + 1_000;
+    // One turn: a duplicate ack, an ack after a nack of the same event (acked),
+    // a nack after an ack (stays acked), an ack of an event never leased, and
+    // another consumer's acks of the same events beside them.
+    await Promise.all([
+      log.ack('t', s[0]!), log.ack('t', s[0]!), log.ack('u', s[0]!), log.ack('t', s[2]!),
+      log.nack('t', s[1]!, retryAt), log.ack('t', s[1]!),
+      log.ack('t', s[3]!), log.nack('t', s[3]!, retryAt), log.ack('u', s[3]!),
+      log.ack('t', s[5]! + 100),
+    ]);
+    expect(await log.info('t')).toMatchObject({ outstanding: 2, ackFloor: s[3] });
+    expect(await log.info('u')).toMatchObject({ outstanding: 4, ackFloor: s[0] });
+    clock.advance(1_000);
+    expect(await log.fetch('t', 10)).toEqual([]);
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the bodies of events it did not append itself (another process, or long ago) from the file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'events.db');
+    const first = openSqliteEventLog(file, { clock: new FakeClock() });
+    const ev = (i: number) => ({ attributes: { specversion: '1.0', id: `e${i}`, source: '/s', type: 't' }, data: { i, b: new Array(i % 3).fill('x') } });
+    const seqs = await Promise.all(Array.from({ length: 1100 }, (_, i) => first.append('ns/b', ev(i))));
+    await first.close();
+    const second = openSqliteEventLog(file, { clock: new FakeClock() });
+    await second.addConsumer('ns/b', 't', { maxInFlight: 2000, leaseMs: 60_000, fromStart: true });
+    const got = await second.fetch('t', 2000);
+    expect(got.map((e) => e.seq)).toEqual(seqs);
+    expect(got.map((e) => e.event)).toEqual(Array.from({ length: 1100 }, (_, i) => ev(i)));
+    expect(await second.info('t')).toMatchObject({ outstanding: 1100 });
+    await second.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('resolves an append only after an fsync that started after its commit, and fetches see it before', async () => {
     const dir = tempDir();
     const syncs: ((err: NodeJS.ErrnoException | null) => void)[] = [];

@@ -186,12 +186,21 @@ export function openSqliteEventLog(
     'SELECT MIN(MAX(lease_until, next_at)) AS at, COUNT(*) AS n FROM deliveries WHERE consumer = ?',
   );
   const qRelease = db.prepare<[number, string, number]>('UPDATE deliveries SET attempts = attempts + 1, lease_until = ? WHERE consumer = ? AND seq = ?');
-  const qNew = db.prepare<[string, number, number], EventRow>(
-    'SELECT seq, body, appended_at FROM events WHERE broker = ? AND seq > ? ORDER BY seq LIMIT ?',
+  // Without the body: the events a fetch leases were nearly always appended
+  // by this process a moment ago and are in the decoded cache, and every
+  // Trigger of a broker fetches them; a body is read only on a miss (qBody).
+  const qNew = db.prepare<[string, number, number], { seq: number; appended_at: number }>(
+    'SELECT seq, appended_at FROM events WHERE broker = ? AND seq > ? ORDER BY seq LIMIT ?',
   );
-  const qLease = db.prepare<[string, number, number]>('INSERT INTO deliveries (consumer, seq, attempts, lease_until, next_at) VALUES (?, ?, 1, ?, 0)');
+  const qBody = db.prepare<[number], { body: string }>('SELECT body FROM events WHERE seq = ?');
+  // One statement for a whole fetch's leases: the broker's events in (delivered, last] are exactly those qNew returned.
+  const qLeaseRange = db.prepare<[string, number, string, number, number]>(
+    'INSERT INTO deliveries (consumer, seq, attempts, lease_until, next_at) SELECT ?, seq, 1, ?, 0 FROM events WHERE broker = ? AND seq > ? AND seq <= ?',
+  );
   const qSetDelivered = db.prepare<[number, string]>('UPDATE consumers SET delivered = ? WHERE name = ?');
   const qAck = db.prepare<[string, number]>('DELETE FROM deliveries WHERE consumer = ? AND seq = ?');
+  // A consumer's acks of one group commit in one statement (seqs as a JSON array).
+  const qAckMany = db.prepare<[string, string]>('DELETE FROM deliveries WHERE consumer = ? AND seq IN (SELECT value FROM json_each(?))');
   const qMinOutstanding = db.prepare<[string], { seq: number | null }>('SELECT MIN(seq) AS seq FROM deliveries WHERE consumer = ?');
   const qSetFloor = db.prepare<[number, string]>('UPDATE consumers SET ack_floor = ? WHERE name = ?');
   const qNack = db.prepare<[number, string, number]>('UPDATE deliveries SET lease_until = 0, next_at = ? WHERE consumer = ? AND seq = ?');
@@ -308,11 +317,15 @@ export function openSqliteEventLog(
     if (room <= 0) return;
     const fresh = qNew.all(c.broker, c.delivered, room);
     if (fresh.length === 0) return;
-    for (const r of fresh) {
-      qLease.run(name, r.seq, leaseUntil);
-      out.push({ seq: r.seq, broker: c.broker, event: decoded(r.seq, r.body), attempt: 1, appendedAt: r.appended_at, leaseUntil });
-    }
     const last = fresh[fresh.length - 1]!.seq;
+    if (qLeaseRange.run(name, leaseUntil, c.broker, c.delivered, last).changes !== fresh.length) {
+      throw new ZenoError('ZENO_ERR_INTERNAL', `event log: leasing ${fresh.length} events of ${name} wrote a different number of rows`);
+    }
+    for (const r of fresh) {
+      const hit = decodedCache.get(r.seq);
+      const event = hit ? hit.event : decoded(r.seq, qBody.get(r.seq)!.body);
+      out.push({ seq: r.seq, broker: c.broker, event, attempt: 1, appendedAt: r.appended_at, leaseUntil });
+    }
     qSetDelivered.run(last, name);
     c.delivered = last;
     c.outstanding += fresh.length;
@@ -322,16 +335,33 @@ export function openSqliteEventLog(
   const writeBatch = guarded(
     db.transaction((appends: PendingAppend[], batch: PendingSettle[], wants: PendingFetch[]): number[] => {
       const touched = new Map<string, ConsumerState>();
+      // Acks by consumer, each consumer's in one statement after the nacks.
+      // Order does not matter: an acked event stays acked whether a nack of
+      // it in the same turn came before (the ack deletes the row) or after
+      // (the nack finds no row).
+      let acks: Map<string, number[]> | undefined;
       for (const s of batch) {
         const c = consumers.get(s.consumer) ?? load(s.consumer);
         // Removed since the call: its deliveries went with it.
         if (!c) continue;
         if (s.retryAt === undefined) {
-          if (qAck.run(s.consumer, s.seq).changes === 0) continue;
-          c.outstanding--;
-          touched.set(s.consumer, c);
-        } else if (qNack.run(s.retryAt, s.consumer, s.seq).changes > 0 && s.retryAt < c.nextDueAt) {
+          acks ??= new Map();
+          const list = acks.get(s.consumer);
+          if (list) list.push(s.seq);
+          else acks.set(s.consumer, [s.seq]);
+          continue;
+        }
+        if (qNack.run(s.retryAt, s.consumer, s.seq).changes > 0 && s.retryAt < c.nextDueAt) {
           c.nextDueAt = s.retryAt;
+        }
+      }
+      if (acks) {
+        for (const [name, seqs] of acks) {
+          const n = seqs.length === 1 ? qAck.run(name, seqs[0]!).changes : qAckMany.run(name, JSON.stringify(seqs)).changes;
+          if (n === 0) continue;
+          const c = consumers.get(name)!;
+          c.outstanding -= n;
+          touched.set(name, c);
         }
       }
       for (const [name, c] of touched) {
