@@ -414,6 +414,8 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
 const EMPTY = Buffer.alloc(0);
 /** RFC 9110 §5.6.2 token: a method or field name. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field names already checked against TOKEN. */
+const GOOD_NAMES = new Set<string>();
 /** What undici lets through in a field value (it refuses the rest, CR, LF and NUL among them). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -431,7 +433,12 @@ function ownClientHead(method: string, path: string, headers: Record<string, str
   let host = false;
   for (const k in headers) {
     if (k === 'host') host = true;
-    if (!TOKEN.test(k)) return undefined;
+    if (!GOOD_NAMES.has(k)) {
+      if (!TOKEN.test(k)) return undefined;
+      // A few dozen names recur (ce-id, ce-type, …): each is checked once. Bounded.
+      if (GOOD_NAMES.size >= 1024) GOOD_NAMES.clear();
+      GOOD_NAMES.add(k);
+    }
     const v = headers[k]!;
     if (typeof v === 'string') {
       if (BAD_VALUE.test(v)) return undefined;
@@ -498,8 +505,10 @@ export function viaLocalGateway(local: LocalGateway, selfOrigin: () => string, f
         return fallback.dispatch(opts, handler);
       }
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers as Record<string, string | string[] | undefined>)) {
-        if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      const given = opts.headers as Record<string, string | string[] | undefined>;
+      for (const k in given) {
+        const v = given[k];
+        if (v !== undefined) headers[k.toLowerCase()] = typeof v === 'string' ? v : v.join(', ');
       }
       // What an HTTP client would have sent.
       headers.host ??= hostOf(origin);

@@ -172,6 +172,9 @@ export interface EventDispatcher {
 /** Headroom on top of two attempt timeouts in the lease (acks, a reply append, scheduling). */
 export const LEASE_SLACK_MS = 5_000;
 
+/** The body of a response without one (most: 202), shared. */
+const NO_BODY = Buffer.alloc(0);
+
 /** Events asked of the log per fetch (below maxInFlight when that is smaller). */
 const FETCH_BATCH = 256;
 
@@ -358,7 +361,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
           chunks.push(chunk);
         },
         onResponseEnd() {
-          finish({ status, headers, body: Buffer.concat(chunks) });
+          finish({ status, headers, body: chunks.length === 0 ? NO_BODY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
         },
         onResponseError(_c, err) {
           finish({ error: err });

@@ -218,8 +218,11 @@ export function openSqliteEventLog(
   // the object given to append (the contract hands events back exactly as
   // appended, and read-only). Bounded (a slow consumer's old events fall out
   // and are parsed again).
-  const DECODED_MAX = 1024;
-  const DECODED_MAX_CHARS = 2 * 1024 * 1024;
+  // Sized for a backlog: when ingress outruns the Triggers (a burst), they
+  // fetch events appended seconds ago, and with 1024 entries every one of
+  // them missed and was parsed (and encoded for delivery) once per Trigger.
+  const DECODED_MAX = 8192;
+  const DECODED_MAX_CHARS = 8 * 1024 * 1024;
   const decodedCache = new Map<number, { event: StoredEvent; chars: number }>();
   let decodedChars = 0;
   const remember = (seq: number, event: StoredEvent, chars: number): void => {
