@@ -47,7 +47,8 @@ function text(v: AttributeValue): string {
 
 /** True when every attribute can be a `ce-` header value as it is. */
 export function binaryModeSafe(event: StoredEvent): boolean {
-  for (const v of Object.values(event.attributes)) if (!HEADER_SAFE.test(text(v))) return false;
+  const a = event.attributes;
+  for (const k in a) if (!HEADER_SAFE.test(text(a[k]!))) return false;
   return true;
 }
 
@@ -82,12 +83,13 @@ function binaryBody(event: StoredEvent): { body: Buffer; contentType: string | u
  */
 export function encodeForDelivery(event: StoredEvent, extra: Record<string, string> = {}): OutgoingRequest {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
+  for (const k in extra) headers[k.toLowerCase()] = extra[k]!;
   let body: Buffer;
   if (binaryModeSafe(event)) {
-    for (const [name, value] of Object.entries(event.attributes)) {
+    const a = event.attributes;
+    for (const name in a) {
       if (name === 'datacontenttype') continue;
-      headers[`ce-${name}`] = text(value);
+      headers[`ce-${name}`] = text(a[name]!);
     }
     const b = binaryBody(event);
     body = b.body;
