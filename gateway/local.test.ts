@@ -83,7 +83,7 @@ describe('gateway called in process', () => {
   let counts: { begin: number; end: number; pokes: number; records: [number, string | undefined][]; coldStarts: number };
   let clock: Clock;
 
-  const setup = (c: Clock, opts: { timeoutMs?: number; cc?: number; maxBodyBytes?: number; tracer?: Tracer } = {}) => {
+  const setup = (c: Clock, opts: { timeoutMs?: number; cc?: number; maxBodyBytes?: number; tracer?: Tracer; maxOwnConnections?: number } = {}) => {
     clock = c;
     counts = { begin: 0, end: 0, pokes: 0, records: [], coldStarts: 0 };
     throttler = new RevisionThrottler({ clock, containerConcurrency: opts.cc ?? 0, queueDepth: 10, retryAfterSeconds: 1, onQueued: () => counts.pokes++ });
@@ -96,7 +96,7 @@ describe('gateway called in process', () => {
     const routes = new RouteTable();
     routes.set({ namespace: 'default', service: 'hello', targets: [{ revision: 'default/hello-00001', percent: 100 }] }, 'example.com', new Map());
     routes.set({ namespace: 'default', service: 'ghost', targets: [{ revision: 'default/ghost-00001', percent: 100 }] }, 'example.com', new Map());
-    gw = createGateway({ clock, routes, revision: (id) => (id === 'default/hello-00001' ? handle : undefined), maxBodyBytes: opts.maxBodyBytes ?? 1024, ...(opts.tracer ? { tracer: opts.tracer } : {}) });
+    gw = createGateway({ clock, routes, revision: (id) => (id === 'default/hello-00001' ? handle : undefined), maxBodyBytes: opts.maxBodyBytes ?? 1024, ...(opts.tracer ? { tracer: opts.tracer } : {}), ...(opts.maxOwnConnections === undefined ? {} : { maxOwnConnections: opts.maxOwnConnections }) });
   };
 
   const send = (req: Partial<LocalRequest> & { path: string }) => {
@@ -254,6 +254,38 @@ describe('gateway called in process', () => {
       const a = await send({ path: '/function/hello.default' }).done;
       expect(a).toMatchObject({ status: 202, headers: { 'set-cookie': ['a=1', 'b=2'], 'x-two': 'p, q' } });
     } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('keeps at most maxOwnConnections of its own connections busy to a pod; the rest go through undici', async () => {
+    setup(realClock, { maxOwnConnections: 2 });
+    // Which client wrote a request shows in its head: undici puts Host first, the own client after the caller's fields.
+    const firstField: string[] = [];
+    const held: http.ServerResponse[] = [];
+    const server = http.createServer((req, res) => {
+      firstField.push(req.rawHeaders[0]!.toLowerCase());
+      req.resume();
+      req.on('end', () => held.push(res));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      throttler.updateBackends([{ id: 'p3', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }]);
+      const calls = Array.from({ length: 5 }, () => send({ path: '/function/hello.default', headers: { 'x-first': '1' } }));
+      await until(() => held.length === 5, 'five requests at the pod');
+      expect(firstField.filter((f) => f === 'x-first')).toHaveLength(2);
+      expect(firstField.filter((f) => f === 'host')).toHaveLength(3);
+      for (const r of held.splice(0)) r.writeHead(202).end();
+      for (const c of calls) expect(await c.done).toMatchObject({ status: 202 });
+      // The own client's connections are free again: the next request takes one.
+      const next = send({ path: '/function/hello.default', headers: { 'x-first': '1' } });
+      await until(() => held.length === 1, 'the sixth request at the pod');
+      expect(firstField[5]).toBe('x-first');
+      held.pop()!.writeHead(202).end();
+      expect(await next.done).toMatchObject({ status: 202 });
+    } finally {
+      for (const r of held) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }

@@ -58,6 +58,8 @@ export interface LocalGatewayDeps {
    * cost more CPU per request than the rest of the in-process call.
    */
   pool?: UpstreamPool | undefined;
+  /** Most connections `pool` keeps busy to one pod (PLATFORM_DEFAULTS.ownClientMaxConnectionsPerPod). */
+  maxOwnConnections: number;
   maxBodyBytes: number;
   closing(): boolean;
   accessLog?: ((entry: AccessLogEntry) => void) | undefined;
@@ -240,7 +242,8 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     this.lease = lease;
     if (this.stopped) return this.failed(this.stopped);
     const pool = this.deps.pool;
-    if (pool !== undefined && !lease.onEarlyPod()) {
+    // Past the cap the request waits in undici's pool instead (bounded too), not on a new connection.
+    if (pool !== undefined && !lease.onEarlyPod() && pool.inUse(lease.backend.url) < this.deps.maxOwnConnections) {
       const head = ownClientHead(this.req.method, this.targetPath, this.up!, this.req.body, lease.backend.url);
       if (head !== undefined) {
         const body = this.req.body;

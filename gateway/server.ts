@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import { PLATFORM_DEFAULTS } from '../core/config/platform.js';
 import { redactQuery } from '../core/redact.js';
 import { ZenoError, errorBody, isZenoError } from '../core/errors.js';
 import { DEFAULT_HTTP_LIMITS, absoluteTarget, answerOnSocket, clientErrorListener, serverOptions, type HttpLimits } from '../core/http-server.js';
@@ -100,6 +101,8 @@ export interface GatewayDeps {
   http?: HttpLimits;
   /** OpenTelemetry spans (gateway/otel.ts); absent unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
   tracer?: Tracer;
+  /** Connections the own client keeps busy to one pod for in-process requests (default PLATFORM_DEFAULTS.ownClientMaxConnectionsPerPod). */
+  maxOwnConnections?: number;
 }
 
 /**
@@ -459,6 +462,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     revision: deps.revision,
     agent,
     pool,
+    maxOwnConnections: deps.maxOwnConnections ?? PLATFORM_DEFAULTS.ownClientMaxConnectionsPerPod,
     maxBodyBytes: deps.maxBodyBytes,
     closing: () => closing,
     accessLog: deps.accessLog,

@@ -301,6 +301,22 @@ describe('UpstreamPool', () => {
     expect(connections).toBe(1);
   });
 
+  it('counts the calls in use per origin until each ends, fails or is aborted', async () => {
+    const srv = await rawServer((s, nth) => (nth === 1 ? s.write(answer('ok')) : nth === 2 ? s.destroy() : undefined));
+    const pool = newPool();
+    await post(pool, srv.url, 'a');
+    expect(pool.inUse(srv.url)).toBe(0);
+    const p = post(pool, srv.url, 'b');
+    expect(pool.inUse(srv.url)).toBe(1);
+    await expect(p).rejects.toThrow();
+    expect(pool.inUse(srv.url)).toBe(0);
+    const hung = get(pool, srv.url);
+    expect(pool.inUse(srv.url)).toBe(1);
+    hung.abort(new Error('gone'));
+    await expect(hung).rejects.toThrow('gone');
+    expect(pool.inUse(srv.url)).toBe(0);
+  });
+
   it('never sends a request with a body twice: a reused connection that closes before any answer fails the call', async () => {
     // The pod may have read the POST before it closed: sending it again could run it twice.
     let heads = 0;

@@ -374,6 +374,8 @@ const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
  */
 export class UpstreamPool {
   private readonly idle = new Map<string, Conn[]>();
+  /** Calls not ended yet, by origin (each holds one connection). */
+  private readonly active = new Map<string, number>();
   private readonly origins = new Map<string, { host: string; port: number }>();
   private sweeper: TimerHandle | undefined;
   private closed = false;
@@ -403,6 +405,22 @@ export class UpstreamPool {
     const call = new UpstreamCall(this, origin, false, head, handler, body, false);
     call.send(this.take(origin));
     return call;
+  }
+
+  /** Calls to `origin` not ended yet: the connections to it in use. */
+  inUse(origin: string): number {
+    return this.active.get(origin) ?? 0;
+  }
+
+  /** A call started (counted until callEnded). */
+  callStarted(origin: string): void {
+    this.active.set(origin, (this.active.get(origin) ?? 0) + 1);
+  }
+
+  callEnded(origin: string): void {
+    const n = (this.active.get(origin) ?? 0) - 1;
+    if (n > 0) this.active.set(origin, n);
+    else this.active.delete(origin);
   }
 
   /** Idle connections now (for tests). */
@@ -526,6 +544,7 @@ export class UpstreamCall implements ResponseEvents {
     private readonly resendable: boolean,
   ) {
     this.parser = new ResponseParser(this, isHead);
+    pool.callStarted(origin);
   }
 
   send(got: { conn: Conn; reused: boolean }): void {
@@ -601,6 +620,7 @@ export class UpstreamCall implements ResponseEvents {
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.pool.callEnded(this.origin);
     const conn = this.conn!;
     if (this.paused) conn.socket.resume();
     this.pool.release(conn, this.parser);
@@ -629,6 +649,7 @@ export class UpstreamCall implements ResponseEvents {
   private fail(err: Error): void {
     if (this.ended) return;
     this.ended = true;
+    this.pool.callEnded(this.origin);
     const conn = this.conn;
     if (conn) {
       conn.call = undefined;

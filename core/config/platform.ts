@@ -62,6 +62,14 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    */
   keepAliveTimeoutMs: 65_000,
   /**
+   * Connections to one pod that the gateway's own client (gateway/upstream.ts)
+   * opens for the platform's in-process requests (event deliveries); past
+   * it they queue in undici's pool, which allows as many again. Every
+   * Trigger may have triggerMaxInFlight deliveries at once, so without a cap
+   * 10 Triggers on one Service would open 1,000 connections to its pod.
+   */
+  ownClientMaxConnectionsPerPod: 256,
+  /**
    * Deepest nesting of objects and arrays accepted in JSON the platform
    * parses (admin API bodies, CloudEvent data). Manifests nest about 10
    * levels; past a few thousand, walking the value overflows the stack, so
