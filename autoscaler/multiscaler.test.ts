@@ -196,8 +196,8 @@ describe('createMultiscaler', () => {
     a.clock.advance(70_000); // nothing recorded at zero: the windows empty out
     load(a.ms, a.clock, 140);
     a.ms.poke(REV);
-    // 140 waiting starts the windows afresh: ceil(140/70) = 2, right now.
-    expect(a.calls.map((c) => [c.n, c.atS])).toEqual([[1, 0], [0, 90], [2, 161]]);
+    // The first pod before the decision; 140 waiting starts the windows afresh: ceil(140/70) = 2, right now.
+    expect(a.calls.map((c) => [c.n, c.atS])).toEqual([[1, 0], [0, 90], [1, 161], [2, 161]]);
   });
 
   it('poke just after a scale to zero: the idle seconds still in the window dilute the stat (as in Knative)', () => {
@@ -210,6 +210,28 @@ describe('createMultiscaler', () => {
     expect(a.calls.map((c) => [c.n, c.atS])).toEqual([[1, 0], [0, 90], [1, 91]]);
     a.clock.advance(6000);
     expect(a.ms.desired(REV)).toBe(2);
+  });
+
+  it('poke asks for the first pod before the decision runs (the decider reads the ready pods then)', () => {
+    let scaledWhenDecided: number | undefined;
+    const clock = new FakeClock();
+    const scaled: number[] = [];
+    const ms = createMultiscaler({
+      clock,
+      config: () => ({ ...DEFAULT_AUTOSCALER_CONFIG, allowZeroInitialScale: true, initialScale: 0 }),
+      scale: (_rev, n) => scaled.push(n),
+      readyPods: () => {
+        scaledWhenDecided = scaled.at(-1);
+        return 0;
+      },
+    });
+    live.push(ms);
+    ms.upsert(REV, { containerConcurrency: 0, routed: true });
+    scaledWhenDecided = undefined;
+    load(ms, clock, 1);
+    ms.poke(REV);
+    expect(scaledWhenDecided).toBe(1);
+    expect(scaled).toEqual([0, 1]);
   });
 
   it('poke is ignored for unknown revisions', () => {

@@ -276,6 +276,11 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
       const inFlight = statsFor(rev).inFlight() + (deps.remote?.inFlight(rev, now) ?? 0);
       // Knative pokes only when the last desired scale was 0 and there is load.
       if ((e.applied ?? 0) !== 0 || inFlight === 0) return;
+      // At least one pod whatever the windows say: a request is waiting. Asked
+      // for before the decision is computed (config, windows, decider, its
+      // report: ~0.2 ms of a pooled cold start of ~5 ms), so the first pod
+      // starts that much sooner; the decision may then ask for more.
+      setScale(rev, e, 1, now);
       resolve(e);
       // Like the activator's immediate first stat ({concurrency: n, count: n}),
       // recorded into the same buckets the periodic reports go to.
@@ -283,8 +288,7 @@ export function createMultiscaler(deps: MultiscalerDeps): Multiscaler {
       e.panic.record(now, inFlight);
       e.hasData = true;
       const want = runDecision(rev, e, now);
-      // At least one pod whatever the windows say: a request is waiting.
-      setScale(rev, e, Math.max(want ?? 0, 1), now);
+      if (want !== undefined && want > 1) setScale(rev, e, want, now);
     },
 
     desired(rev) {
