@@ -110,19 +110,25 @@ function warm(host: string): void {
   // The exercise's first request: the code cache then holds the bridge's code.
   saveCodeCacheAfterFirstResponse(server);
 
+  // One SIGTERM listener for the process's whole life; what it does changes
+  // at specialization. Removing it and adding another there would stop and
+  // restart the signal watcher on the cold start's path (~0.1 ms, traced).
+  let onTerm = (): void => process.exit(0);
+  process.once('SIGTERM', () => onTerm());
+
   process.on('message', (m: SpecializeMessage) => {
     if (specialized || m?.type !== 'zeno-specialize') return;
     specialized = true;
-    for (const k of Object.keys(process.env)) delete process.env[k];
-    Object.assign(process.env, m.env);
+    replaceEnv(m.env);
     process.chdir(m.cwd);
     process.argv = [process.argv[0]!, process.argv[1]!, ...m.args];
-    process.removeAllListeners('SIGTERM');
+    // As a spawned pod: stop accepting, finish what is in flight (held
+    // requests wait for the handler), exit 0.
+    onTerm = () => void shutdown().then(() => process.exit(0));
     // The channel must not keep the pod alive; it closes once readiness is said.
     process.channel?.unref();
     void load(m.args[0]).then((h) => {
       setHandlers(h);
-      onSigterm(shutdown);
       // Readiness is said two turns later: the requests that arrived during the
       // import (the cold start's own) are answered first, and their responses
       // leave before the platform gets readiness bookkeeping to do at the
@@ -144,12 +150,12 @@ function warm(host: string): void {
   process.on('disconnect', () => {
     if (!specialized) process.exit(0);
   });
-  process.once('SIGTERM', () => process.exit(0));
   server.once('listening', () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     void exerciseWebBridge(host, port, token).then(() => {
       if (specialized) return;
+      exerciseSpecialization();
       process.send?.({ type: 'zeno-warm', port } satisfies WarmMessage);
       // Idle time is free: have the CloudEvents codec and the TS cache lookup ready too.
       preloadCloudEvents();
@@ -158,6 +164,30 @@ function warm(host: string): void {
       warmModuleLoader(new URL('./warm-import.js', import.meta.url));
     });
   });
+}
+
+/**
+ * Makes `process.env` exactly `env`, changing only what differs: every
+ * change is a call into libc, and a pod's environment is mostly the base
+ * environment the warm process already has.
+ */
+function replaceEnv(env: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) if (!Object.hasOwn(env, k)) delete process.env[k];
+  for (const k of Object.keys(env)) if (process.env[k] !== env[k]) process.env[k] = env[k];
+}
+
+/**
+ * Runs what specialization runs first (the environment's replacement and a
+ * chdir), changing nothing: their first calls are cold code (~0.15 ms of
+ * the message's handling, traced) that would otherwise be the cold start's.
+ */
+function exerciseSpecialization(): void {
+  const probe = 'ZENO_WARM_EXERCISE';
+  for (let i = 0; i < 3; i++) {
+    replaceEnv({ ...(process.env as Record<string, string>), [probe]: String(i) });
+    replaceEnv(Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== probe)) as Record<string, string>);
+  }
+  process.chdir(process.cwd());
 }
 
 /** Throwaway requests of the warm-up: enough for V8 to have compiled and optimized the bridge's hot code. */
