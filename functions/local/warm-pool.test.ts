@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,7 +11,7 @@ import { waitFor } from '../../test/support/wait.js';
 import { nodeRuntimeEntry } from '../node/index.js';
 import type { FunctionRuntime, PodTemplate } from '../runtime.js';
 import { createLocalRuntime } from './local-runtime.js';
-import type { WarmPool } from './warm-pool.js';
+import { specialize, WarmPool } from './warm-pool.js';
 
 // Real processes of the built runtime (dist/, `npm run build`): every wait polls with a deadline.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -256,6 +258,39 @@ describe('warm pool of Node runtime processes (real processes)', () => {
     }, T, { message: 'the probed pod to answer' });
     // It serves, but only its probe can make it ready, and no probe tick comes.
     expect(runtime.readyPods(probed.id)).toHaveLength(0);
+  }, T);
+
+  it('sends each booted process one zeno-exercise, before any specialization, and hands it over after', async () => {
+    // A stand-in for the runtime: says zeno-warm, then appends every message it gets to a file.
+    const dir = mkdtempSync(join(tmpdir(), 'zeno-warm-exercise-'));
+    try {
+      const entry = join(dir, 'entry.cjs');
+      const record = join(dir, 'messages');
+      writeFileSync(record, '');
+      writeFileSync(entry, `
+        const { appendFileSync } = require('node:fs');
+        process.on('message', (m) => appendFileSync(process.env.RECORD, JSON.stringify(m) + '\\n'));
+        process.send({ type: 'zeno-warm', port: 4321 });
+        setInterval(() => {}, 1000);
+      `);
+      const pool = new WarmPool({ size: 1, entry, host: '127.0.0.1', env: { RECORD: record }, guard: { track() {}, untrack() {} } });
+      try {
+        pool.start();
+        const messages = (): { type: string }[] => readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+        await waitFor(() => messages().length > 0, T, { message: 'a message in the warm process' });
+        expect(pool.bootedCount()).toBe(1);
+        const taken = pool.take()!;
+        expect(taken.port).toBe(4321);
+        expect(specialize(taken.child, { args: ['h.mjs'], cwd: dir, env: {} })).toBe(true);
+        await waitFor(() => messages().length === 2, T, { message: 'the specialization to arrive' });
+        expect(messages().map((m) => m.type)).toEqual(['zeno-exercise', 'zeno-specialize']);
+        taken.child.kill('SIGKILL');
+      } finally {
+        await pool.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, T);
 
   it('warm processes die with the platform, even on SIGKILL (orphan guard)', async () => {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { PLATFORM_DEFAULTS } from '../../core/config/platform.js';
-import { isWarmMessage, WARM_FLAG, type SpecializeMessage } from '../node/protocol.js';
+import { isWarmMessage, WARM_FLAG, type ExerciseMessage, type SpecializeMessage } from '../node/protocol.js';
 import { SPAWN_DETACHED, signalPod } from './orphan-guard.js';
 import { restartDelayMs } from './pod-policy.js';
 
@@ -218,6 +218,7 @@ export class WarmPool {
         w.booted = true;
         w.port = m.port;
         this.failures = 0;
+        exercise(child);
         this.opts.onListening?.(m.port);
       }
     };
@@ -235,6 +236,16 @@ export class WarmPool {
     child.on('error', onError);
     this.idle.push(w);
     return true;
+  }
+}
+
+/** Sends `zeno-exercise` (protocol.ts): best effort, a dead channel is noticed by 'exit'. */
+function exercise(child: ChildProcess): void {
+  if (!child.connected) return;
+  try {
+    child.send({ type: 'zeno-exercise' } satisfies ExerciseMessage, () => {});
+  } catch {
+    // Only an optimization.
   }
 }
 

@@ -117,6 +117,7 @@ function warm(host: string): void {
   process.once('SIGTERM', () => onTerm());
 
   process.on('message', (m: SpecializeMessage) => {
+    // Anything else (the pool's zeno-exercise) is ignored: receiving it was the point.
     if (specialized || m?.type !== 'zeno-specialize') return;
     specialized = true;
     replaceEnv(m.env);

@@ -10,7 +10,7 @@ import { findFreePort } from '../local/free-port.js';
 import { waitFor } from '../../test/support/wait.js';
 import { handlersOf } from './handler.js';
 import { isNodeRuntimeCommand, nodeRuntimeEntry } from './index.js';
-import { isWarmMessage, WARM_FLAG, type SpecializeMessage, type WarmMessage } from './protocol.js';
+import { isWarmMessage, WARM_FLAG, type ExerciseMessage, type SpecializeMessage, type WarmMessage } from './protocol.js';
 
 // Real processes of the built runtime (dist/, `npm run build`): every wait polls with a deadline.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -320,6 +320,38 @@ describe('Node function runtime: warm process protocol (real processes)', () => 
     const e = (await (await fetch(`http://127.0.0.1:${w.port}/who`)).json()) as Record<string, unknown>;
     expect(e).toMatchObject({ revision: 'echo-00001', secret: 's', leak: null, channelEnv: [], port: String(w.port), cwd: DATA, argv: [join(DATA, 'echo.mjs')] });
     await waitFor(async () => ((await (await fetch(`http://127.0.0.1:${w.port}/who`)).json()) as { ipc: boolean }).ipc === false, T, { message: 'the channel to close' });
+  }, T);
+
+  it('the pool\'s zeno-exercise gets no reply, and a specialization sent after it works as usual', async () => {
+    const w = await startWarm();
+    for (let i = 0; i < 3; i++) w.child.send({ type: 'zeno-exercise' } satisfies ExerciseMessage);
+    // The channel is ordered: a message sent after the exercises is handled after them.
+    specializeTo(w, join(DATA, 'slow-load.mjs'), { K_REVISION: 'after-00001', LOAD_MS: '300' });
+    await waitFor(() => w.stdout().includes('slow-load: importing'), T, { message: 'the import to start' });
+    const res = await fetch(`http://127.0.0.1:${w.port}/x`);
+    expect(await res.text()).toBe('loaded /x after-00001');
+    await waitFor(() => w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready'), T, { message: 'zeno-ready' });
+    expect(w.messages.filter((m) => !isWarmMessage(m)).map((m) => (m as { type?: string }).type)).toEqual(['zeno-ready']);
+  }, T);
+
+  it('exercise messages alone leave it serving nothing', async () => {
+    const w = await startWarm();
+    w.child.send({ type: 'zeno-exercise' } satisfies ExerciseMessage);
+    // A round trip after the message: the process has handled it by then (the channel is ordered).
+    await new Promise<void>((r) => w.child.send({ type: 'zeno-exercise' } satisfies ExerciseMessage, () => r()));
+    const res = await fetch(`http://127.0.0.1:${w.port}/anything`);
+    expect(res.status).toBe(503);
+    expect(w.child.exitCode).toBe(null);
+  }, T);
+
+  it('SIGTERM once specialized, its handler still loading: a graceful stop, exit 0 (as a spawned pod), not death by the signal', async () => {
+    const w = await startWarm();
+    specializeTo(w, join(DATA, 'slow-load.mjs'), { K_REVISION: 'term-00001', LOAD_MS: '5000' });
+    await waitFor(() => w.stdout().includes('slow-load: importing'), T, { message: 'the import to start' });
+    const exited = new Promise<[number | null, string | null]>((r) => w.child.once('exit', (code, signal) => r([code, signal])));
+    w.child.kill('SIGTERM');
+    // Nothing in flight: it stops at once, without waiting out the 5 s import.
+    expect(await exited).toEqual([0, null]);
   }, T);
 
   it('a handler that fails to load exits 1 and says why, without ever saying ready', async () => {
