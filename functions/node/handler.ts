@@ -92,16 +92,15 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
 }
 
 /**
- * Loads an empty ES module the way a handler is loaded (warm-import.ts): the
- * first require() of an ES module sets up the loader's synchronous path, a
- * cost a warm process pays while it idles instead of on the cold start.
+ * Loads a stand-in handler exactly as a handler is loaded (warm-import.ts):
+ * the first require() of an ES module sets up the loader's synchronous path,
+ * and loadHandlers' own code runs once; a warm process pays both while it
+ * idles instead of on the cold start.
  */
-export function warmModuleLoader(emptyModule: URL): void {
-  try {
-    requireModule(fileURLToPath(emptyModule));
-  } catch {
+export function warmHandlerLoader(standIn: URL): void {
+  void loadHandlers(fileURLToPath(standIn)).catch(() => {
     // Only an optimization.
-  }
+  });
 }
 
 /** Imports the handler module (compiling TypeScript first) and checks its shape. */

@@ -11,8 +11,8 @@
  * Kept small on purpose: esbuild and the CloudEvents codec are imported only
  * when a handler needs them.
  */
-import { request as httpRequest, type Server, type ServerResponse } from 'node:http';
-import { loadHandlers, warmModuleLoader, type Handlers } from './handler.js';
+import { Agent, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import { loadHandlers, warmHandlerLoader, type Handlers } from './handler.js';
 import { WARM_FLAG, type ReadyMessage, type SpecializeMessage, type WarmMessage } from './protocol.js';
 import { preloadCloudEvents, serve } from './serve.js';
 import { installWebClasses, loadedWebClasses } from './web.js';
@@ -162,7 +162,7 @@ function warm(host: string): void {
       preloadCloudEvents();
       void import('./ts-compile.js').catch(() => {});
       // A file next to this one, which the bundler leaves alone (warm-import.ts says why).
-      warmModuleLoader(new URL('./warm-import.js', import.meta.url));
+      warmHandlerLoader(new URL('./warm-import.js', import.meta.url));
     });
   });
 }
@@ -203,7 +203,12 @@ const EXERCISE_REQUESTS = 24;
  * no scavenge lands on the cold-start path.
  */
 async function exerciseWebBridge(host: string, port: number, token: string): Promise<void> {
-  for (let i = 0; i < EXERCISE_REQUESTS; i++) await exerciseOnce(host, port, token, i % 2 === 0 ? 'POST' : 'GET');
+  // Half of them on new connections, half on one kept-alive connection, as
+  // the gateway's are: a kept-alive response takes its own paths in
+  // node:http, which were otherwise cold at the first real request.
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < EXERCISE_REQUESTS; i++) await exerciseOnce(host, port, token, i % 2 === 0 ? 'POST' : 'GET', i % 4 >= 2 ? keepAlive : undefined);
+  keepAlive.destroy();
   try {
     const [v8, vm] = await Promise.all([import('node:v8'), import('node:vm')]);
     v8.setFlagsFromString('--expose-gc');
@@ -213,11 +218,21 @@ async function exerciseWebBridge(host: string, port: number, token: string): Pro
   }
 }
 
-function exerciseOnce(host: string, port: number, token: string, method: 'GET' | 'POST'): Promise<void> {
+function exerciseOnce(host: string, port: number, token: string, method: 'GET' | 'POST', agent: Agent | undefined): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => resolve();
-    const headers = { connection: 'close', 'x-zeno-warm': token, ...(method === 'POST' ? { 'content-type': 'text/plain' } : {}) };
-    const req = httpRequest({ host, port, path: '/warm', method, headers }, (res) => {
+    // Headers like those the gateway sends (gateway/proxy-headers.ts).
+    const headers: Record<string, string> = {
+      'x-zeno-warm': token,
+      'user-agent': 'zeno-warm',
+      accept: '*/*',
+      'x-forwarded-for': host,
+      'x-forwarded-proto': 'http',
+      forwarded: `for=${host};proto=http`,
+      ...(method === 'POST' ? { 'content-type': 'text/plain' } : {}),
+      ...(agent ? {} : { connection: 'close' }),
+    };
+    const req = httpRequest({ host, port, path: '/warm', method, headers, ...(agent ? { agent } : {}) }, (res) => {
       res.resume();
       res.once('end', done);
       res.once('error', done);
