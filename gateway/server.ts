@@ -12,7 +12,7 @@ import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { createLocalGateway, type LocalGateway } from './local.js';
 import { Preconnector } from './preconnect.js';
-import { downstreamFlatHeaders, downstreamRawHeaders, requestHead, upstreamHeaders } from './proxy-headers.js';
+import { downstreamFlatHeaders, downstreamRawHeaders, upstreamHeaders, upstreamRequestHead } from './proxy-headers.js';
 import { UpstreamPool, type UpstreamCall, type UpstreamHandler } from './upstream.js';
 import { SPAN_KIND, type Tracer } from './otel.js';
 import { randomHex, traceIdOf } from './trace.js';
@@ -333,9 +333,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
             : limitBody(req, deps.maxBodyBytes, () => {
                 tooLarge = true;
               });
-        const headers = upstreamHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, proto: 'http' });
-        if (traceparent) headers.traceparent = traceparent;
-        if (notes && !req.headers['x-request-id']) headers['x-request-id'] = notes.requestId;
         const callHooks = coldSince !== undefined && !coldDone ? (headHooks ??= {
           started: () => {
             timeouts.started();
@@ -344,9 +341,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
           wrote: () => timeouts.wrote(),
         }) : hooks;
         const method = req.method;
-        upstream = body === null && (method === 'GET' || method === 'HEAD') && !lease.onEarlyPod()
-          ? new FastCall(pool, lease.backend.url, method, requestHead(method, target.path, headers), res, callHooks)
-          : forward(agent, { origin: lease.backend.url, path: target.path, method: method as 'GET', headers, body }, res, callHooks);
+        const fwd = { remoteAddress: req.socket.remoteAddress, proto: 'http' } as const;
+        if (body === null && (method === 'GET' || method === 'HEAD') && !lease.onEarlyPod()) {
+          const head = upstreamRequestHead(method, target.path, req.headers, fwd, traceparent, notes?.requestId);
+          upstream = new FastCall(pool, lease.backend.url, method, head, res, callHooks);
+        } else {
+          const headers = upstreamHeaders(req.headers, fwd);
+          if (traceparent) headers.traceparent = traceparent;
+          if (notes && !req.headers['x-request-id']) headers['x-request-id'] = notes.requestId;
+          upstream = forward(agent, { origin: lease.backend.url, path: target.path, method: method as 'GET', headers, body }, res, callHooks);
+        }
         try {
           await upstream.done;
           break;
@@ -560,8 +564,14 @@ abstract class ResponseRelay implements Forwarding {
     return false;
   }
 
-  protected end(): void {
-    this.res.end();
+  /** The response is complete; `last`, its final piece, goes out with the end (no separate write). */
+  protected end(last?: Buffer): void {
+    if (last) {
+      this.hooks?.wrote?.();
+      this.res.end(last);
+    } else {
+      this.res.end();
+    }
     this.resolve();
   }
 
@@ -638,8 +648,8 @@ class FastCall extends ResponseRelay implements UpstreamHandler {
     return this.data(chunk);
   }
 
-  onEnd(): void {
-    this.end();
+  onEnd(last?: Buffer): void {
+    this.end(last);
   }
 
   onError(err: Error): void {

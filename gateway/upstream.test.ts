@@ -190,7 +190,14 @@ function get(pool: UpstreamPool, url: string, path = '/', handler: Partial<Upstr
         r.body += c.toString();
         return handler.onData?.(c) ?? true;
       },
-      onEnd: () => resolve(r),
+      onEnd: (last) => {
+        // The final piece, when it came with the end, counts as a piece of the body too.
+        if (last) {
+          r.body += last.toString();
+          handler.onData?.(last);
+        }
+        resolve(r);
+      },
       onError: reject,
     });
     abort = (e) => call.abort(e);
@@ -390,6 +397,51 @@ describe('UpstreamPool', () => {
       expect(r.body).toBe(joined);
     }
     expect(new Set(rs.map((r) => r.body[0])).size).toBe(2);
+  });
+
+  it('a Content-Length body read whole comes with onEnd, not onData', async () => {
+    const srv = await rawServer((s) => s.write(answer('hello')));
+    const pool = newPool();
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+        onHead: () => seen.push('head'),
+        onData: (c) => (seen.push(`data ${c.toString()}`), true),
+        onEnd: (last) => {
+          seen.push(`end ${last?.toString()}`);
+          resolve();
+        },
+        onError: reject,
+      });
+    });
+    expect(seen).toEqual(['head', 'end hello']);
+  });
+
+  it('a body in two reads: the first piece to onData, the last with onEnd', async () => {
+    // The rest is sent only once the first piece has arrived, so the two never share a read.
+    let rest: () => void = () => undefined;
+    const srv = await rawServer((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel');
+      rest = () => s.write('lo');
+    });
+    const pool = newPool();
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+        onHead: () => undefined,
+        onData: (c) => {
+          seen.push(`data ${c.toString()}`);
+          rest();
+          return true;
+        },
+        onEnd: (last) => {
+          seen.push(`end ${last?.toString()}`);
+          resolve();
+        },
+        onError: reject,
+      });
+    });
+    expect(seen).toEqual(['data hel', 'end lo']);
   });
 
   it('a chunked body streams through in pieces', async () => {

@@ -29,7 +29,12 @@ export interface UpstreamHandler {
   onHead(status: number, headers: string[]): void;
   /** A piece of the body; return false to stop reading until `resume()`. */
   onData(chunk: Buffer): boolean;
-  onEnd(): void;
+  /**
+   * The response is complete. `last` is its final piece of body when that
+   * came in the same read as the end (then onData did not get it): a proxy
+   * can write it and end its own response in one call.
+   */
+  onEnd(last?: Buffer): void;
   /** The call failed (connection, framing, or abort); nothing more follows. */
   onError(err: Error): void;
 }
@@ -83,7 +88,8 @@ const enum State {
 /** What the parser reports, in order: one head, data, then end (or a thrown UpstreamProtocolError). */
 export interface ResponseEvents {
   head(status: number, headers: string[]): void;
-  data(chunk: Buffer): void;
+  /** `last`: no more body follows this piece (a Content-Length body is complete; end() comes next). */
+  data(chunk: Buffer, last: boolean): void;
   end(): void;
 }
 
@@ -127,12 +133,12 @@ export class ResponseParser {
           this.remaining -= take;
           const chunk = i === 0 && take === n ? buf : buf.subarray(i, i + take);
           i += take;
-          this.ev.data(chunk);
+          this.ev.data(chunk, this.remaining === 0);
           if (this.remaining === 0) this.finish();
           break;
         }
         case State.UntilClose: {
-          this.ev.data(i === 0 ? buf : buf.subarray(i));
+          this.ev.data(i === 0 ? buf : buf.subarray(i), false);
           i = n;
           break;
         }
@@ -155,7 +161,7 @@ export class ResponseParser {
         case State.ChunkData: {
           const take = Math.min(this.remaining, n - i);
           this.remaining -= take;
-          this.ev.data(buf.subarray(i, i + take));
+          this.ev.data(buf.subarray(i, i + take), false);
           i += take;
           if (this.remaining === 0) {
             this.state = State.ChunkEnd;
@@ -531,6 +537,8 @@ export class UpstreamCall implements ResponseEvents {
   private answered = false;
   private ended = false;
   private paused = false;
+  /** The body's final piece, held for onEnd (the parser ends the response right after it). */
+  private last: Buffer | undefined;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -607,10 +615,14 @@ export class UpstreamCall implements ResponseEvents {
     this.handler.onHead(status, headers);
   }
 
-  data(chunk: Buffer): void {
+  data(chunk: Buffer, last: boolean): void {
     if (this.ended) return;
     // A piece of the shared read buffer is copied: the client's socket may hold it past this read.
     if (this.conn?.sharedBuffer) chunk = Buffer.from(chunk);
+    if (last) {
+      this.last = chunk;
+      return;
+    }
     if (!this.handler.onData(chunk) && !this.paused) {
       this.paused = true;
       this.conn?.socket.pause();
@@ -624,7 +636,9 @@ export class UpstreamCall implements ResponseEvents {
     const conn = this.conn!;
     if (this.paused) conn.socket.resume();
     this.pool.release(conn, this.parser);
-    this.handler.onEnd();
+    const last = this.last;
+    this.last = undefined;
+    this.handler.onEnd(last);
   }
 
   /** Stops reading the pod's answer until `resume()` (the caller is slow). */
