@@ -13,8 +13,14 @@
  * compares the builds under identical conditions, which turns-taking cannot
  * promise on a machine whose load swings by the second.
  *
+ * With AB_PIN=1 (Linux, taskset) each proxy (both gateways, nginx's worker)
+ * is pinned to CPU 0 and everything else (wrk, the functions, this driver)
+ * to CPU 1: on a small VM the CPU per request of a process swings by a third
+ * with where the scheduler happens to put it beside its peers (a wake-up of
+ * an idle vCPU is costly), which otherwise drowns a change of a few percent.
+ *
  * Environment: AB_ROUNDS (5), AB_DURATION (5, s), AB_WARMUP (1, s),
- * AB_CONNECTIONS (32), AB_PARALLEL; BENCH_ZENO_NODE_ARGS as for bench/main.ts.
+ * AB_CONNECTIONS (32), AB_PARALLEL, AB_PIN; BENCH_ZENO_NODE_ARGS as for bench/main.ts.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -23,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadResult } from './load.js';
 import { startNginx } from './nginx.js';
 import { applyService, helloService, startZeno, waitServiceReady, type Zeno } from './platform.js';
-import { cpuMs, processesWithEnv, stopAllChildren } from './proc.js';
+import { cpuMs, processesWithEnv, runToEnd, stopAllChildren } from './proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
@@ -68,6 +74,13 @@ async function upWith(root: string, dir: string, name: string): Promise<{ z: Zen
   return { z, fnPort: Number(procs[0]!.get('PORT')), host: `${name}.default.localhost` };
 }
 
+/** Pins every thread of `pid` to `cpu` (AB_PIN). */
+async function pin(pid: number | undefined, cpu: number): Promise<void> {
+  if (pid === undefined) return;
+  const r = await runToEnd('taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
+  if (r.code !== 0) throw new Error(`taskset ${pid}: ${r.stderr}`);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
@@ -84,6 +97,12 @@ async function main(): Promise<void> {
     const a = await upWith(rootA, join(tmp, 'a'), 'warma');
     const b = await upWith(rootB, join(tmp, 'b'), 'warmb');
     const ng = await startNginx(a.fnPort);
+    if (process.env.AB_PIN) {
+      await pin(process.pid, 1);
+      for (const z of [a.z, b.z]) await pin(z.pid, 0);
+      for (const w of ng.workers()) await pin(w, 0);
+      for (const name of ['warma', 'warmb']) for (const fn of processesWithEnv('K_REVISION', `${name}-00001`).keys()) await pin(fn, 1);
+    }
     const targets: Target[] = [
       { label: 'A', url: `${a.z.gatewayUrl}/`, host: a.host, pids: () => [a.z.pid!] },
       { label: 'B', url: `${b.z.gatewayUrl}/`, host: b.host, pids: () => [b.z.pid!] },
