@@ -552,7 +552,8 @@ abstract class ResponseRelay implements Forwarding {
     // socket until the next tick on that write, and flushes on end(), so head,
     // body and end of a response read at once leave in one writev (strace:
     // one writev and one write per proxied request). Corking here too only
-    // added a nextTick per request.
+    // added a nextTick per request. A FastCall whose body came whole with
+    // its head skips that cork: end(last) writes head and body in one call.
     res.writeHead(statusCode, headers);
   }
 
@@ -634,6 +635,8 @@ class ForwardCall extends ResponseRelay implements Dispatcher.DispatchHandler {
 /** The warm path's call, on the gateway's own client (gateway/upstream.ts). */
 class FastCall extends ResponseRelay implements UpstreamHandler {
   private readonly call: UpstreamCall;
+  /** A body read whole leaves with res.end(body): no separate write, and no cork until the next tick. */
+  readonly lastWithEnd = true;
 
   constructor(pool: UpstreamPool, origin: string, method: 'GET' | 'HEAD', head: string, res: ServerResponse, hooks: ForwardHooks | undefined) {
     super(res, hooks);

@@ -190,14 +190,7 @@ function get(pool: UpstreamPool, url: string, path = '/', handler: Partial<Upstr
         r.body += c.toString();
         return handler.onData?.(c) ?? true;
       },
-      onEnd: (last) => {
-        // The final piece, when it came with the end, counts as a piece of the body too.
-        if (last) {
-          r.body += last.toString();
-          handler.onData?.(last);
-        }
-        resolve(r);
-      },
+      onEnd: () => resolve(r),
       onError: reject,
     });
     abort = (e) => call.abort(e);
@@ -399,12 +392,13 @@ describe('UpstreamPool', () => {
     expect(new Set(rs.map((r) => r.body[0])).size).toBe(2);
   });
 
-  it('a Content-Length body read whole comes with onEnd, not onData', async () => {
+  it('with lastWithEnd, a Content-Length body read whole comes with onEnd, not onData', async () => {
     const srv = await rawServer((s) => s.write(answer('hello')));
     const pool = newPool();
     const seen: string[] = [];
     await new Promise<void>((resolve, reject) => {
       pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+        lastWithEnd: true,
         onHead: () => seen.push('head'),
         onData: (c) => (seen.push(`data ${c.toString()}`), true),
         onEnd: (last) => {
@@ -417,7 +411,7 @@ describe('UpstreamPool', () => {
     expect(seen).toEqual(['head', 'end hello']);
   });
 
-  it('a body in two reads: the first piece to onData, the last with onEnd', async () => {
+  it('with lastWithEnd, a body in two reads: the first piece to onData, the last with onEnd', async () => {
     // The rest is sent only once the first piece has arrived, so the two never share a read.
     let rest: () => void = () => undefined;
     const srv = await rawServer((s) => {
@@ -428,6 +422,7 @@ describe('UpstreamPool', () => {
     const seen: string[] = [];
     await new Promise<void>((resolve, reject) => {
       pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+        lastWithEnd: true,
         onHead: () => undefined,
         onData: (c) => {
           seen.push(`data ${c.toString()}`);

@@ -35,6 +35,12 @@ export interface UpstreamHandler {
    * can write it and end its own response in one call.
    */
   onEnd(last?: Buffer): void;
+  /**
+   * Opt-in: a body's final piece that arrives in the same read as the end
+   * goes to onEnd(last) instead of onData. A handler without it gets every
+   * piece through onData and onEnd() with nothing.
+   */
+  readonly lastWithEnd?: boolean;
   /** The call failed (connection, framing, or abort); nothing more follows. */
   onError(err: Error): void;
 }
@@ -619,7 +625,7 @@ export class UpstreamCall implements ResponseEvents {
     if (this.ended) return;
     // A piece of the shared read buffer is copied: the client's socket may hold it past this read.
     if (this.conn?.sharedBuffer) chunk = Buffer.from(chunk);
-    if (last) {
+    if (last && this.handler.lastWithEnd) {
       this.last = chunk;
       return;
     }
