@@ -178,9 +178,15 @@ const NO_BODY = Buffer.alloc(0);
 /** Events asked of the log per fetch (below maxInFlight when that is smaller). */
 const FETCH_BATCH = 256;
 
-interface Running {
-  abort(reason: Error): void;
-  done: Promise<void>;
+/** One delivery running: its HTTP call, for abort(), and its promise, for stop(). */
+class Running {
+  /** The abort of the call in flight (each POST registers its own); one at a time. */
+  current: ((reason: Error) => void) | undefined;
+  done: Promise<void> | undefined;
+
+  abort(reason: Error): void {
+    this.current?.(reason);
+  }
 }
 
 interface Sub {
@@ -382,7 +388,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
    * One POST on undici's dispatch API, cut at `timeoutMs` by the injected
    * clock (so tests drive timeouts with FakeClock) or by `abortRun`.
    */
-  function post(url: string, req: OutgoingRequest, timeoutMs: number, register: (abort: (e: Error) => void) => void): Promise<HttpResult> {
+  function post(url: string, req: OutgoingRequest, timeoutMs: number, entry: Running): Promise<HttpResult> {
     return new Promise<HttpResult>((resolve) => {
       const target = targetOf(url);
       if (target === undefined) {
@@ -390,7 +396,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
         return;
       }
       const call = new PostCall(clock, maxResponseBytes, resolve, timeoutMs);
-      register(call.abort);
+      entry.current = call.abort;
       try {
         agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers: req.headers, body: req.body }, call);
       } catch (e) {
@@ -495,25 +501,25 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
         say(`onRedelivery threw: ${(e as Error).message}`);
       }
     }
-    const aborts: ((e: Error) => void)[] = [];
-    const entry: Running = {
-      abort: (e) => {
-        for (const a of aborts) a(e);
-      },
-      done: Promise.resolve(),
-    };
+    const entry = new Running();
     sub.running.set(ev.seq, entry);
-    const done = deliver(sub, ev, entry, (a) => aborts.push(a))
-      .catch((e: unknown) => {
-        if (!sub.stopped) say(`${sub.spec.id}: event ${ev.seq}: ${(e as Error).message}`);
-      })
-      .finally(() => {
-        if (sub.running.get(ev.seq) === entry) sub.running.delete(ev.seq);
-        sub.workers.delete(done);
-        wake(sub);
-      });
+    const done = run(sub, ev, entry);
     entry.done = done;
     sub.workers.add(done);
+  }
+
+  /** A delivery and what follows it, in one async function (not a .catch and a .finally per delivery). */
+  async function run(sub: Sub, ev: LeasedEvent, entry: Running): Promise<void> {
+    try {
+      await deliver(sub, ev, entry);
+    } catch (e) {
+      if (!sub.stopped) say(`${sub.spec.id}: event ${ev.seq}: ${(e as Error).message}`);
+    } finally {
+      if (sub.running.get(ev.seq) === entry) sub.running.delete(ev.seq);
+      // Set by start() before this runs: deliver() always yields first.
+      sub.workers.delete(entry.done!);
+      wake(sub);
+    }
   }
 
   async function ack(sub: Sub, seq: number): Promise<void> {
@@ -541,11 +547,11 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
     armRetryTimer(sub);
   }
 
-  async function deliver(sub: Sub, ev: LeasedEvent, entry: Running, register: (abort: (e: Error) => void) => void): Promise<void> {
+  async function deliver(sub: Sub, ev: LeasedEvent, entry: Running): Promise<void> {
     const { spec, policy, timeoutMs } = sub;
     const id = spec.id;
     const pending = sub.deadLetters.get(ev.seq);
-    if (pending !== undefined) return deadLetter(sub, ev, entry, pending.ext, pending.attempt, register);
+    if (pending !== undefined) return deadLetter(sub, ev, entry, pending.ext, pending.attempt);
 
     if (spec.filter !== undefined && spec.filter.match(ev.event.attributes) === 'fail') {
       await ack(sub, ev.seq);
@@ -573,7 +579,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
       'url.full': url,
       'zeno.attempt': ev.attempt,
     });
-    const response = await post(url, encoded(sub, ev.event), timeoutMs, register);
+    const response = await post(url, encoded(sub, ev.event), timeoutMs, entry);
     if (span) {
       if ('status' in response) span.set('http.response.status_code', response.status);
       span.end('error' in response ? response.error.message : response.status >= 300 ? `HTTP ${response.status}` : undefined);
@@ -621,7 +627,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
       emit(id, { kind: 'failed', seq: ev.seq, attempt: ev.attempt, ...(outcome.status === undefined ? {} : { status: outcome.status }), reason: outcome.reason });
       return;
     }
-    return deadLetter(sub, ev, entry, ext, 0, register);
+    return deadLetter(sub, ev, entry, ext, 0);
   }
 
   /**
@@ -630,7 +636,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
    * backoff, counted from 0 in `dlsAttempt`; when those retries run out
    * too, the event is dropped (logged).
    */
-  async function deadLetter(sub: Sub, ev: LeasedEvent, entry: Running, ext: DeadLetterExtensions, dlsAttempt: number, register: (abort: (e: Error) => void) => void): Promise<void> {
+  async function deadLetter(sub: Sub, ev: LeasedEvent, entry: Running, ext: DeadLetterExtensions, dlsAttempt: number): Promise<void> {
     const { spec, policy, timeoutMs } = sub;
     const id = spec.id;
     if (spec.deadLetter === undefined) {
@@ -649,7 +655,7 @@ export function createDispatcher(deps: DispatcherDeps): EventDispatcher {
     } else {
       const event: StoredEvent = { attributes: { ...ev.event.attributes, ...ext } };
       if (ev.event.data !== undefined) event.data = ev.event.data;
-      const r = await post(url, encodeForDelivery(event, spec.deadLetterHeaders), timeoutMs, register);
+      const r = await post(url, encodeForDelivery(event, spec.deadLetterHeaders), timeoutMs, entry);
       if (sub.stopped) return;
       if ('error' in r) outcome = outcomeOf(r, event);
       else {
