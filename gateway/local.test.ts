@@ -241,6 +241,14 @@ describe('gateway called in process', () => {
     expect(throttler.inFlight()).toBe(0);
   });
 
+  it('reads no body after the head of an answer to a HEAD, even one sent with a body', async () => {
+    setup(realClock);
+    throttler.updateBackends([{ id: 'p1', url: pod.url }]);
+    const a = await send({ path: '/function/hello.default/h', method: 'HEAD', body: Buffer.from('{"n":1}') }).done;
+    expect(a).toMatchObject({ status: 200, body: '' });
+    expect(throttler.inFlight()).toBe(0);
+  });
+
   it('hands the pod’s response head over as undici would: repeated fields joined, Set-Cookie a list', async () => {
     setup(realClock);
     const server = http.createServer((_req, res) => {

@@ -250,7 +250,7 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
         const m = this.req.method;
         this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
           ? pool.request(lease.backend.url, m, head, this)
-          : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this);
+          : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this, m === 'HEAD');
         if (this.paused) this.upstream.pause();
         return;
       }

@@ -412,9 +412,10 @@ export class UpstreamPool {
    * the answer fails the call, since the pod may have read the request and
    * run it (a POST is not idempotent, RFC 9110 §9.2.2); the caller decides
    * (the dispatcher's retry policy, the gateway's never-reached-pod rule).
+   * `isHead`: the answer to a HEAD has no body, whatever its head says.
    */
-  requestWithBody(origin: string, head: string, body: Buffer, handler: UpstreamHandler): UpstreamCall {
-    const call = new UpstreamCall(this, origin, false, head, handler, body, false);
+  requestWithBody(origin: string, head: string, body: Buffer, handler: UpstreamHandler, isHead = false): UpstreamCall {
+    const call = new UpstreamCall(this, origin, isHead, head, handler, body, false);
     call.send(this.take(origin));
     return call;
   }
