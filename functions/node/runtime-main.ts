@@ -195,7 +195,7 @@ function exerciseSpecialization(): void {
 const EXERCISE_REQUESTS = 24;
 
 /**
- * Sends throwaway requests (GET and POST, each on a new connection) through
+ * Sends throwaway requests (GET and POST, on new and kept-alive connections) through
  * the very server the pod will use (accept → node:http → Request → handler
  * → Response → node:http) with nothing at stake, so the first real request
  * after specialization does not pay the lazy set-up and cold code of that
