@@ -354,6 +354,15 @@ describe('Node function runtime: warm process protocol (real processes)', () => 
     expect(await exited).toEqual([0, null]);
   }, T);
 
+  it('specialized, the environment is exactly the message\'s (replaced by difference; the warm-up\'s own exercise of it leaves nothing)', async () => {
+    const w = await startWarm({ ZENO_TEST_LEAK: 'warm-only', HOME: '/warm-home' });
+    const env = { ...pickBaseEnv(process.env), HOME: '/pod-home', PORT: String(w.port), K_REVISION: 'env-00001', EMPTY: '' };
+    w.child.send({ type: 'zeno-specialize', args: [join(DATA, 'echo.mjs')], cwd: DATA, env } satisfies SpecializeMessage);
+    await waitFor(() => w.messages.some((m) => (m as { type?: string }).type === 'zeno-ready'), T, { message: 'zeno-ready' });
+    const e = (await (await fetch(`http://127.0.0.1:${w.port}/who`)).json()) as { env: Record<string, string> };
+    expect(e.env).toEqual(env);
+  }, T);
+
   it('a handler that fails to load exits 1 and says why, without ever saying ready', async () => {
     const w = await startWarm();
     specializeTo(w, join(DATA, 'bad-shape.mjs'), {});

@@ -30,6 +30,7 @@ export default async function (request) {
       secret: process.env.SECRET ?? null,
       leak: process.env.ZENO_TEST_LEAK ?? null,
       channelEnv: Object.keys(process.env).filter((k) => k.startsWith('NODE_CHANNEL')),
+      env: { ...process.env },
       port: process.env.PORT ?? null,
       ipc: process.connected ?? false,
       cwd: process.cwd(),
