@@ -248,9 +248,13 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
       if (head !== undefined) {
         const body = this.req.body;
         const m = this.req.method;
-        this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
-          ? pool.request(lease.backend.url, m, head, this)
-          : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this, m === 'HEAD');
+        try {
+          this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
+            ? pool.request(lease.backend.url, m, head, this)
+            : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this, m === 'HEAD');
+        } catch (e) {
+          return this.onResponseError(undefined, e as Error);
+        }
         if (this.paused) this.upstream.pause();
         return;
       }

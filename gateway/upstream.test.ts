@@ -317,6 +317,13 @@ describe('UpstreamPool', () => {
     expect(pool.inUse(srv.url)).toBe(0);
   });
 
+  it('counts no call in use when the origin cannot be connected to at all', () => {
+    const pool = newPool();
+    const h = { onHead: () => undefined, onData: () => true, onEnd: () => undefined, onError: () => undefined };
+    expect(() => pool.requestWithBody('not a url', 'POST / HTTP/1.1\r\n\r\n', Buffer.from('x'), h)).toThrow();
+    expect(pool.inUse('not a url')).toBe(0);
+  });
+
   it('never sends a request with a body twice: a reused connection that closes before any answer fails the call', async () => {
     // The pod may have read the POST before it closed: sending it again could run it twice.
     let heads = 0;

@@ -400,8 +400,10 @@ export class UpstreamPool {
 
   /** Starts a bodiless request; `origin` is `http://host:port`. */
   request(origin: string, method: 'GET' | 'HEAD', head: string, handler: UpstreamHandler): UpstreamCall {
+    // The connection first: a throw there (a malformed origin) leaves no call counted in use.
+    const got = this.take(origin);
     const call = new UpstreamCall(this, origin, method === 'HEAD', head, handler, null, true);
-    call.send(this.take(origin));
+    call.send(got);
     return call;
   }
 
@@ -415,8 +417,9 @@ export class UpstreamPool {
    * `isHead`: the answer to a HEAD has no body, whatever its head says.
    */
   requestWithBody(origin: string, head: string, body: Buffer, handler: UpstreamHandler, isHead = false): UpstreamCall {
+    const got = this.take(origin);
     const call = new UpstreamCall(this, origin, isHead, head, handler, body, false);
-    call.send(this.take(origin));
+    call.send(got);
     return call;
   }
 
