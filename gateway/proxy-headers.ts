@@ -120,7 +120,8 @@ export function downstreamRawHeaders(raw: readonly Buffer[]): string[] {
  * the client's; a request id is added only when the client sent none), byte
  * for byte, written straight from the client's headers: the warm path
  * (gateway/upstream.ts) then builds no header object per request only to
- * walk it once more.
+ * walk it once more. As in requestHead, nothing is checked for CR, LF or
+ * NUL: the client's fields passed Node's parser, the rest is the gateway's.
  */
 export function upstreamRequestHead(
   method: string, path: string, h: IncomingHttpHeaders, info: ForwardInfo, traceparent: string | undefined, requestId: string | undefined,
@@ -162,7 +163,8 @@ export function upstreamRequestHead(
 }
 
 /**
- * An HTTP/1.1 request head for `headers` (as upstreamHeaders makes them).
+ * An HTTP/1.1 request head for `headers` (as upstreamHeaders makes them):
+ * the plain form upstreamRequestHead must equal (its test compares them).
  * No field is checked for CR, LF or NUL here: every name and value comes
  * from Node's HTTP parser, which refuses them, or from the gateway itself.
  */
