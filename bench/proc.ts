@@ -122,6 +122,16 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** The user-mode part of cpuMs (utime alone), in ms; undefined when the process is gone. */
+export function userMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[11]) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pids of the live children of `ppid` (nginx's workers under its master). */
 export function childPids(ppid: number): number[] {
   const out: number[] = [];

@@ -19,6 +19,9 @@
  * with where the scheduler happens to put it beside its peers (a wake-up of
  * an idle vCPU is costly), which otherwise drowns a change of a few percent.
  *
+ * Each run also reports the user-mode part of that CPU time, which placement
+ * sways less than the kernel part.
+ *
  * Environment: AB_ROUNDS (5), AB_DURATION (5, s), AB_WARMUP (1, s),
  * AB_CONNECTIONS (32), AB_PARALLEL, AB_PIN; BENCH_ZENO_NODE_ARGS as for bench/main.ts.
  */
@@ -29,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadResult } from './load.js';
 import { startNginx } from './nginx.js';
 import { applyService, helloService, startZeno, waitServiceReady, type Zeno } from './platform.js';
-import { cpuMs, processesWithEnv, runToEnd, stopAllChildren } from './proc.js';
+import { cpuMs, processesWithEnv, runToEnd, stopAllChildren, userMs } from './proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO_DIR = join(ROOT, 'functions/examples/hello');
@@ -46,6 +49,8 @@ interface Target {
 interface Sample {
   rps: number;
   cpuUs: number;
+  /** The user-mode part of cpuUs: less swayed than the kernel part by where the scheduler puts the processes. */
+  userUs: number;
   p50Ms: number;
 }
 
@@ -54,11 +59,14 @@ async function run(t: Target, connections: number, durationS: number, warmupS: n
   await runLoad('wrk', { ...spec, durationS: warmupS }, ROOT);
   const pids = t.pids();
   const cpu = () => pids.reduce((a, p) => a + (cpuMs(p) ?? NaN), 0);
+  const user = () => pids.reduce((a, p) => a + (userMs(p) ?? NaN), 0);
   const before = cpu();
+  const userBefore = user();
   const r: LoadResult = await runLoad('wrk', spec, ROOT);
   const cpuUs = ((cpu() - before) * 1000) / r.requests;
+  const userUs = ((user() - userBefore) * 1000) / r.requests;
   if (r.errors || r.non2xx) log(`warning: ${t.label}: ${r.errors} errors, ${r.non2xx} non-2xx`);
-  return { rps: r.rps, cpuUs, p50Ms: r.p50Ms };
+  return { rps: r.rps, cpuUs, userUs, p50Ms: r.p50Ms };
 }
 
 async function upWith(root: string, dir: string, name: string): Promise<{ z: Zeno; fnPort: number; host: string }> {
@@ -131,10 +139,12 @@ async function main(): Promise<void> {
       for (let i = 1; i <= rounds; i++) {
         const [sa, sb] = await Promise.all([run(targets[0]!, connections, durationS, warmupS), run(targets[1]!, connections, durationS, warmupS)]);
         both.push([sa, sb]);
-        log(`parallel round ${i} (load ${loadavg()[0]!.toFixed(2)}): A ${Math.round(sa.rps)} req/s ${sa.cpuUs.toFixed(1)} µs, B ${Math.round(sb.rps)} req/s ${sb.cpuUs.toFixed(1)} µs`);
+        log(`parallel round ${i} (load ${loadavg()[0]!.toFixed(2)}): A ${Math.round(sa.rps)} req/s ${sa.cpuUs.toFixed(1)} µs (user ${sa.userUs.toFixed(1)}), B ${Math.round(sb.rps)} req/s ${sb.cpuUs.toFixed(1)} µs (user ${sb.userUs.toFixed(1)})`);
       }
       const r = both.map(([sa, sb]) => sb.cpuUs / sa.cpuUs);
       log(`parallel B ÷ A: CPU/request median ${median(r).toFixed(2)}× (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`);
+      const u = both.map(([sa, sb]) => sb.userUs / sa.userUs);
+      log(`parallel B ÷ A: user CPU/request median ${median(u).toFixed(2)}× (${Math.min(...u).toFixed(2)}–${Math.max(...u).toFixed(2)})`);
     }
     const ng2 = samples.get('nginx')!;
     for (const t of targets) {
