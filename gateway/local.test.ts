@@ -267,13 +267,17 @@ describe('gateway called in process', () => {
     }
   });
 
-  it('keeps at most maxOwnConnections of its own connections busy to a pod; the rest go through undici', async () => {
+  it('keeps at most maxOwnConnections requests at a pod at once; the rest wait their turn, and one stopped while waiting leaves the line', async () => {
     setup(realClock, { maxOwnConnections: 2 });
     // Which client wrote a request shows in its head: undici puts Host first, the own client after the caller's fields.
     const firstField: string[] = [];
     const held: http.ServerResponse[] = [];
+    let atPod = 0;
+    let most = 0;
     const server = http.createServer((req, res) => {
       firstField.push(req.rawHeaders[0]!.toLowerCase());
+      most = Math.max(most, ++atPod);
+      res.on('finish', () => atPod--);
       req.resume();
       req.on('end', () => held.push(res));
     });
@@ -281,22 +285,42 @@ describe('gateway called in process', () => {
     try {
       throttler.updateBackends([{ id: 'p3', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }]);
       const calls = Array.from({ length: 5 }, () => send({ path: '/function/hello.default', headers: { 'x-first': '1' } }));
-      await until(() => held.length === 5, 'five requests at the pod');
-      expect(firstField.filter((f) => f === 'x-first')).toHaveLength(2);
-      expect(firstField.filter((f) => f === 'host')).toHaveLength(3);
-      for (const r of held.splice(0)) r.writeHead(202).end();
-      for (const c of calls) expect(await c.done).toMatchObject({ status: 202 });
-      // The own client's connections are free again: the next request takes one.
-      const next = send({ path: '/function/hello.default', headers: { 'x-first': '1' } });
-      await until(() => held.length === 1, 'the sixth request at the pod');
-      expect(firstField[5]).toBe('x-first');
-      held.pop()!.writeHead(202).end();
-      expect(await next.done).toMatchObject({ status: 202 });
+      await until(() => held.length === 2, 'two requests at the pod');
+      // The fourth is stopped while it waits: answered at once, and never sent.
+      calls[3]!.abort(new Error('caller gone'));
+      expect(await calls[3]!.done).toMatchObject({ error: { message: 'caller gone' } });
+      let answered = 0;
+      while (answered < 4) {
+        await until(() => held.length > 0, 'a request at the pod');
+        held.shift()!.writeHead(202).end();
+        answered++;
+      }
+      for (const k of [0, 1, 2, 4]) expect(await calls[k]!.done).toMatchObject({ status: 202 });
+      expect(firstField).toEqual(['x-first', 'x-first', 'x-first', 'x-first']);
+      expect(most).toBe(2);
+      expect(throttler.inFlight()).toBe(0);
     } finally {
       for (const r of held) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+
+  it('a request queued behind a hung one gets the connection when that one times out, and still ends at its own timeout', async () => {
+    const fake = new FakeClock();
+    setup(fake, { maxOwnConnections: 1, timeoutMs: 5_000 });
+    throttler.updateBackends([{ id: 'p1', url: pod.url }]);
+    const first = send({ path: '/function/hello.default/hang' });
+    await until(() => pod.seen.length === 1, 'the first request at the pod');
+    fake.advance(1_000);
+    const second = send({ path: '/function/hello.default/x' });
+    // The first one's timeout frees the connection; the second's, 1 s later, ends its wait.
+    fake.advance(4_000);
+    expect(await first.done).toMatchObject({ status: 504 });
+    fake.advance(1_000);
+    expect(await second.done).toMatchObject({ status: 504 });
+    expect(pod.seen.map((s) => s.url)).toEqual(['/hang']);
+    expect(throttler.inFlight()).toBe(0);
   });
 
   it('viaLocalGateway: only the gateway’s own function routes go in process', async () => {

@@ -131,6 +131,10 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
   private timeouts: RequestTimeouts | undefined;
   /** The call to the pod: undici's controller, or the own client's call. */
   private upstream: Pick<Dispatcher.DispatchController, 'abort' | 'pause' | 'resume'> | UpstreamCall | undefined;
+  /** The request head for the own client, once built. */
+  private ownHead: string | undefined;
+  /** Set while the request waits in the pod's queue of the own client (UpstreamPool.queueIfBusy). */
+  private queuedStart: (() => void) | undefined;
   // The caller-facing controller.
   reason: Error | null = null;
   paused = false;
@@ -242,21 +246,15 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     this.lease = lease;
     if (this.stopped) return this.failed(this.stopped);
     const pool = this.deps.pool;
-    // Past the cap the request waits in undici's pool instead (bounded too), not on a new connection.
-    if (pool !== undefined && !lease.onEarlyPod() && pool.inUse(lease.backend.url) < this.deps.maxOwnConnections) {
+    if (pool !== undefined && !lease.onEarlyPod()) {
       const head = ownClientHead(this.req.method, this.targetPath, this.up!, this.req.body, lease.backend.url);
       if (head !== undefined) {
-        const body = this.req.body;
-        const m = this.req.method;
-        try {
-          this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
-            ? pool.request(lease.backend.url, m, head, this)
-            : pool.requestWithBody(lease.backend.url, head, body ?? EMPTY, this, m === 'HEAD');
-        } catch (e) {
-          return this.onResponseError(undefined, e as Error);
-        }
-        if (this.paused) this.upstream.pause();
-        return;
+        this.ownHead = head;
+        // Past the cap the request waits for one of the pod's connections, not for a new one.
+        this.queuedStart = () => this.sendOwn();
+        if (pool.queueIfBusy(lease.backend.url, this.deps.maxOwnConnections, this.queuedStart)) return;
+        this.queuedStart = undefined;
+        return this.sendOwn();
       }
     }
     try {
@@ -267,6 +265,23 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     } catch (e) {
       this.onResponseError(undefined, e as Error);
     }
+  }
+
+  /** Sends on the own client (its head is ready); also called when the request's turn in the pod's queue comes. */
+  private sendOwn(): void {
+    this.queuedStart = undefined;
+    const lease = this.lease!;
+    if (this.stopped) return this.failed(this.stopped);
+    const body = this.req.body;
+    const m = this.req.method;
+    try {
+      this.upstream = (m === 'GET' || m === 'HEAD') && (body === null || body === undefined)
+        ? this.deps.pool!.request(lease.backend.url, m, this.ownHead!, this)
+        : this.deps.pool!.requestWithBody(lease.backend.url, this.ownHead!, body ?? EMPTY, this, m === 'HEAD');
+    } catch (e) {
+      return this.onResponseError(undefined, e as Error);
+    }
+    if (this.paused) this.upstream.pause();
   }
 
   /** The cold start as the caller feels it: from `since` to now (docs/metrics.md). */
@@ -280,6 +295,12 @@ class LocalCall implements Dispatcher.DispatchController, Dispatcher.DispatchHan
     this.stopped ??= e;
     this.cancelWait?.abort(e);
     this.upstream?.abort(e);
+    // Waiting for a connection to the pod: out of the line, and answered now.
+    const start = this.queuedStart;
+    if (start !== undefined && this.deps.pool!.dequeue(this.lease!.backend.url, start)) {
+      this.queuedStart = undefined;
+      this.failed(this.stopped);
+    }
   }
 
   private expire(kind: TimeoutKind): void {

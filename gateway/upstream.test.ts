@@ -324,6 +324,33 @@ describe('UpstreamPool', () => {
     expect(pool.inUse('not a url')).toBe(0);
   });
 
+  it('queues a start past max calls in use, first come first served, and drops one taken out of line', async () => {
+    const srv = await rawServer((s) => s.write(answer('ok')));
+    const pool = newPool();
+    const order: string[] = [];
+    const a = post(pool, srv.url, 'a');
+    const startB = () => {
+      order.push('b');
+      void post(pool, srv.url, 'b');
+    };
+    const startC = () => order.push('c');
+    const startD = () => order.push('d');
+    expect(pool.queueIfBusy(srv.url, 1, startB)).toBe(true);
+    expect(pool.queueIfBusy(srv.url, 1, startC)).toBe(true);
+    expect(pool.queueIfBusy(srv.url, 1, startD)).toBe(true);
+    expect(pool.dequeue(srv.url, startC)).toBe(true);
+    expect(pool.dequeue(srv.url, startC)).toBe(false);
+    await a;
+    // a ended: b's turn; b's call holds the one slot, so d still waits.
+    await waitFor(() => order.length === 1, 5_000, { message: 'b to start' });
+    expect(pool.queued(srv.url)).toBe(1);
+    await waitFor(() => order.length === 2, 5_000, { message: 'd to start once b ended' });
+    expect(order).toEqual(['b', 'd']);
+    expect(pool.queued(srv.url)).toBe(0);
+    // Nothing in use and nobody waiting: no queue.
+    expect(pool.queueIfBusy(srv.url, 1, startD)).toBe(false);
+  });
+
   it('never sends a request with a body twice: a reused connection that closes before any answer fails the call', async () => {
     // The pod may have read the POST before it closed: sending it again could run it twice.
     let heads = 0;

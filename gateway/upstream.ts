@@ -388,6 +388,8 @@ export class UpstreamPool {
   private readonly idle = new Map<string, Conn[]>();
   /** Calls not ended yet, by origin (each holds one connection). */
   private readonly active = new Map<string, number>();
+  /** Requests waiting for a call to their origin to end (queueIfBusy). */
+  private readonly waiting = new Map<string, { max: number; starts: (() => void)[] }>();
   private readonly origins = new Map<string, { host: string; port: number }>();
   private sweeper: TimerHandle | undefined;
   private closed = false;
@@ -437,6 +439,44 @@ export class UpstreamPool {
     const n = (this.active.get(origin) ?? 0) - 1;
     if (n > 0) this.active.set(origin, n);
     else this.active.delete(origin);
+    // In a microtask: the call that ended may still be inside its connection's read.
+    if (this.waiting.has(origin)) queueMicrotask(() => this.drain(origin));
+  }
+
+  /**
+   * For a caller that keeps at most `max` calls to `origin` in use: false
+   * when it may start now (it starts the call itself); otherwise `start` is
+   * queued (first come, first served) and called once a call to `origin`
+   * ends, and true is returned. `start` must start a call, or give up (its
+   * request was stopped meanwhile): then the next in line gets the turn.
+   */
+  queueIfBusy(origin: string, max: number, start: () => void): boolean {
+    const q = this.waiting.get(origin);
+    if (q === undefined && this.inUse(origin) < max) return false;
+    if (q) q.starts.push(start);
+    else this.waiting.set(origin, { max, starts: [start] });
+    return true;
+  }
+
+  /** Takes a queued `start` out of line (its request was stopped); whether it was still waiting. */
+  dequeue(origin: string, start: () => void): boolean {
+    const q = this.waiting.get(origin);
+    const k = q ? q.starts.indexOf(start) : -1;
+    if (k < 0) return false;
+    q!.starts.splice(k, 1);
+    if (q!.starts.length === 0) this.waiting.delete(origin);
+    return true;
+  }
+
+  /** Queued requests now (for tests). */
+  queued(origin: string): number {
+    return this.waiting.get(origin)?.starts.length ?? 0;
+  }
+
+  private drain(origin: string): void {
+    const q = this.waiting.get(origin);
+    while (q && q.starts.length > 0 && this.inUse(origin) < q.max) q.starts.shift()!();
+    if (q && q.starts.length === 0 && this.waiting.get(origin) === q) this.waiting.delete(origin);
   }
 
   /** Idle connections now (for tests). */

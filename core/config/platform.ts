@@ -63,8 +63,8 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   keepAliveTimeoutMs: 65_000,
   /**
    * Connections to one pod that the gateway's own client (gateway/upstream.ts)
-   * opens for the platform's in-process requests (event deliveries); past
-   * it they queue in undici's pool, which allows as many again. Every
+   * keeps busy for the platform's in-process requests (event deliveries);
+   * past it they wait, first come first served, for one to be free. Every
    * Trigger may have triggerMaxInFlight deliveries at once, so without a cap
    * 10 Triggers on one Service would open 1,000 connections to its pod.
    */
