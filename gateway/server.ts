@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
@@ -11,6 +12,7 @@ import type { RevisionId } from '../core/types.js';
 import type { Lease, RevisionThrottler } from '../activator/throttler.js';
 import { RouteTable, parseFunctionPath, pickTarget, type Resolved } from './routes.js';
 import { createLocalGateway, type LocalGateway } from './local.js';
+import { LeanServer, type LeanRequest } from './lean.js';
 import { Preconnector } from './preconnect.js';
 import { downstreamFlatHeaders, downstreamRawHeaders, upstreamHeaders, upstreamRequestHead } from './proxy-headers.js';
 import { UpstreamPool, type UpstreamCall, type UpstreamHandler } from './upstream.js';
@@ -103,7 +105,25 @@ export interface GatewayDeps {
   tracer?: Tracer;
   /** Connections the own client keeps busy to one pod for in-process requests (default PLATFORM_DEFAULTS.ownClientMaxConnectionsPerPod). */
   maxOwnConnections?: number;
+  /** Serve the warm path's plain requests on the lean server (gateway/lean.ts; default PLATFORM_DEFAULTS.gatewayLeanServer). */
+  leanServer?: boolean;
 }
+
+/**
+ * What was decided for a request before it reached handle(): by the lean
+ * server, its route, revision and pod slot (it is served lean); for a
+ * request the lean server handed to Node's server after routing it, its
+ * route alone, so that a traffic split is not drawn twice.
+ */
+interface Decided {
+  target: { rev: RevisionId; path: string };
+  rev?: RevisionHandle;
+  lease?: Lease;
+}
+
+/** On a socket the lean server handed over: the route of its first request (see Decided). */
+const kDecided = Symbol('zeno.gateway.decided');
+type DecidedSocket = Socket & { [kDecided]?: Decided | undefined };
 
 /**
  * A platform endpoint served on the gateway port beside the functions
@@ -217,38 +237,51 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let closing = false;
   let idleWaiter: (() => void) | undefined;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, notes: RequestNotes | undefined): Promise<void> => {
-    // Only origin-form targets route: an absolute-form one is read as its
-    // path plus its authority as Host (RFC 9112 §3.2.2), so it reaches
-    // nothing but the routes a Host could (the gateway is no forward proxy).
-    if (req.url?.charCodeAt(0) !== 47) {
-      const t = absoluteTarget(req.url ?? '');
-      if (!t) return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', `request target ${JSON.stringify((req.url ?? '').slice(0, 100))} is neither a path nor an absolute http URL`), notes);
-      req.url = t.path;
-      req.headers.host = t.host;
-    } else if (req.headers.host === undefined && req.httpVersionMinor === 1) {
-      // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
-      return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'), notes);
-    }
-    const url = req.url ?? '/';
-    // The platform's own /healthz, unless the Host names a function: a
-    // function's /healthz must stay reachable through its own host.
-    if (url === '/healthz' && !routes.lookupHost(req.headers.host)) {
-      res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain' });
-      res.end(closing ? 'shutting down' : 'ok');
-      return;
-    }
-    if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
+  const handle = async (req: IncomingMessage, res: ServerResponse, notes: RequestNotes | undefined, decided: Decided | undefined): Promise<void> => {
+    let target: { rev: RevisionId; path: string };
+    let handleRev: RevisionHandle;
+    let firstLease: Lease | undefined;
+    if (decided?.rev !== undefined) {
+      // Served lean: the checks below passed in leanRoute().
+      target = decided.target;
+      handleRev = decided.rev;
+      firstLease = decided.lease;
+      if (notes) notes.revision = target.rev;
+    } else {
+      // Only origin-form targets route: an absolute-form one is read as its
+      // path plus its authority as Host (RFC 9112 §3.2.2), so it reaches
+      // nothing but the routes a Host could (the gateway is no forward proxy).
+      if (req.url?.charCodeAt(0) !== 47) {
+        const t = absoluteTarget(req.url ?? '');
+        if (!t) return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', `request target ${JSON.stringify((req.url ?? '').slice(0, 100))} is neither a path nor an absolute http URL`), notes);
+        req.url = t.path;
+        req.headers.host = t.host;
+      } else if (req.headers.host === undefined && req.httpVersionMinor === 1) {
+        // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+        return refuseBody(req, res, clock, deps.maxBodyBytes, new ZenoError('ZENO_ERR_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'), notes);
+      }
+      const url = req.url ?? '/';
+      // The platform's own /healthz, unless the Host names a function: a
+      // function's /healthz must stay reachable through its own host.
+      if (url === '/healthz' && !routes.lookupHost(req.headers.host)) {
+        res.writeHead(closing ? 503 : 200, { 'content-type': 'text/plain' });
+        res.end(closing ? 'shutting down' : 'ok');
+        return;
+      }
+      if (closing) return sendError(res, new ZenoError('ZENO_ERR_SHUTTING_DOWN', undefined, { retryAfter: 1 }));
 
-    const mounted = mounts.length ? mountFor(url) : undefined;
-    if (mounted && !routes.lookupHost(req.headers.host)) return mounted(req, res);
+      const mounted = mounts.length ? mountFor(url) : undefined;
+      if (mounted && !routes.lookupHost(req.headers.host)) return mounted(req, res);
 
-    const target = resolve(req);
-    if (target instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, target, notes);
-    if (notes) notes.revision = target.rev;
+      const resolved = decided?.target ?? resolve(req);
+      if (resolved instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, resolved, notes);
+      target = resolved;
+      if (notes) notes.revision = target.rev;
+      const admitted = admit(deps.revision(target.rev), target.rev, req.headers['content-length'], deps.maxBodyBytes);
+      if (admitted instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, admitted, notes);
+      handleRev = admitted;
+    }
     const cl = req.headers['content-length'];
-    const handleRev = admit(deps.revision(target.rev), target.rev, cl, deps.maxBodyBytes);
-    if (handleRev instanceof ZenoError) return refuseBody(req, res, clock, deps.maxBodyBytes, handleRev, notes);
     const { traceparent, traceId, span } = traceRequest(tracer, req.headers.traceparent, notes !== undefined, {
       rev: target.rev, method: req.method ?? '', path: target.path, host: req.headers.host ?? '',
     });
@@ -302,7 +335,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       let headHooks: ForwardHooks | undefined;
       for (let attempt = 1; ; attempt++) {
         // Fast path (serve mode): a slot at once, no allocation for cancelling a wait.
-        lease = handleRev.throttler.tryAcquire();
+        lease = firstLease ?? handleRev.throttler.tryAcquire();
+        firstLease = undefined;
         if (lease) {
           if (!coldDone && lease.onEarlyPod()) coldSince ??= startedMs;
         } else {
@@ -417,7 +451,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       error: notes.error,
     }));
   };
-  const server = http.createServer(serverOptions(deps.http ?? DEFAULT_HTTP_LIMITS), (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, decided: Decided | undefined): void => {
     inFlight++;
     let notes: RequestNotes | undefined;
     if (accessLog) {
@@ -427,13 +461,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const n = notes;
       res.once('close', () => logRequest(req, res, n, startedMs));
     }
-    handle(req, res, notes).then(done, (err: unknown) => {
+    handle(req, res, notes, decided).then(done, (err: unknown) => {
       try {
         sendError(res, isZenoError(err) ? err : new ZenoError('ZENO_ERR_INTERNAL', String(err)));
       } finally {
         done();
       }
     });
+  };
+  const limits = deps.http ?? DEFAULT_HTTP_LIMITS;
+  const server = http.createServer(serverOptions(limits), (req, res) => {
+    const socket = req.socket as DecidedSocket;
+    const decided = socket[kDecided];
+    if (decided !== undefined) socket[kDecided] = undefined;
+    onRequest(req, res, decided);
   });
   // Expect: 100-continue: refuse an oversized upload before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -458,6 +499,46 @@ export function createGateway(deps: GatewayDeps): Gateway {
     socket.on('error', () => socket.destroy());
     answerOnSocket(socket, clock, 405, 'Method Not Allowed', new ZenoError('ZENO_ERR_METHOD_NOT_ALLOWED', 'the gateway is not a forward proxy: CONNECT is not served'));
   });
+
+  /**
+   * Whether the lean server serves this request (gateway/lean.ts): it must
+   * reach a function, whose revision has a ready pod free now that the own
+   * client would be sent to (a request that waits, or goes to an early
+   * pod, is Node's server's). Has no effect on a request it declines, except
+   * that a route once drawn goes with it (kDecided).
+   */
+  const leanRoute = (req: LeanRequest): Decided | undefined => {
+    if (closing) return undefined;
+    const url = req.url;
+    if ((url === '/healthz' || (mounts.length && mountFor(url))) && !routes.lookupHost(req.headers.host)) return undefined;
+    const target = resolve(req as unknown as IncomingMessage);
+    if (target instanceof ZenoError) return undefined;
+    const decline = (): undefined => {
+      (req.socket as DecidedSocket)[kDecided] = { target };
+      return undefined;
+    };
+    const rev = deps.revision(target.rev);
+    // As admit(), without recording a refusal (Node's server will).
+    if (!rev || (rev.failure && !rev.throttler.hasBackends())) return decline();
+    const lease = rev.throttler.tryAcquire();
+    if (!lease) return decline();
+    if (lease.onEarlyPod()) {
+      lease.release();
+      return decline();
+    }
+    return { target, rev, lease };
+  };
+  let lean: LeanServer<Decided> | undefined;
+  if (deps.leanServer ?? PLATFORM_DEFAULTS.gatewayLeanServer) {
+    // The listening socket's connections start lean; Node's own listener gets those handed over.
+    const nodeConnection = server.listeners('connection')[0] as (socket: Socket) => void;
+    server.removeListener('connection', nodeConnection);
+    lean = new LeanServer<Decided>(server, {
+      route: leanRoute,
+      serve: (req, res, decided) => onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, decided),
+    }, clock, limits, nodeConnection);
+    server.on('connection', lean.accept);
+  }
 
   const local = createLocalGateway({
     clock,
@@ -498,6 +579,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       closing = true;
       server.close();
       server.closeIdleConnections();
+      lean?.stop();
       if (inFlight > 0) {
         await new Promise<void>((r) => {
           idleWaiter = r;
@@ -506,6 +588,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         });
       }
       server.closeAllConnections();
+      lean?.closeAll();
       pre.close();
       pool.close();
       await agent.close().catch(() => undefined);

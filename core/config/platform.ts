@@ -62,6 +62,14 @@ export const PLATFORM_DEFAULTS = Object.freeze({
    */
   keepAliveTimeoutMs: 65_000,
   /**
+   * The gateway's lean server (gateway/lean.ts): plain GET/HEAD requests
+   * to a function with a ready pod are read and answered on the socket
+   * without Node's http.Server objects, which costs about a tenth less CPU
+   * per proxied request; everything else is handed to Node's server as
+   * before. Off = Node's server for every request (for A/B runs).
+   */
+  gatewayLeanServer: true,
+  /**
    * Connections to one pod that the gateway's own client (gateway/upstream.ts)
    * keeps busy for the platform's in-process requests (event deliveries);
    * past it they wait, first come first served, for one to be free. Every
