@@ -396,6 +396,7 @@ export class LeanConnection {
     this.deadlineKind = 0;
     const res = new LeanResponse(this, head.method);
     this.busy = res;
+    server.served++;
     server.host.serve(req, res, routed as never);
   };
 
@@ -495,6 +496,9 @@ export class LeanConnection {
 /** The lean connections of one gateway, their timeouts and their stop. */
 export class LeanServer<R> {
   readonly keepAliveField: string;
+  /** Requests served lean, and connections handed to Node's server (for tests and A/B runs). */
+  served = 0;
+  handedOver = 0;
   private readonly conns = new Set<LeanConnection>();
   private timer: TimerHandle | undefined;
   private stopping = false;
@@ -524,6 +528,7 @@ export class LeanServer<R> {
   };
 
   toNode(socket: Socket): void {
+    this.handedOver++;
     this.nodeConnection.call(this.http, socket);
   }
 

@@ -151,6 +151,8 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
   /** The same routing to functions, called in process (gateway/local.ts): the platform's own deliveries. */
   local: LocalGateway;
+  /** The lean server's counts (gateway/lean.ts); undefined when it is off. */
+  leanStats(): { open: number; served: number; handedOver: number } | undefined;
 }
 
 export function sendError(res: ServerResponse, err: ZenoError): void {
@@ -557,6 +559,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   return {
     server,
     local,
+    leanStats: () => (lean ? { open: lean.size, served: lean.served, handedOver: lean.handedOver } : undefined),
     preconnect(url, opts) {
       if (!closing) pre.open(url, opts);
     },
