@@ -190,12 +190,18 @@ describe('the lean server, end to end on loopback', () => {
   let held: http.ServerResponse[] = [];
   let podClosed = 0;
   let ended = 0;
+  let bigBlocked = false;
+  let gwSockets: net.Socket[] = [];
+  let gwBuffered = 0;
 
   async function start(opts: { lean?: boolean; http?: Partial<HttpLimits> } = {}): Promise<{ port: number; throttler: RevisionThrottler }> {
     seen = [];
     held = [];
     podClosed = 0;
     ended = 0;
+    bigBlocked = false;
+    gwSockets = [];
+    gwBuffered = 0;
     pod = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('latin1')));
@@ -210,6 +216,27 @@ describe('the lean server, end to end on loopback', () => {
           res.writeHead(200, { 'content-type': 'text/plain', connection: 'x-hop', 'x-hop': 'secret' });
           res.write('one,');
           setImmediate(() => res.end('two'));
+          return;
+        }
+        if (req.url === '/big') {
+          // 16 MiB in 64 KiB pieces, written as fast as the gateway takes them (chunked).
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          let i = 0;
+          const more = (): void => {
+            while (i < 256) {
+              // What the gateway holds unsent for its client: bounded when it honours backpressure.
+              for (const g of gwSockets) gwBuffered = Math.max(gwBuffered, g.writableLength);
+              const piece = Buffer.alloc(65536, i % 251);
+              i++;
+              if (!res.write(piece)) {
+                bigBlocked = true;
+                res.once('drain', more);
+                return;
+              }
+            }
+            res.end();
+          };
+          more();
           return;
         }
         if (req.url === '/empty') {
@@ -233,6 +260,7 @@ describe('the lean server, end to end on loopback', () => {
       clock: realClock, routes, revision: (id) => (id === 'default/fn-00001' ? handle : undefined), maxBodyBytes: 1024,
       http: { ...DEFAULT_HTTP_LIMITS, ...opts.http }, leanServer: opts.lean ?? true,
     });
+    gw.server.on('connection', (s: net.Socket) => gwSockets.push(s));
     gw.mount('/platform/', (_req, res) => void res.end('mounted'));
     const port = await gw.listen(0, '127.0.0.1');
     return { port, throttler };
@@ -341,6 +369,23 @@ describe('the lean server, end to end on loopback', () => {
       }).on('error', reject);
     });
     expect(body).toBe('one,two');
+  });
+
+  it('relays a large answer to a slow reader with backpressure, then serves the next request', async () => {
+    const { port } = await start();
+    const c = connect(port);
+    c.sock.pause();
+    c.send(GET('/big'));
+    // The client reads nothing: the gateway's socket fills, and the pod is held back.
+    await waitFor(() => bigBlocked, 5_000, { message: 'backpressure to reach the pod' });
+    c.sock.resume();
+    const r = await c.response();
+    expect(r.body.length).toBe(256 * 65536);
+    for (let i = 0; i < 256; i++) expect(r.body.charCodeAt(i * 65536)).toBe(i % 251);
+    expect(gwBuffered).toBeLessThan(2 * 1024 * 1024);
+    c.send(GET('/after-big'));
+    expect((await c.response()).body).toBe('GET /after-big ');
+    expect(gw!.leanStats()).toMatchObject({ served: 2, handedOver: 0 });
   });
 
   it('closes after Connection: close, and after an HTTP/1.0 request without keep-alive', async () => {

@@ -186,6 +186,7 @@ export class LeanResponse {
   destroyed = false;
   private fields: readonly string[] | Record<string, string | number> | undefined;
   private closeFns: (() => void)[] | undefined;
+  private drainFns: (() => void)[] | undefined;
   private closed = false;
   /** The head is on the socket (headersSent is set earlier, by writeHead, as in Node). */
   private wroteHead = false;
@@ -198,9 +199,19 @@ export class LeanResponse {
 
   on(ev: string, fn: () => void): this {
     if (ev === 'close') (this.closeFns ??= []).push(fn);
-    else if (ev === 'drain') this.conn.socket.once('drain', fn);
+    else if (ev === 'drain') {
+      // Kept on the response, not the socket: a later response on the connection must not get this one's.
+      if (this.drainFns === undefined) this.conn.socket.once('drain', this.onDrain);
+      (this.drainFns ??= []).push(fn);
+    }
     return this;
   }
+
+  private readonly onDrain = (): void => {
+    const fns = this.drainFns;
+    this.drainFns = undefined;
+    if (fns && !this.closed) for (const fn of fns) fn();
+  };
 
   once(ev: string, fn: () => void): this {
     // 'close' is emitted once.
@@ -211,7 +222,10 @@ export class LeanResponse {
     if (ev === 'close' && this.closeFns) {
       const i = this.closeFns.indexOf(fn);
       if (i >= 0) this.closeFns.splice(i, 1);
-    } else if (ev === 'drain') this.conn.socket.off('drain', fn);
+    } else if (ev === 'drain' && this.drainFns) {
+      const i = this.drainFns.indexOf(fn);
+      if (i >= 0) this.drainFns.splice(i, 1);
+    }
     return this;
   }
 
@@ -313,6 +327,10 @@ export class LeanResponse {
     if (this.closed) return;
     this.closed = true;
     if (!this.writableFinished) this.destroyed = true;
+    if (this.drainFns !== undefined) {
+      this.drainFns = undefined;
+      this.conn.socket.off('drain', this.onDrain);
+    }
     const fns = this.closeFns;
     this.closeFns = undefined;
     if (fns) for (const fn of fns) fn();
