@@ -40,6 +40,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'nats-prefix': { type: 'string', arg: 'NAME', default: 'zeno', help: 'names the JetStream stream (NAME-events) and subjects, so several deployments can share one NATS' },
       'access-log': { type: 'boolean', help: 'print one JSON line per gateway request on stdout (request id, trace id, status, duration, revision)' },
       'headers-timeout': { type: 'string', arg: 'DURATION', default: `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, help: 'a client must send its whole request head within this (slowloris protection; 408 after it)' },
+      'lean-server': { type: 'string', arg: 'on|off', default: 'on', help: "serve plain GET/HEAD requests to warm functions on the gateway's lean server (less CPU per request); off: Node's HTTP server for every request" },
       role: { type: 'string', arg: 'ROLE', default: 'all', help: '"all": the whole platform in this process; "gateway": a stateless data-plane replica (gateway and activator only) that routes by --control-url and reports its stats there' },
       'control-url': { type: 'string', arg: 'URL', help: "with --role gateway: the control plane's admin API (e.g. http://zeno-control.zeno-system.svc:8081)" },
       'token-file': { type: 'string', arg: 'FILE', default: '$ZENO_TOKEN, else random (role all)', help: "the admin API's bearer token: role all serves with it, role gateway presents it to --control-url" },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './args.js';
-import { checkToken, gatewayRoleConflict, parseControlUrl, parseGatewayUrl, parseLeaseRef, parseRole } from './up.js';
+import { checkToken, gatewayRoleConflict, parseControlUrl, parseGatewayUrl, parseLeaseRef, parseOnOff, parseRole } from './up.js';
 
 describe('parseLeaseRef (zeno up --lease)', () => {
   it.each<[string, ReturnType<typeof parseLeaseRef>]>([
@@ -48,6 +48,13 @@ describe('zeno up --role gateway flags', () => {
     [{ role: 'gateway', examples: false }, undefined],
     [{ role: 'gateway', runtime: 'kubernetes' }, 'runtime'],
   ])('%j: conflict %s', (values, want) => expect(gatewayRoleConflict(values as never)).toBe(want));
+
+  it('reads --lean-server on|off and refuses anything else', () => {
+    expect(parseOnOff(undefined, true, '--lean-server')).toBe(true);
+    expect(parseOnOff('on', false, '--lean-server')).toBe(true);
+    expect(parseOnOff('off', true, '--lean-server')).toBe(false);
+    for (const bad of ['', 'yes', 'OFF', '0']) expect(() => parseOnOff(bad, true, '--lean-server')).toThrow(UsageError);
+  });
 
   it('takes a token of 16-512 visible characters and never shows a refused one', () => {
     expect(checkToken('a'.repeat(16), 'x')).toBe('a'.repeat(16));

@@ -52,6 +52,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   if (!/^\d+$/.test(warmText) || Number(warmText) > 64) throw new UsageError(`flag --warm-pool: "${warmText}" is not a number from 0 to 64`);
   const warmPoolSize = Number(warmText);
   const headersTimeoutMs = parseTimeout(str(values, 'headers-timeout') ?? `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, '--headers-timeout');
+  const leanServer = parseOnOff(str(values, 'lean-server'), PLATFORM_DEFAULTS.gatewayLeanServer, '--lean-server');
   const dataDir = dataDirOf(ctx, values);
   const configFiles = strs(values, 'config').map((f) => resolve(ctx.cwd, f));
   await checkConfigFiles(ctx, configFiles);
@@ -81,7 +82,7 @@ export async function runUp(ctx: CliContext, values: ParsedValues): Promise<numb
   let platform;
   try {
     platform = await startPlatform({
-      port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs,
+      port, adminPort, host, dataDir, configFiles, warmPoolSize, headersTimeoutMs, leanServer,
       ...clusterMode,
       ...(token ? { token } : {}),
       ...(publicGatewayUrl ? { gatewayUrl: publicGatewayUrl } : {}),
@@ -145,6 +146,14 @@ export const NOT_FOR_GATEWAY_ROLE = [
   'admin-port', 'gateway-url', 'config', 'examples', 'warm-pool', 'runtime', 'kubeconfig', 'lease',
   'no-leader-election', 'sidecar-image', 'nats', 'nats-prefix', 'data-dir',
 ] as const;
+
+/** An `on|off` flag (`fallback` when not given). */
+export function parseOnOff(text: string | undefined, fallback: boolean, flag: string): boolean {
+  if (text === undefined) return fallback;
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new UsageError(`flag ${flag}: "${text}" is neither on nor off`);
+}
 
 /** The first flag given that --role gateway does not take, if any. */
 export function gatewayRoleConflict(values: ParsedValues): string | undefined {
@@ -222,13 +231,14 @@ async function runGatewayReplica(ctx: CliContext, values: ParsedValues): Promise
   const port = parsePort(str(values, 'port') ?? String(PLATFORM_DEFAULTS.gatewayPort), '--port');
   const host = str(values, 'host') ?? PLATFORM_DEFAULTS.host;
   const headersTimeoutMs = parseTimeout(str(values, 'headers-timeout') ?? `${PLATFORM_DEFAULTS.headersTimeoutMs / 1000}s`, '--headers-timeout');
+  const leanServer = parseOnOff(str(values, 'lean-server'), PLATFORM_DEFAULTS.gatewayLeanServer, '--lean-server');
   const otel = otelSettingsFromEnv(ctx.env);
   const progress = progressOf(ctx);
   const { startGatewayReplica } = await import('../gateway/replica.js');
   let replica;
   try {
     replica = await startGatewayReplica({
-      port, host, controlUrl, token, headersTimeoutMs,
+      port, host, controlUrl, token, headersTimeoutMs, leanServer,
       log: (line) => progress.print(line),
       ...(otel ? { otel } : {}),
       ...(bool(values, 'access-log') ? { accessLog: (line: string) => ctx.out(`${line}\n`) } : {}),

@@ -56,6 +56,8 @@ export interface PlatformOptions {
   warmPoolSize?: number;
   /** Time a client has to send a whole request head (`zeno up --headers-timeout`; default PLATFORM_DEFAULTS.headersTimeoutMs). */
   headersTimeoutMs?: number;
+  /** The gateway's lean server (`zeno up --lean-server`; default PLATFORM_DEFAULTS.gatewayLeanServer). */
+  leanServer?: boolean;
   /** One JSON line per gateway request (`zeno up --access-log`); off when unset. */
   accessLog?: (line: string) => void;
   /** OpenTelemetry trace export (gateway/otel.ts otelSettingsFromEnv); off when unset. */
@@ -420,6 +422,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     routes,
     ...(tracer ? { tracer } : {}),
     http: httpLimits,
+    ...(opts.leanServer === undefined ? {} : { leanServer: opts.leanServer }),
     revision: (id) => handles.get(id),
     maxBodyBytes,
     ...(opts.accessLog ? { accessLog: jsonAccessLog(opts.accessLog) } : {}),

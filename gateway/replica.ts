@@ -44,6 +44,8 @@ export interface ReplicaOptions {
   clock?: Clock;
   maxBodyBytes?: number;
   headersTimeoutMs?: number;
+  /** The gateway's lean server (`zeno up --lean-server`; default PLATFORM_DEFAULTS.gatewayLeanServer). */
+  leanServer?: boolean;
   accessLog?: (line: string) => void;
   otel?: OtelSettings;
   /** This replica's name in its stats (default: host name plus a random suffix). */
@@ -94,6 +96,7 @@ export async function startGatewayReplica(o: ReplicaOptions): Promise<GatewayRep
     routes,
     ...(tracer ? { tracer } : {}),
     http: httpLimits,
+    ...(o.leanServer === undefined ? {} : { leanServer: o.leanServer }),
     revision: (id) => handles.get(id),
     maxBodyBytes,
     ...(o.accessLog ? { accessLog: jsonAccessLog(o.accessLog) } : {}),
