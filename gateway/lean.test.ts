@@ -396,6 +396,13 @@ describe('the lean server, end to end on loopback', () => {
     expect(r.body).toBe('GET /c ');
     expect(r.headers.connection).toBe('close');
     await waitFor(() => c.closed, 5_000, { message: 'the gateway to close' });
+    // A client that keeps its side open is not waited for: the gateway frees the socket.
+    const half = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    half.on('data', () => undefined);
+    half.on('error', () => undefined);
+    half.write(GET('/half', 'Connection: close\r\n'));
+    await waitFor(() => gwSockets.length === 2 && gwSockets[1]!.destroyed, 3_000, { message: 'the gateway to free a half-open connection' });
+    half.destroy();
     const d = connect(port);
     d.send('GET /d HTTP/1.0\r\nHost: fn.default.example.com\r\n\r\n');
     expect((await d.response()).body).toBe('GET /d ');
@@ -406,7 +413,7 @@ describe('the lean server, end to end on loopback', () => {
     expect(re.headers.connection).toBe('keep-alive');
     e.send('GET /f HTTP/1.0\r\nHost: fn.default.example.com\r\nConnection: keep-alive\r\n\r\n');
     expect((await e.response()).body).toBe('GET /f ');
-    expect(gw!.leanStats()).toMatchObject({ served: 4, handedOver: 0 });
+    expect(gw!.leanStats()).toMatchObject({ served: 5, handedOver: 0 });
   });
 
   it('a client that goes away mid-request cancels the call to the pod and frees its slot', async () => {

@@ -337,6 +337,18 @@ export class LeanResponse {
   }
 }
 
+/**
+ * Ends the connection and frees it once the answer is flushed, as Node's
+ * server does after a last response (destroySoon): the server's sockets
+ * allow half-open connections, so end() alone would wait for the client's
+ * own end for ever.
+ */
+function closeSoon(socket: Socket): void {
+  socket.end();
+  if (socket.writableFinished) socket.destroy();
+  else socket.once('finish', () => socket.destroy());
+}
+
 function uncork(socket: Socket): void {
   socket.uncork();
 }
@@ -446,7 +458,7 @@ export class LeanConnection {
     this.busy = undefined;
     if (!this.keepAlive || this.draining) {
       this.detach();
-      this.socket.end();
+      closeSoon(this.socket);
       return;
     }
     this.arm(kIdleTimeout, this.server.limits.keepAliveTimeoutMs);
