@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
+import { waitFor } from '../test/support/wait.js';
 import type { KObject } from '../core/types.js';
 import type { CliContext } from './context.js';
 import { main } from './main.js';
@@ -101,10 +102,16 @@ describe('zeno scale (main)', () => {
     const done = main(args, h.ctx);
     let code: number | undefined;
     void done.then((c) => (code = c));
-    for (let i = 0; i < 400 && code === undefined; i++) {
-      for (let j = 0; j < 5; j++) await new Promise((r) => setImmediate(r));
-      h.clock.advance(25);
-    }
+    // Fake time moves only while the command sleeps on the clock, so a slow machine (the data
+    // dir's files are read on the thread pool) cannot make it skip past the command's waits.
+    await waitFor(
+      () => {
+        if (code === undefined && h.clock.pending() > 0) h.clock.advance(25);
+        return code !== undefined;
+      },
+      10_000,
+      { intervalMs: 0, message: 'zeno scale finished' },
+    );
     return done;
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
+import { waitFor } from '../test/support/wait.js';
 import type { TopList } from '../controller/top.js';
 import type { CliContext } from './context.js';
 import { formatLatency, formatRate, renderTop, runTop, topHeader } from './top.js';
@@ -99,21 +100,19 @@ describe('runTop', () => {
     let interrupt!: (s: string) => void;
     const h = ctx(true, new Promise((r) => (interrupt = r)));
     const done = runTop(h.c, { 'data-dir': dir, 'all-namespaces': true });
-    // The fetch answers on the event loop: wait for each frame, then move the clock a second.
-    const frames = async (n: number) => {
-      for (let i = 0; i < 1000 && h.out.length < n; i++) await new Promise((r) => setImmediate(r));
-      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-    };
+    // The fetch answers on the event loop (after reading the data dir's files on the thread
+    // pool): wait, with a real deadline, until each frame is out and its one-second sleep is
+    // on the fake clock, then move the clock a second.
+    const frame = (n: number) =>
+      waitFor(() => h.out.length >= n && h.clock.pending() >= 1, 10_000, { intervalMs: 1, message: `frame ${n} drawn and waiting` });
     for (let i = 1; i <= 3; i++) {
-      await frames(i);
+      await frame(i);
       h.clock.advance(1000);
     }
-    await frames(4);
+    await frame(4);
     interrupt('SIGINT');
-    await frames(5);
-    h.clock.advance(1000);
     expect(await done).toBe(0);
-    expect(h.seen.length).toBeGreaterThanOrEqual(3);
+    expect(h.seen.length).toBe(4);
     expect(h.seen[0]).toBe('http://127.0.0.1:1/apis/zeno.dev/v1/top');
     expect(h.out[0]).toMatch(/^\x1b\[H\x1b\[2Jzeno top · 00:00:00 UTC/);
     expect(h.out[1]).toMatch(/zeno top · 00:00:01 UTC/);
