@@ -191,6 +191,7 @@ describe('the lean server, end to end on loopback', () => {
   let podClosed = 0;
   let ended = 0;
   let bigBlocked = false;
+  let revisionThrows = false;
   let gwSockets: net.Socket[] = [];
   let gwBuffered = 0;
 
@@ -200,6 +201,7 @@ describe('the lean server, end to end on loopback', () => {
     podClosed = 0;
     ended = 0;
     bigBlocked = false;
+    revisionThrows = false;
     gwSockets = [];
     gwBuffered = 0;
     pod = http.createServer((req, res) => {
@@ -257,7 +259,11 @@ describe('the lean server, end to end on loopback', () => {
     throttler.updateBackends([{ id: 'p1', url: podUrl }]);
     const handle: RevisionHandle = { throttler, stats: { begin: () => undefined, end: () => void ended++ }, timeoutMs: 10_000 };
     gw = createGateway({
-      clock: realClock, routes, revision: (id) => (id === 'default/fn-00001' ? handle : undefined), maxBodyBytes: 1024,
+      clock: realClock, routes, maxBodyBytes: 1024,
+      revision: (id) => {
+        if (revisionThrows) throw new Error('revision lookup failed');
+        return id === 'default/fn-00001' ? handle : undefined;
+      },
       http: { ...DEFAULT_HTTP_LIMITS, ...opts.http }, leanServer: opts.lean ?? true,
     });
     gw.server.on('connection', (s: net.Socket) => gwSockets.push(s));
@@ -467,6 +473,20 @@ describe('the lean server, end to end on loopback', () => {
     await closing;
     await waitFor(() => busy.closed, 5_000);
     gw = undefined;
+  });
+
+  it('a failure while routing is no crash: the request goes to Node\'s path, which answers 500 as before', async () => {
+    const { port } = await start();
+    revisionThrows = true;
+    const c = connect(port);
+    c.send(GET('/t'));
+    const r = await c.response();
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body).code).toBe('ZENO_ERR_INTERNAL');
+    revisionThrows = false;
+    c.send(GET('/u'));
+    expect((await c.response()).body).toBe('GET /u ');
+    expect(gw!.leanStats()).toMatchObject({ served: 0, handedOver: 1 });
   });
 
   it('with the lean server off, Node\'s server answers everything', async () => {

@@ -418,7 +418,13 @@ export class LeanConnection {
     if (head === HAND_OVER || head.length !== buf.length) return this.handOver(buf);
     this.buf = undefined;
     const req = new LeanRequest(head, this.socket);
-    const routed = server.host.route(req);
+    let routed: unknown;
+    try {
+      routed = server.host.route(req);
+    } catch {
+      // Never a crash in a socket's 'data' listener: Node's path meets the same failure inside its handler and answers it.
+      routed = undefined;
+    }
     if (routed === undefined) return this.handOver(buf);
     this.keepAlive = head.keepAlive;
     this.minor = head.httpVersionMinor;
