@@ -241,6 +241,13 @@ describe('the lean server, end to end on loopback', () => {
           more();
           return;
         }
+        if (req.url === '/bytes') {
+          const all = Buffer.alloc(256);
+          for (let i = 0; i < 256; i++) all[i] = i;
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 256 });
+          res.end(all);
+          return;
+        }
         if (req.url === '/empty') {
           res.writeHead(204);
           res.end();
@@ -375,6 +382,20 @@ describe('the lean server, end to end on loopback', () => {
       }).on('error', reject);
     });
     expect(body).toBe('one,two');
+  });
+
+  it('relays a small answer byte for byte (head and body leave in one write)', async () => {
+    const { port } = await start();
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/bytes', headers: { host: 'fn.default.example.com' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (x: Buffer) => parts.push(x));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+      }).on('error', reject);
+    });
+    expect(got.length).toBe(256);
+    for (let i = 0; i < 256; i++) expect(got[i]).toBe(i);
+    expect(gw!.leanStats()).toMatchObject({ served: 1 });
   });
 
   it('relays a large answer to a slow reader with backpressure, then serves the next request', async () => {

@@ -300,16 +300,24 @@ export class LeanResponse {
     if (this.closed || this.destroyed || this.writableFinished) return this;
     const socket = this.conn.socket;
     const body = typeof last === 'string' ? Buffer.from(last, 'utf8') : last;
-    socket.cork();
-    if (!this.wroteHead) socket.write(this.head(body?.length ?? 0), 'latin1');
-    if (this.hasBody && body && body.length > 0) {
-      if (this.chunked) {
-        socket.write(`${body.length.toString(16)}\r\n`, 'latin1');
-        socket.write(body);
-        socket.write('\r\n0\r\n\r\n', 'latin1');
-      } else socket.write(body);
-    } else if (this.chunked) socket.write('0\r\n\r\n', 'latin1');
-    socket.uncork();
+    const status = this.statusCode;
+    if (!this.wroteHead && body !== undefined && body.length <= SMALL_BODY && this.hasBody && status !== 204 && status !== 304) {
+      // A whole small answer (the common case; framed by its length, never chunked): head
+      // and body as one latin1 string, byte for byte the same, in one write instead of a
+      // writev of two pieces, whose JS side costs more than the copy.
+      socket.write(this.head(body.length) + body.toString('latin1'), 'latin1');
+    } else {
+      socket.cork();
+      if (!this.wroteHead) socket.write(this.head(body?.length ?? 0), 'latin1');
+      if (this.hasBody && body && body.length > 0) {
+        if (this.chunked) {
+          socket.write(`${body.length.toString(16)}\r\n`, 'latin1');
+          socket.write(body);
+          socket.write('\r\n0\r\n\r\n', 'latin1');
+        } else socket.write(body);
+      } else if (this.chunked) socket.write('0\r\n\r\n', 'latin1');
+      socket.uncork();
+    }
     this.writableFinished = true;
     this.conn.responded(this);
     // As Node's ServerResponse: 'close' once the response is done.
@@ -348,6 +356,9 @@ function closeSoon(socket: Socket): void {
   if (socket.writableFinished) socket.destroy();
   else socket.once('finish', () => socket.destroy());
 }
+
+/** Bodies up to this size leave in one string with their head (LeanResponse.end). */
+const SMALL_BODY = 4096;
 
 function uncork(socket: Socket): void {
   socket.uncork();
