@@ -64,7 +64,7 @@ export const PLATFORM_DEFAULTS = Object.freeze({
   /**
    * The gateway's lean server (gateway/lean.ts): plain GET/HEAD requests
    * to a function with a ready pod are read and answered on the socket
-   * without Node's http.Server objects, which costs about a tenth less CPU
+   * without Node's http.Server objects, which costs about a sixth less CPU
    * per proxied request; everything else is handed to Node's server as
    * before. Off = Node's server for every request (for A/B runs).
    */
