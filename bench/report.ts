@@ -44,7 +44,7 @@ export function machine(now: Date): Machine {
 
 export interface BenchResults {
   machine: Machine;
-  settings: { coldN: number; applyN: number; durationS: number; warmupS: number; connections: number; warmRounds?: number; loadTool: LoadTool };
+  settings: { coldN: number; fnColdN?: number; applyN: number; durationS: number; warmupS: number; connections: number; warmRounds?: number; loadTool: LoadTool };
   coldStart: { bare: Summary; zeno: Summary; bareMs: number[]; zenoMs: number[] };
   /** Issue 3: a burst at zero scale, and a step in load to N pods (no same-run baseline). */
   scaling?: { burst: { n: number; ok: number; latency: Summary }; step: { concurrency: number; wantPods: number; toPodsMs: number } };
@@ -310,7 +310,7 @@ ${markdownTable(r)}
   to themselves.
   Percentiles are nearest-rank: with ${s.coldN} samples p99 is the slowest one.
   Zeno: min ${ms(r.coldStart.zeno.min)}, max ${ms(r.coldStart.zeno.max)}; bare: min ${ms(r.coldStart.bare.min)}, max ${ms(r.coldStart.bare.max)}.
-- **Function cold start** (n=${s.coldN} each): the same as above for a \`zeno.dev/v1\` Function whose
+- **Function cold start** (n=${s.fnColdN ?? s.coldN} each; nearest-rank p99 is the sample of rank ${Math.ceil(0.99 * (s.fnColdN ?? s.coldN))}, fastest first): the same as above for a \`zeno.dev/v1\` Function whose
   handler (\`export default () => new Response(...)\`) runs on the Node function runtime; once on the
   platform above (warm pool of 2) and once on a second \`zeno up --warm-pool 0\`. 600 ms pass between
   samples so the pool refills. The baseline is the bare spawn of the hello example above, taken in
