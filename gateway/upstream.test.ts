@@ -426,41 +426,17 @@ describe('UpstreamPool', () => {
     expect(new Set(rs.map((r) => r.body[0])).size).toBe(2);
   });
 
-  it('with lastWithEnd, a Content-Length body read whole comes with onEnd, not onData', async () => {
-    const srv = await rawServer((s) => s.write(answer('hello')));
+  /** One GET with lastWithEnd on a new pool: what reached onHead, onData and onEnd, in order. */
+  async function lastWithEndCall(url: string, afterData: () => void = () => undefined): Promise<string[]> {
     const pool = newPool();
     const seen: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
+      pool.request(url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
         lastWithEnd: true,
         onHead: () => seen.push('head'),
-        onData: (c) => (seen.push(`data ${c.toString()}`), true),
-        onEnd: (last) => {
-          seen.push(`end ${last?.toString()}`);
-          resolve();
-        },
-        onError: reject,
-      });
-    });
-    expect(seen).toEqual(['head', 'end hello']);
-  });
-
-  it('with lastWithEnd, a body in two reads: the first piece to onData, the last with onEnd', async () => {
-    // The rest is sent only once the first piece has arrived, so the two never share a read.
-    let rest: () => void = () => undefined;
-    const srv = await rawServer((s) => {
-      s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel');
-      rest = () => s.write('lo');
-    });
-    const pool = newPool();
-    const seen: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      pool.request(srv.url, 'GET', 'GET / HTTP/1.1\r\nhost: x\r\n\r\n', {
-        lastWithEnd: true,
-        onHead: () => undefined,
         onData: (c) => {
           seen.push(`data ${c.toString()}`);
-          rest();
+          afterData();
           return true;
         },
         onEnd: (last) => {
@@ -470,7 +446,22 @@ describe('UpstreamPool', () => {
         onError: reject,
       });
     });
-    expect(seen).toEqual(['data hel', 'end lo']);
+    return seen;
+  }
+
+  it('with lastWithEnd, a Content-Length body read whole comes with onEnd, not onData', async () => {
+    const srv = await rawServer((s) => s.write(answer('hello')));
+    expect(await lastWithEndCall(srv.url)).toEqual(['head', 'end hello']);
+  });
+
+  it('with lastWithEnd, a body in two reads: the first piece to onData, the last with onEnd', async () => {
+    // The rest is sent only once the first piece has arrived, so the two never share a read.
+    let rest: () => void = () => undefined;
+    const srv = await rawServer((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel');
+      rest = () => s.write('lo');
+    });
+    expect(await lastWithEndCall(srv.url, () => rest())).toEqual(['head', 'data hel', 'end lo']);
   });
 
   it('a chunked body streams through in pieces', async () => {
