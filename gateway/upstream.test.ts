@@ -1,4 +1,4 @@
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../core/clock.js';
@@ -226,21 +226,26 @@ function newPool(clock = new FakeClock()): UpstreamPool {
   return pool;
 }
 
+/** A real node:http server on loopback, closed after the test: its URL and how many connections it accepted. */
+async function nodeServer(handler: RequestListener): Promise<{ url: string; connections: () => number }> {
+  const server = createHttpServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(() => new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  }));
+  const addr = server.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, connections: () => connections };
+}
+
 describe('UpstreamPool', () => {
   it('carries sequential requests on one connection, against a real node:http server', async () => {
-    const server = createHttpServer((req, res) => res.end(`hi ${req.url}`));
-    let connections = 0;
-    server.on('connection', () => connections++);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(r);
-    }));
-    const addr = server.address();
-    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const { url, connections } = await nodeServer((req, res) => res.end(`hi ${req.url}`));
     const pool = newPool();
     for (let i = 0; i < 3; i++) expect((await get(pool, url, `/${i}`)).body).toBe(`hi /${i}`);
-    expect(connections).toBe(1);
+    expect(connections()).toBe(1);
     expect(pool.idleCount()).toBe(1);
   });
 
@@ -278,27 +283,18 @@ describe('UpstreamPool', () => {
   });
 
   it('POSTs bodies on one keep-alive connection to a real node:http server', async () => {
-    const server = createHttpServer((req, res) => {
+    const { url, connections } = await nodeServer((req, res) => {
       let got = '';
       req.on('data', (c: Buffer) => (got += c.toString()));
       req.on('end', () => res.writeHead(201, { 'x-len': req.headers['content-length'] }).end(`${req.method} ${req.url} ${got}`));
     });
-    let connections = 0;
-    server.on('connection', () => connections++);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    closers.push(() => new Promise((r) => {
-      server.closeAllConnections();
-      server.close(r);
-    }));
-    const addr = server.address();
-    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const pool = newPool();
     for (let i = 0; i < 3; i++) {
       const r = await post(pool, url, `{"n":${i}}`, `/e${i}`);
       expect(r).toMatchObject({ status: 201, body: `POST /e${i} {"n":${i}}` });
       expect(r.headers.slice(r.headers.indexOf('x-len'), r.headers.indexOf('x-len') + 2)).toEqual(['x-len', '7']);
     }
-    expect(connections).toBe(1);
+    expect(connections()).toBe(1);
   });
 
   it('counts the calls in use per origin until each ends, fails or is aborted', async () => {
